@@ -1,0 +1,20 @@
+"""origan: the original GAN of Goodfellow et al. (2014), faithful, checked against its own theory, and useful.
+
+The public API::
+
+    import origan
+    cfg = origan.load_config("paper-mnist", overrides=["train.steps=500"])
+    run = origan.train(cfg, out="runs/mnist")
+    x = run.sample(64, seed=0)                  # (64, 1, 28, 28) in [0, 1]
+    run = origan.load_run("runs/mnist")
+"""
+
+__version__ = "0.1.0"
+
+from .config import PRESETS, Config, load_config  # noqa: E402
+from .errors import CheckpointError, ConfigError, DataError, UserError  # noqa: E402
+from .gan import GAN  # noqa: E402
+from .run import Run, load_run, resume, train  # noqa: E402
+
+__all__ = ["GAN", "PRESETS", "CheckpointError", "Config", "ConfigError", "DataError", "Run", "UserError",
+           "__version__", "load_config", "load_run", "resume", "train"]

@@ -1,0 +1,202 @@
+"""The command line: parse, build a config, call one library function. A UserError is one line, exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+
+__all__ = ["main"]
+
+PROG = "origan"
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    pass
+
+
+def _command(sub: Any, name: str, help: str, example: str, description: str = "") -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=help, description=(description or help),
+                          epilog=f"example:\n  {example}", formatter_class=_Formatter)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Progress display (the library logs; showing progress is the CLI's business)
+
+
+class Progress:
+    """A tqdm bar on a terminal, plain lines otherwise, nothing with --quiet."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.bar: Any = None
+
+    def on_start(self, trainer: Any) -> None:
+        if self.quiet:
+            return
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=trainer.total_steps, initial=trainer.state.step, unit="step", dynamic_ncols=True)
+        else:
+            print(f"training {trainer.total_steps} steps from step {trainer.state.step}", flush=True)
+
+    def on_log(self, trainer: Any, row: dict[str, Any]) -> None:
+        if self.quiet:
+            return
+        stats = f"d_loss={row['d_loss']:.4f} g_loss={row['g_loss']:.4f} D(x)={row['d_real']:.3f} D(G(z))={row['d_fake']:.3f}"
+        if self.bar is not None:
+            self.bar.update(row["step"] - self.bar.n)
+            self.bar.set_postfix_str(stats, refresh=True)
+        else:
+            print(f"step {row['step']:>7} epoch {row['epoch']:8.2f}  {stats}  {row['img_per_s']:.0f} img/s", flush=True)
+
+    def on_end(self, trainer: Any) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Commands
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    from .config import PRESETS
+
+    width = max(map(len, PRESETS))
+    for name, (description, _) in PRESETS.items():
+        print(f"{name:<{width}}  {description}")
+    return 0
+
+
+def _config_from_args(args: argparse.Namespace) -> Any:
+    from .config import load_config
+
+    if args.preset is None and args.config is None:
+        raise UserError("train: give --preset NAME and/or --config FILE.toml (see `origan presets`)")
+    return load_config(args.preset, args.config, args.set or [])
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from . import run as run_api
+    from .config import parse_set, to_dict
+    from .training import TrainingInterrupted
+
+    progress = Progress(args.quiet)
+    try:
+        if args.resume:
+            if args.preset or args.config or args.out:
+                raise UserError("train --resume RUN: the run keeps its own config; drop --preset/--config/--out")
+            overrides = dict(parse_set(s) for s in args.set or [])
+            result = run_api.resume(args.resume, overrides=overrides, callbacks=[progress])
+        else:
+            cfg = _config_from_args(args)
+            if args.dry_run:
+                print(json.dumps(to_dict(cfg), indent=2))
+                return 0
+            result = run_api.train(cfg, args.out, overwrite=args.overwrite, callbacks=[progress])
+    except TrainingInterrupted as e:
+        where = args.resume or args.out or "RUN"
+        print(f"origan: interrupted at step {e.step}; checkpoint saved. Resume with: origan train --resume {where}",
+              file=sys.stderr)
+        return e.exit_code
+    rows = result.metrics()
+    last = rows[-1] if rows else {}
+    print(f"run directory: {result.path}")
+    if last:
+        print(f"final step {last['step']}: D(x)={last['d_real']:.3f} D(G(z))={last['d_fake']:.3f} V={last['value']:.4f}")
+    samples = sorted((result.path / "samples").glob("*.png"))
+    if samples:
+        print(f"samples: {samples[-1]}")
+    print(f"plots: {result.path / 'plots'}")
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from .io.export import save_samples
+    from .run import load_run
+
+    if args.n <= 0:
+        raise UserError(f"-n: expected a positive number of samples, got {args.n}")
+    run = load_run(args.run)
+    x = run.sample(args.n, seed=args.seed)
+    out = save_samples(x, Path(args.out), run.data_info["kind"])
+    print(f"wrote {args.n} samples to {out}")
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from .io.rundir import RunDir
+    from .plotting import plot_curves
+
+    run = RunDir.open(Path(args.run))
+    for path in plot_curves(run.read_metrics(), run.plots):
+        print(path)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog=PROG, formatter_class=_Formatter,
+        description="origan: the original GAN (Goodfellow et al. 2014), faithful and checked against its theory.",
+        epilog="example:\n  origan train --preset ring8 --out runs/ring8\n  origan sample runs/ring8 -n 1000 --out ring.csv")
+    parser.add_argument("--version", action="version", version=f"origan {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = _command(sub, "train", "train a GAN (or resume one)",
+                 "origan train --preset paper-mnist --set train.steps=2000 --out runs/mnist",
+                 "Train a GAN from a preset, a TOML file and --set overrides (applied in that order).\n"
+                 "Setting one of train.steps / train.epochs clears the other.")
+    p.add_argument("--preset", help="a named config (see `origan presets`)")
+    p.add_argument("--config", metavar="FILE.toml", help="a TOML file with config sections")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override one key, e.g. train.k=2 (repeatable)")
+    p.add_argument("--out", help="run directory (default: runs/NNNNN-<data>)")
+    p.add_argument("--dry-run", action="store_true", help="print the resolved config as JSON and exit")
+    p.add_argument("--resume", metavar="RUN", help="continue RUN from its newest intact checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_train)
+
+    p = _command(sub, "sample", "draw samples from a trained run",
+                 "origan sample runs/mnist -n 64 --out grid.png --seed 1",
+                 "Write N samples; the output path chooses the form: .npy, .csv, .png (one grid) or a folder of PNGs.")
+    p.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run directory or a checkpoint .json/.safetensors")
+    p.add_argument("-n", type=int, default=64, help="number of samples")
+    p.add_argument("--out", required=True, help="output path: .npy, .csv, .png or a folder")
+    p.add_argument("--seed", type=int, default=0, help="seed of the noise draw")
+    p.set_defaults(func=cmd_sample)
+
+    p = _command(sub, "presets", "list the named configs", "origan presets")
+    p.set_defaults(func=cmd_presets)
+
+    p = _command(sub, "plot", "redraw a run's loss and D-output curves", "origan plot runs/mnist")
+    p.add_argument("run", metavar="RUN", help="a run directory")
+    p.set_defaults(func=cmd_plot)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="origan: %(message)s")
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except UserError as e:
+        print(f"origan: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("origan: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,105 @@
+"""The game: G, D and the noise prior, and the objectives of each player's step.
+
+Networks are plain modules (they return samples and logits); the game says what each step optimises.
+The trainer owns optimizers, ``backward`` and the order of steps (Algorithm 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from .losses import d_loss, d_loss_halved, g_loss
+from .priors import Prior
+
+__all__ = ["GAN", "StepOutput"]
+
+
+@dataclass
+class StepOutput:
+    """One objective with what the logs need. Tensors stay on the device (no host sync)."""
+
+    loss: Tensor  # scalar, the objective being minimised
+    logits_real: Tensor | None  # (m,) D's logits on data, when the step saw data
+    logits_fake: Tensor  # (m,) D's logits on G(z)
+
+
+class GAN(nn.Module):
+    """G, D and p_z, with the generator cost chosen by name.
+
+    Args:
+        generator: ``z (n, noise_dim) -> x (n, *shape)``.
+        discriminator: ``x (n, *shape) -> logits (n,)``.
+        prior: the noise distribution p_z.
+        generator_loss: ``"minimax"``, ``"nonsaturating"`` or ``"ml"`` (see :mod:`origan.losses`).
+    """
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, prior: Prior, generator_loss: str = "nonsaturating") -> None:
+        super().__init__()
+        self.G = generator
+        self.D = discriminator
+        self.prior = prior
+        self.generator_loss = generator_loss
+        self._g_loss = g_loss(generator_loss)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.G.parameters()).device
+
+    def noise(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """``(n, noise_dim)`` draws from p_z on the model's device."""
+        return self.prior.sample(n, generator=generator, device=self.device)
+
+    def d_objective(self, x_real: Tensor, z: Tensor) -> StepOutput:
+        """D's step: minimise -V on a data minibatch and G(z); G is held fixed (no graph through G).
+
+        Real and fake go through D in one pass; dropout masks are drawn per example, so this is the same
+        objective as two passes.
+        """
+        with torch.no_grad():
+            x_fake = self.G(z)  # (m, *shape)
+        logits = self.D(torch.cat([x_real, x_fake]))  # (2m,)
+        logits_real, logits_fake = logits[: len(x_real)], logits[len(x_real) :]
+        return StepOutput(d_loss(logits_real, logits_fake), logits_real, logits_fake)
+
+    def g_objective(self, z: Tensor) -> StepOutput:
+        """G's step: minimise the chosen generator cost of D's logits on G(z)."""
+        logits_fake = self.D(self.G(z))  # (m,)
+        return StepOutput(self._g_loss(logits_fake), None, logits_fake)
+
+    def simultaneous_objectives(self, x_real: Tensor, z: Tensor) -> tuple[StepOutput, StepOutput]:
+        """The authors' released update: one pass of D over data and G(z) (same dropout masks) gives both
+        D's halved objective ``0.5 * (BCE(1, D(x)) + BCE(0, D(G(z))))`` and G's cost on the same logits.
+        """
+        x_fake = self.G(z)  # (m, *shape), with graph: G's cost needs it
+        logits = self.D(torch.cat([x_real, x_fake]))  # (2m,)
+        logits_real, logits_fake = logits[: len(x_real)], logits[len(x_real) :]
+        d_out = StepOutput(d_loss_halved(logits_real, logits_fake), logits_real, logits_fake)
+        g_out = StepOutput(self._g_loss(logits_fake), logits_real, logits_fake)
+        return d_out, g_out
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None, z: Tensor | None = None, batch_size: int = 4096) -> Tensor:
+        """``(n, *shape)`` samples G(z), z ~ p_z, with G in eval mode; ``z`` overrides the draw."""
+        was_training = self.G.training
+        self.G.eval()
+        try:
+            if z is None:
+                z = self.prior.sample(n, generator=generator, device="cpu" if generator is None or generator.device.type == "cpu" else generator.device)
+            z = z.to(self.device)
+            return torch.cat([self.G(z[i : i + batch_size]) for i in range(0, len(z), batch_size)])
+        finally:
+            self.G.train(was_training)
+
+    @torch.no_grad()
+    def discriminate(self, x: Tensor, batch_size: int = 4096) -> Tensor:
+        """``(n,)`` D(x) = sigmoid(logit), with D in eval mode (dropout off)."""
+        was_training = self.D.training
+        self.D.eval()
+        try:
+            x = x.to(self.device)
+            return torch.cat([torch.sigmoid(self.D(x[i : i + batch_size])) for i in range(0, len(x), batch_size)])
+        finally:
+            self.D.train(was_training)

@@ -1,0 +1,1 @@
+"""Files: checkpoints (safetensors + JSON, atomic), run directories, exports of samples."""

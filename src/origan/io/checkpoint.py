@@ -1,0 +1,203 @@
+"""Checkpoints: ``<name>.safetensors`` (every tensor) + ``<name>.json`` (everything else), never pickle.
+
+Writing: tensors to a temporary file in the same folder, fsync, ``os.replace``, fsync the folder; the JSON
+manifest last, the same way, carrying the SHA-256 of the tensor file and the format version. A missing
+manifest or a checksum mismatch marks a torn or edited checkpoint.
+
+Nested state (dicts and lists holding tensors and plain values) is split by :func:`flatten` into a flat
+``{key: tensor}`` map and a JSON tree whose tensor leaves read ``{"__tensor__": key}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from .. import __version__
+from ..errors import CheckpointError
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "Checkpoint", "flatten", "list_checkpoints", "load_checkpoint",
+           "save_checkpoint", "unflatten", "verify_checkpoint", "write_atomic"]
+
+FORMAT = "origan-checkpoint"
+FORMAT_VERSION = 1
+MAX_HEADER_BYTES = 100 * 1024 * 1024  # safetensors' own limit on the JSON header
+
+
+class Checkpoint:
+    """A loaded checkpoint: ``tensors`` (flat map), ``manifest`` (the JSON) and ``state`` (the nested state)."""
+
+    def __init__(self, path: Path, tensors: dict[str, torch.Tensor], manifest: dict[str, Any]) -> None:
+        self.path = path
+        self.tensors = tensors
+        self.manifest = manifest
+
+    @property
+    def state(self) -> Any:
+        return unflatten(self.manifest["state"], self.tensors)
+
+    @property
+    def step(self) -> int:
+        return int(self.manifest["step"])
+
+
+def flatten(obj: Any, prefix: str = "", out: dict[str, torch.Tensor] | None = None) -> tuple[Any, dict[str, torch.Tensor]]:
+    """Split nested state into a JSON tree and a flat map of contiguous CPU tensors."""
+    out = {} if out is None else out
+    if isinstance(obj, torch.Tensor):
+        out[prefix] = obj.detach().to("cpu", copy=True).contiguous()
+        return {"__tensor__": prefix}, out
+    if isinstance(obj, dict):
+        return {str(k): flatten(v, f"{prefix}.{k}" if prefix else str(k), out)[0] for k, v in obj.items()}, out
+    if isinstance(obj, (list, tuple)):
+        return [flatten(v, f"{prefix}.{i}", out)[0] for i, v in enumerate(obj)], out
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj, out
+    raise TypeError(f"cannot store {type(obj).__name__} at {prefix!r} in a checkpoint")
+
+
+def unflatten(tree: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    """Inverse of :func:`flatten`."""
+    if isinstance(tree, dict):
+        if set(tree) == {"__tensor__"}:
+            key = tree["__tensor__"]
+            if key not in tensors:
+                raise CheckpointError(f"checkpoint: tensor {key!r} named in the manifest is missing")
+            return tensors[key]
+        return {k: unflatten(v, tensors) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [unflatten(v, tensors) for v in tree]
+    return tree
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves either the old file or the new one, never half."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def save_checkpoint(folder: Path, name: str, state: Any, manifest_extra: dict[str, Any]) -> Path:
+    """Write ``folder/name.safetensors`` then ``folder/name.json``; return the JSON's path."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tree, tensors = flatten(state)
+    blob = st_save(tensors, metadata={"format": FORMAT})
+    write_atomic(folder / f"{name}.safetensors", blob)
+    manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "origan_version": __version__,
+                "tensor_file": f"{name}.safetensors", "sha256": hashlib.sha256(blob).hexdigest(),
+                "bytes": len(blob), **manifest_extra, "state": tree}
+    path = folder / f"{name}.json"
+    write_atomic(path, json.dumps(manifest, indent=1, sort_keys=False).encode())
+    return path
+
+
+def _check_safetensors_header(blob: bytes, where: str) -> None:
+    """Refuse hostile headers before the parser sees them: absurd length, bad offsets, unknown dtypes."""
+    if len(blob) < 8:
+        raise CheckpointError(f"{where}: not a safetensors file (only {len(blob)} bytes)")
+    (n,) = struct.unpack("<Q", blob[:8])
+    if n > MAX_HEADER_BYTES or 8 + n > len(blob):
+        raise CheckpointError(f"{where}: corrupt safetensors header (declares {n} header bytes in a {len(blob)}-byte file)")
+    try:
+        header = json.loads(blob[8 : 8 + n])
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise CheckpointError(f"{where}: corrupt safetensors header (not JSON)") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{where}: corrupt safetensors header (not a JSON object)")
+    data_len = len(blob) - 8 - n
+    spans = []
+    for key, info in header.items():
+        if key == "__metadata__":
+            continue
+        if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= set(info):
+            raise CheckpointError(f"{where}: corrupt safetensors header entry {key!r}")
+        start, end = info["data_offsets"]
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= data_len):
+            raise CheckpointError(f"{where}: tensor {key!r} has offsets {start}..{end} outside the {data_len}-byte data")
+        spans.append((start, end, key))
+    spans.sort()
+    for (s0, e0, k0), (s1, _e1, k1) in zip(spans, spans[1:], strict=False):
+        if s1 < e0:
+            raise CheckpointError(f"{where}: tensors {k0!r} and {k1!r} overlap")
+
+
+def read_safetensors(path: Path, expected_sha256: str | None = None) -> dict[str, torch.Tensor]:
+    """Read a safetensors file (no pickle), checking its header and, when given, its SHA-256."""
+    try:
+        blob = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: tensor file missing") from None
+    if expected_sha256 is not None and hashlib.sha256(blob).hexdigest() != expected_sha256:
+        raise CheckpointError(f"{path}: checksum mismatch (torn or edited checkpoint)")
+    _check_safetensors_header(blob, str(path))
+    try:
+        return st_load(blob)
+    except Exception as e:  # the parser's own refusal of a malformed file
+        raise CheckpointError(f"{path}: not a valid safetensors file ({e})") from None
+
+
+def verify_checkpoint(manifest_path: Path) -> dict[str, Any]:
+    """Read and check a manifest; return it. Raises :class:`CheckpointError` for a torn or foreign one."""
+    manifest_path = Path(manifest_path)
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CheckpointError(f"{manifest_path}: manifest missing (torn checkpoint)") from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise CheckpointError(f"{manifest_path}: manifest is not valid JSON (torn or edited checkpoint)") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise CheckpointError(f"{manifest_path}: not an origan checkpoint manifest")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"{manifest_path}: checkpoint format version {manifest.get('format_version')}, "
+                              f"this origan reads version {FORMAT_VERSION}")
+    return manifest
+
+
+def load_checkpoint(path: Path) -> Checkpoint:
+    """Load ``name.json`` + ``name.safetensors`` (``path`` may name either, or the stem)."""
+    path = Path(path)
+    if path.suffix in (".json", ".safetensors"):
+        path = path.with_suffix("")
+    manifest_path = path.with_name(path.name + ".json")
+    manifest = verify_checkpoint(manifest_path)
+    tensor_file = manifest.get("tensor_file")
+    if not isinstance(tensor_file, str) or Path(tensor_file).name != tensor_file or not tensor_file.endswith(".safetensors"):
+        raise CheckpointError(f"{manifest_path}: tensor_file must name a .safetensors file beside the manifest")
+    tensors = read_safetensors(manifest_path.parent / tensor_file, manifest.get("sha256"))
+    return Checkpoint(manifest_path, tensors, manifest)
+
+
+def list_checkpoints(folder: Path) -> list[Path]:
+    """Manifest paths of the step checkpoints in ``folder``, oldest first (``last`` excluded)."""
+    return sorted(Path(folder).glob("step-*.json"))

@@ -1,0 +1,163 @@
+"""The paper's fully connected nets: a ReLU MLP generator and a maxout discriminator with dropout.
+
+Generators map ``z (n, noise_dim)`` to ``x (n, *data_shape)``; discriminators map ``x`` to logits ``(n,)``.
+No sigmoid inside D: the losses apply softplus to the logits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["MLPDiscriminator", "MLPGenerator", "Maxout", "MaxoutDiscriminator"]
+
+ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+
+
+def _init_uniform_(module: nn.Module, irange: float) -> None:
+    """pylearn2's ``irange``: weights U(-irange, irange), biases zero. ``irange <= 0`` keeps PyTorch's default."""
+    if irange <= 0:
+        return
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.uniform_(m.weight, -irange, irange)
+            nn.init.zeros_(m.bias)
+
+
+class MLPGenerator(nn.Module):
+    """z -> hidden ReLU layers -> output (sigmoid for data in [0, 1], identity for unbounded data).
+
+    Args:
+        noise_dim: size of z.
+        data_shape: shape of one sample, e.g. ``(1, 28, 28)`` or ``(2,)``.
+        hidden: widths of the hidden layers (the paper: 1200, 1200).
+        activation: hidden activation name.
+        output: ``"sigmoid"`` or ``"identity"``.
+        init_range: weights U(-r, r), biases zero (the paper: 0.05); 0 keeps PyTorch's default init.
+    """
+
+    def __init__(
+        self,
+        noise_dim: int,
+        data_shape: Sequence[int],
+        hidden: Sequence[int] = (1200, 1200),
+        activation: str = "relu",
+        output: str = "sigmoid",
+        init_range: float = 0.05,
+    ) -> None:
+        super().__init__()
+        self.noise_dim = noise_dim
+        self.data_shape = tuple(data_shape)
+        out_dim = math.prod(self.data_shape)
+        layers: list[nn.Module] = []
+        width = noise_dim
+        for h in hidden:
+            layers += [nn.Linear(width, h), ACTIVATIONS[activation]()]
+            width = h
+        self.body = nn.Sequential(*layers)
+        self.out = nn.Linear(width, out_dim)
+        if output not in ("sigmoid", "identity"):
+            raise ValueError(f"output must be 'sigmoid' or 'identity', not {output!r}")
+        self.output = output
+        _init_uniform_(self, init_range)
+
+    def init_output_bias(self, data_mean: Tensor) -> None:
+        """Start G at the data's marginals: bias = logit(mean pixel) for sigmoid output, the mean otherwise."""
+        mean = data_mean.reshape(-1).to(self.out.bias)
+        with torch.no_grad():
+            if self.output == "sigmoid":
+                p = mean.clamp(1e-3, 1 - 1e-3)
+                self.out.bias.copy_(torch.log(p) - torch.log1p(-p))  # logit(p)
+            else:
+                self.out.bias.copy_(mean)
+
+    def forward(self, z: Tensor) -> Tensor:
+        h = self.out(self.body(z))  # (n, prod(data_shape))
+        if self.output == "sigmoid":
+            h = torch.sigmoid(h)
+        return h.view(z.shape[0], *self.data_shape)
+
+
+class Maxout(nn.Module):
+    """Maxout units (Goodfellow et al. 2013): ``max_j (W_j x + b_j)`` over ``pieces`` affine maps.
+
+    The weight is laid out with the pieces as the leading block, ``(pieces * units, in)``, so the max runs
+    over a contiguous leading dimension of ``(n, pieces, units)``.
+    """
+
+    def __init__(self, in_features: int, units: int, pieces: int) -> None:
+        super().__init__()
+        self.units, self.pieces = units, pieces
+        self.linear = nn.Linear(in_features, units * pieces)
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = self.linear(x)  # (n, pieces * units)
+        return h.view(x.shape[0], self.pieces, self.units).amax(dim=1)  # (n, units)
+
+
+class MaxoutDiscriminator(nn.Module):
+    """The paper's D: input dropout, maxout layers with dropout, then a linear logit.
+
+    Args:
+        in_shape: shape of one sample; it is flattened.
+        units: maxout units per layer (the paper: 240).
+        pieces: pieces per unit (the paper: 5).
+        layers: number of maxout layers (the paper: 2).
+        dropout_input: drop probability on the input (the paper: 0.2, i.e. keep 0.8).
+        dropout_hidden: drop probability on hidden layers (the paper: 0.5).
+        init_range: weights U(-r, r), biases zero (the paper: 0.005).
+    """
+
+    def __init__(
+        self,
+        in_shape: Sequence[int],
+        units: int = 240,
+        pieces: int = 5,
+        layers: int = 2,
+        dropout_input: float = 0.2,
+        dropout_hidden: float = 0.5,
+        init_range: float = 0.005,
+    ) -> None:
+        super().__init__()
+        width = math.prod(in_shape)
+        blocks: list[nn.Module] = [nn.Dropout(dropout_input)]
+        for _ in range(layers):
+            blocks += [Maxout(width, units, pieces), nn.Dropout(dropout_hidden)]
+            width = units
+        self.body = nn.Sequential(*blocks)
+        self.logit = nn.Linear(width, 1)
+        _init_uniform_(self, init_range)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.logit(self.body(x.flatten(1))).squeeze(1)  # (n,) logits
+
+
+class MLPDiscriminator(nn.Module):
+    """A plain MLP discriminator: hidden layers with an activation and optional dropout, then a logit."""
+
+    def __init__(
+        self,
+        in_shape: Sequence[int],
+        hidden: Sequence[int] = (256, 256),
+        activation: str = "leaky_relu",
+        dropout_input: float = 0.0,
+        dropout_hidden: float = 0.0,
+        init_range: float = 0.0,
+    ) -> None:
+        super().__init__()
+        width = math.prod(in_shape)
+        blocks: list[nn.Module] = [nn.Dropout(dropout_input)] if dropout_input > 0 else []
+        for h in hidden:
+            blocks += [nn.Linear(width, h), ACTIVATIONS[activation]()]
+            if dropout_hidden > 0:
+                blocks.append(nn.Dropout(dropout_hidden))
+            width = h
+        self.body = nn.Sequential(*blocks)
+        self.logit = nn.Linear(width, 1)
+        _init_uniform_(self, init_range)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.logit(self.body(x.flatten(1))).squeeze(1)  # (n,) logits

@@ -1,0 +1,279 @@
+"""The library's front door: train a run, resume it, load it, sample from it.
+
+```python
+import origan
+cfg = origan.load_config("ring8", overrides=["train.steps=2000"])
+run = origan.train(cfg, out="runs/ring8")
+x = run.sample(1000, generator=torch.Generator().manual_seed(0))   # (1000, 2)
+run = origan.load_run("runs/ring8")
+```
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from .config import Config, from_dict, to_dict
+from .data import Dataset, build_dataset
+from .errors import CheckpointError, ConfigError, RunDirError
+from .gan import GAN
+from .io.checkpoint import Checkpoint, list_checkpoints, load_checkpoint, save_checkpoint, write_atomic
+from .io.rundir import RunDir, next_run_path
+from .models import build_discriminator, build_generator
+from .priors import build_prior
+from .seeding import seed_all
+from .training import Callback, Trainer, TrainState
+from .training.trainer import make_optimizer
+
+__all__ = ["Run", "build_gan", "derive_seed", "load_run", "resume", "train"]
+
+log = logging.getLogger(__name__)
+
+BUDGET_KEYS = ("steps", "epochs")  # the only keys a resume may change
+
+
+def derive_seed(seed: int, tag: str) -> int:
+    """An independent 63-bit seed for the stream named ``tag`` (noise, data order, fixed samples...)."""
+    return int.from_bytes(hashlib.sha256(f"{seed}:{tag}".encode()).digest()[:8], "little") >> 1
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"train.device: {name} requested but no CUDA device is available")
+    return device
+
+
+def build_gan(cfg: Config, shape: Sequence[int], bounded: bool, data_mean: Tensor | None = None) -> GAN:
+    """G, D and p_z from the config, for samples of ``shape``; G's output bias from ``data_mean`` if asked."""
+    shape = tuple(shape)
+    generator = build_generator(cfg.generator, shape, bounded, cfg.noise.dim)
+    discriminator = build_discriminator(cfg.discriminator, shape, bounded, cfg.noise.dim)
+    if data_mean is not None and cfg.generator.output_bias_from_data and hasattr(generator, "init_output_bias"):
+        generator.init_output_bias(data_mean)
+    return GAN(generator, discriminator, build_prior(cfg.noise.prior, cfg.noise.dim), cfg.loss.generator)
+
+
+def _data_info(data: Dataset) -> dict[str, Any]:
+    return {"name": data.name, "shape": list(data.shape), "kind": data.kind, "bounded": data.bounded}
+
+
+class Run:
+    """A run directory and the GAN in its newest good checkpoint.
+
+    Attributes:
+        path: the run directory.
+        config: the resolved :class:`Config`.
+        gan: the trained :class:`GAN` (on the CPU unless moved).
+        step: the G steps done when the checkpoint was written.
+        data_info: name, sample shape, kind and boundedness of the training data.
+    """
+
+    def __init__(self, path: Path | None, config: Config, gan: GAN, step: int, data_info: dict[str, Any],
+                 checkpoint: Path | None = None) -> None:
+        self.path, self.config, self.gan, self.step, self.data_info = path, config, gan, step, data_info
+        self.checkpoint = checkpoint
+
+    def sample(self, n: int, generator: torch.Generator | None = None, seed: int | None = None) -> Tensor:
+        """``(n, *shape)`` samples of G; ``seed`` is a shortcut for a fresh seeded CPU generator."""
+        if seed is not None:
+            generator = torch.Generator().manual_seed(seed)
+        return self.gan.sample(n, generator=generator).cpu()
+
+    def metrics(self) -> list[dict[str, Any]]:
+        """The rows of ``metrics.jsonl``."""
+        return RunDir(self.path).read_metrics() if self.path else []
+
+    def __repr__(self) -> str:
+        return f"Run(path={str(self.path)!r}, step={self.step}, data={self.data_info['name']!r})"
+
+
+# -------------------------------------------------------------------------------------------------------
+# Building the state of a run
+
+
+def _prepare(cfg: Config, device: torch.device) -> tuple[Dataset, TrainState, Tensor]:
+    """Seed, build data and models, optimizers and RNG streams; return (data, state, fixed noise)."""
+    seed_all(cfg.seed)
+    if cfg.train.threads:
+        torch.set_num_threads(cfg.train.threads)
+    torch.use_deterministic_algorithms(cfg.train.deterministic, warn_only=True)
+    data = build_dataset(cfg.data)
+    if cfg.train.batch_size > len(data.train):
+        raise ConfigError(f"train.batch_size: expected at most the {len(data.train)} training examples, got {cfg.train.batch_size}")
+    gan = build_gan(cfg, data.shape, data.bounded, data.train.mean(0)).to(device)
+    gen_kw = {"device": device}
+    noise_gen = torch.Generator(**gen_kw).manual_seed(derive_seed(cfg.seed, "noise"))
+    order_gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "data-order"))
+    from .training import BatchSampler
+
+    sampler = BatchSampler(data.train.to(device), cfg.train.batch_size, order_gen)
+    state = TrainState(gan, make_optimizer(cfg.optim_d, gan.D.parameters()),
+                       make_optimizer(cfg.optim_g, gan.G.parameters()), sampler, noise_gen)
+    fixed_z = gan.prior.sample(cfg.train.n_fixed_samples, torch.Generator().manual_seed(derive_seed(cfg.seed, "fixed-noise")))
+    return data, state, fixed_z.to(device)
+
+
+def _checkpoint_writer(run: RunDir, cfg: Config, data: Dataset) -> Any:
+    def save(trainer: Trainer, reason: str) -> None:
+        s = trainer.state
+        extra = {"step": s.step, "epoch": s.sampler.epoch, "reason": reason, "config": to_dict(cfg),
+                 "data": _data_info(data)}
+        name = f"step-{s.step:09d}"
+        save_checkpoint(run.checkpoints, name, s.state_dict(), extra)
+        _link_last(run.checkpoints, name)
+        keep = cfg.train.keep_checkpoints
+        for old in list_checkpoints(run.checkpoints)[: -keep if keep else None]:
+            if old.stem != name:
+                old.with_suffix(".safetensors").unlink(missing_ok=True)
+                old.unlink(missing_ok=True)
+        log.info("checkpoint %s (%s)", name, reason)
+
+    return save
+
+
+def _link_last(folder: Path, name: str) -> None:
+    """Make ``last.*`` the checkpoint ``name`` (hard links, swapped in atomically; copies where links fail)."""
+    import os
+    import shutil
+
+    for suffix in (".safetensors", ".json"):  # the manifest last: a torn swap leaves a detectable mismatch
+        src, dst = folder / f"{name}{suffix}", folder / f"last{suffix}"
+        tmp = folder / f".last{suffix}.tmp-{os.getpid()}"
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
+        if suffix == ".json":  # the manifest of `last` names `last.safetensors`
+            manifest = json.loads(tmp.read_text(encoding="utf-8"))
+            tmp.unlink()
+            manifest["tensor_file"] = "last.safetensors"
+            write_atomic(tmp, json.dumps(manifest, indent=1).encode())
+        os.replace(tmp, dst)
+
+
+def _sample_writer(run: RunDir, data: Dataset, fixed_z: Tensor) -> Any:
+    from .plotting import save_sample_figure
+
+    def draw(trainer: Trainer) -> None:
+        x = trainer.state.gan.sample(len(fixed_z), z=fixed_z)
+        save_sample_figure(x.cpu(), data.kind, data.target, run.sample_path(trainer.state.step),
+                           title=f"step {trainer.state.step}")
+
+    return draw
+
+
+def _run_trainer(cfg: Config, run: RunDir, data: Dataset, state: TrainState, fixed_z: Tensor,
+                 callbacks: Sequence[Callback]) -> Run:
+    trainer = Trainer(cfg, state, write_row=run.append_metrics, save_checkpoint=_checkpoint_writer(run, cfg, data),
+                      on_samples=_sample_writer(run, data, fixed_z), callbacks=callbacks)
+    trainer.fit()
+    from .plotting import plot_curves
+
+    plot_curves(run.read_metrics(), run.plots)
+    return Run(run.path, cfg, state.gan, state.step, _data_info(data), run.checkpoints / "last.json")
+
+
+def train(config: Config, out: str | Path | None = None, *, overwrite: bool = False,
+          callbacks: Sequence[Callback] = ()) -> Run:
+    """Train a new run of ``config`` into ``out`` (default ``runs/NNNNN-<data>``); return the :class:`Run`.
+
+    ``config.json`` is written before training starts; checkpoints, samples, metrics and plots follow.
+    """
+    cfg = config.validate()
+    path = Path(out) if out is not None else next_run_path(Path("runs"), cfg.data.name)
+    device = resolve_device(cfg.train.device)
+    data, state, fixed_z = _prepare(cfg, device)
+    run = RunDir.create(path, overwrite=overwrite)
+    run.write_json("config.json", to_dict(cfg))
+    return _run_trainer(cfg, run, data, state, fixed_z, callbacks)
+
+
+def newest_good_checkpoint(folder: Path) -> Checkpoint:
+    """``last`` if it verifies, else the newest step checkpoint that does (saying so in the log)."""
+    candidates = [folder / "last.json"] + list(reversed(list_checkpoints(folder)))
+    errors = []
+    for path in candidates:
+        if not path.exists() and not path.with_suffix(".safetensors").exists():
+            continue
+        try:
+            ckpt = load_checkpoint(path)
+        except CheckpointError as e:
+            errors.append(str(e))
+            log.warning("skipping checkpoint: %s", e)
+            continue
+        if errors:
+            log.warning("falling back to %s", path.name)
+        return ckpt
+    detail = f" ({errors[0]})" if errors else ""
+    raise CheckpointError(f"{folder}: no intact checkpoint to resume from{detail}")
+
+
+def resume(path: str | Path, *, overrides: dict[str, Any] | None = None, callbacks: Sequence[Callback] = ()) -> Run:
+    """Continue the run at ``path`` from its newest intact checkpoint, exactly where it stopped.
+
+    Args:
+        overrides: ``{"train.steps": N}`` or ``{"train.epochs": E}`` to extend the budget; nothing else may change.
+    """
+    run = RunDir.open(Path(path))
+    cfg = from_dict(run.read_config_dict())
+    for key in overrides or {}:
+        if key not in (f"train.{k}" for k in BUDGET_KEYS):
+            raise ConfigError(f"{key}: a resumed run keeps its config; only train.steps and train.epochs may change")
+    if overrides:
+        cfg = cfg.replace(**overrides)
+        run.write_json("config.json", to_dict(cfg))
+    ckpt = newest_good_checkpoint(run.checkpoints)
+    _check_same_config(ckpt, cfg)
+    device = resolve_device(cfg.train.device)
+    data, state, fixed_z = _prepare(cfg, device)
+    state.load_state_dict(ckpt.state)
+    run.truncate_metrics(state.step)
+    log.info("resuming %s from %s at step %d", run.path, ckpt.path.name, state.step)
+    return _run_trainer(cfg, run, data, state, fixed_z, callbacks)
+
+
+def _check_same_config(ckpt: Checkpoint, cfg: Config) -> None:
+    saved = dict(ckpt.manifest.get("config", {}))
+    mine = to_dict(cfg)
+    for d in (saved, mine):
+        d["train"] = {k: v for k, v in dict(d.get("train", {})).items() if k not in BUDGET_KEYS}
+    if saved != mine:
+        keys = sorted(k for k in set(saved) | set(mine) if saved.get(k) != mine.get(k))
+        raise CheckpointError(f"{ckpt.path}: checkpoint was written by another config (differs in: {', '.join(keys)})")
+
+
+def load_run(path: str | Path, map_location: str | torch.device = "cpu") -> Run:
+    """Load a run directory (its newest intact checkpoint) or a single checkpoint file for sampling."""
+    path = Path(path)
+    if not path.exists():
+        raise RunDirError(f"{path}: no such run directory or checkpoint")
+    if path.is_dir():
+        run = RunDir.open(path)
+        ckpt = newest_good_checkpoint(run.checkpoints)
+        run_path: Path | None = run.path
+    else:
+        ckpt = load_checkpoint(path)
+        run_path = path.parent.parent if path.parent.name == "checkpoints" else None
+    cfg = from_dict(ckpt.manifest["config"])
+    info = ckpt.manifest["data"]
+    gan = build_gan(cfg, info["shape"], info["bounded"])
+    state = ckpt.state
+    try:
+        gan.G.load_state_dict(state["G"])
+        gan.D.load_state_dict(state["D"])
+    except (RuntimeError, KeyError) as e:
+        raise CheckpointError(f"{ckpt.path}: weights do not fit the model of its config ({str(e).splitlines()[0]})") from None
+    gan.to(map_location).eval()
+    return Run(run_path, cfg, gan, ckpt.step, info, ckpt.path)

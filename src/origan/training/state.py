@@ -1,0 +1,125 @@
+"""Everything a run needs to continue exactly where it stopped, as one ``state_dict``.
+
+Weights, both optimizers, counters, the data order (the epoch's permutation and the cursor in it), the
+log interval's running sums and every RNG state (Python, NumPy, torch CPU and CUDA, the noise and
+data-order generators). Schedules are pure functions of the counters, so they need no state of their own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..gan import GAN
+from ..seeding import capture_rng, restore_rng
+
+__all__ = ["BatchSampler", "TrainState"]
+
+
+class BatchSampler:
+    """Minibatches from a tensor resident on its device, in the order of a seeded permutation.
+
+    Each epoch is a fresh permutation of the ``n`` examples drawn with ``generator``; an incomplete batch at
+    the end of an epoch is dropped (as pylearn2's iterator did).
+    """
+
+    def __init__(self, data: Tensor, batch_size: int, generator: torch.Generator) -> None:
+        self.data = data  # (n, *shape) on the training device
+        self.batch_size = batch_size
+        self.generator = generator
+        self.n = len(data)
+        self.epoch = 0  # epochs completed
+        self.cursor = 0  # position in the current permutation
+        self.perm = torch.randperm(self.n, generator=generator)  # (n,) on the CPU
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return self.n // self.batch_size
+
+    def next(self) -> Tensor:
+        """``(m, *shape)`` the next minibatch; starts a new epoch when the current one is used up."""
+        if self.cursor + self.batch_size > self.n:
+            self.epoch += 1
+            self.cursor = 0
+            self.perm = torch.randperm(self.n, generator=self.generator)
+        idx = self.perm[self.cursor : self.cursor + self.batch_size]
+        self.cursor += self.batch_size
+        return self.data[idx.to(self.data.device)]
+
+    @property
+    def epoch_float(self) -> float:
+        return self.epoch + self.cursor / max(self.batches_per_epoch * self.batch_size, 1)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "cursor": self.cursor, "perm": self.perm}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if len(state["perm"]) != self.n:
+            from ..errors import CheckpointError
+
+            raise CheckpointError(f"checkpoint: its data order covers {len(state['perm'])} examples, the dataset has {self.n}")
+        self.epoch, self.cursor, self.perm = int(state["epoch"]), int(state["cursor"]), state["perm"].to(torch.int64)
+
+
+class TrainState:
+    """The whole mutable state of a run.
+
+    Attributes:
+        gan: G, D and the prior.
+        opt_d, opt_g: the two optimizers.
+        sampler: data order.
+        noise_gen: the generator every z of training is drawn with.
+        step: G steps done (training iterations of Algorithm 1).
+        d_updates, g_updates: optimizer updates done (they drive the learning-rate decay).
+        inner: D steps done in the current iteration (0 at every checkpoint: saves happen between iterations).
+        acc: ``(7,)`` running sums of the current log interval (see ``Trainer``).
+    """
+
+    def __init__(self, gan: GAN, opt_d: torch.optim.Optimizer, opt_g: torch.optim.Optimizer,
+                 sampler: BatchSampler, noise_gen: torch.Generator) -> None:
+        self.gan, self.opt_d, self.opt_g, self.sampler, self.noise_gen = gan, opt_d, opt_g, sampler, noise_gen
+        self.step = 0
+        self.d_updates = 0
+        self.g_updates = 0
+        self.inner = 0
+        self.rollbacks = 0
+        self.acc = torch.zeros(7, dtype=torch.float64, device=gan.device)
+
+    @property
+    def epoch(self) -> int:
+        return self.sampler.epoch
+
+    def generators(self) -> dict[str, torch.Generator]:
+        return {"noise": self.noise_gen, "data_order": self.sampler.generator}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "G": dict(self.gan.G.state_dict()),
+            "D": dict(self.gan.D.state_dict()),
+            "opt_d": self.opt_d.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "sampler": self.sampler.state_dict(),
+            "counters": {"step": self.step, "d_updates": self.d_updates, "g_updates": self.g_updates,
+                         "inner": self.inner, "rollbacks": self.rollbacks},
+            "acc": self.acc,
+            "rng": capture_rng(self.generators()),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.gan.G.load_state_dict(state["G"])
+        self.gan.D.load_state_dict(state["D"])
+        self.opt_d.load_state_dict(_int_keys(state["opt_d"]))
+        self.opt_g.load_state_dict(_int_keys(state["opt_g"]))
+        self.sampler.load_state_dict(state["sampler"])
+        c = state["counters"]
+        self.step, self.d_updates, self.g_updates = int(c["step"]), int(c["d_updates"]), int(c["g_updates"])
+        self.inner, self.rollbacks = int(c["inner"]), int(c.get("rollbacks", 0))
+        self.acc = state["acc"].to(self.acc)
+        restore_rng(state["rng"], self.generators())
+
+
+def _int_keys(opt_state: dict[str, Any]) -> dict[str, Any]:
+    """JSON turned the optimizer's integer parameter ids into strings; turn them back."""
+    return {"state": {int(k): v for k, v in opt_state["state"].items()}, "param_groups": opt_state["param_groups"]}

@@ -1,0 +1,249 @@
+"""Algorithm 1 of the paper, and the simultaneous update of the authors' released code.
+
+``alternating``: each iteration takes k D steps, each on a fresh data minibatch and fresh noise, then one
+G step on fresh noise. ``simultaneous``: one minibatch and one fake batch give both gradients (D's
+objective halved), and both nets update at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import torch
+
+from ..config import Config, OptimConfig
+from ..gan import GAN, StepOutput
+from .schedules import learning_rate, momentum
+from .state import BatchSampler, TrainState
+
+__all__ = ["Callback", "Trainer", "TrainingInterrupted", "make_optimizer"]
+
+log = logging.getLogger(__name__)
+
+# Running sums of a log interval, in TrainState.acc.
+D_LOSS, VALUE, D_REAL, D_FAKE, N_D, G_LOSS, N_G = range(7)
+
+
+class TrainingInterrupted(Exception):
+    """Training stopped on SIGINT or SIGTERM after writing a checkpoint."""
+
+    def __init__(self, signum: int, step: int) -> None:
+        super().__init__(f"interrupted by signal {signum} at step {step}")
+        self.signum, self.step = signum, step
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum  # 130 for SIGINT, 143 for SIGTERM
+
+
+class Callback(Protocol):
+    """Hooks the caller passes to :class:`Trainer` (e.g. a progress bar). All are optional."""
+
+    def on_start(self, trainer: Trainer) -> None: ...
+    def on_log(self, trainer: Trainer, row: dict[str, Any]) -> None: ...
+    def on_end(self, trainer: Trainer) -> None: ...
+
+
+def make_optimizer(cfg: OptimConfig, params: Any) -> torch.optim.Optimizer:
+    """SGD with momentum or Adam; learning rate and momentum are set before every update by the schedules.
+
+    PyTorch's SGD keeps ``v = mu v + g; p -= lr v`` where pylearn2 kept ``v = mu v - lr g; p += v``: the two
+    agree while the learning rate is constant and differ by the per-update decay (1/1.000004) otherwise.
+    """
+    if cfg.name == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, foreach=True)
+    return torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay, foreach=True)
+
+
+class Trainer:
+    """Runs the game for the configured budget.
+
+    Args:
+        cfg: the resolved config.
+        state: the run's :class:`TrainState` (fresh or loaded from a checkpoint).
+        save_checkpoint: ``f(trainer, reason)`` writes a checkpoint (the run layer decides where).
+        on_samples: ``f(trainer)`` draws the sample figure from the fixed noise batch.
+        callbacks: progress display and the like.
+        write_row: ``f(row)`` stores a metrics row.
+    """
+
+    def __init__(self, cfg: Config, state: TrainState, *, write_row: Callable[[dict[str, Any]], None] = lambda r: None,
+                 save_checkpoint: Callable[[Trainer, str], None] = lambda t, r: None,
+                 on_samples: Callable[[Trainer], None] = lambda t: None, callbacks: Sequence[Callback] = ()) -> None:
+        self.cfg = cfg
+        self.state = state
+        self.write_row = write_row
+        self.save_checkpoint = save_checkpoint
+        self.on_samples = on_samples
+        self.callbacks = list(callbacks)
+        self._signal: int | None = None
+        self._t_interval = time.perf_counter()
+        self._g_params = [p for p in state.gan.G.parameters()]
+        self._d_params = [p for p in state.gan.D.parameters()]
+
+    # -- budget ----------------------------------------------------------------------------------------
+    @property
+    def total_steps(self) -> int:
+        t = self.cfg.train
+        if t.steps > 0:
+            return t.steps
+        per_epoch = self.state.sampler.batches_per_epoch / (t.k if t.update == "alternating" else 1)
+        return max(1, math.ceil(t.epochs * per_epoch))
+
+    # -- one optimizer update --------------------------------------------------------------------------
+    def _apply_schedules(self, opt: torch.optim.Optimizer, cfg: OptimConfig, updates: int) -> None:
+        lr = learning_rate(cfg, updates)
+        mom = momentum(cfg, self.state.sampler.epoch) if cfg.name == "sgd" else None
+        for group in opt.param_groups:
+            group["lr"] = lr
+            if mom is not None:
+                group["momentum"] = mom
+
+    def _update(self, opt: torch.optim.Optimizer, params: list[torch.nn.Parameter], loss: torch.Tensor,
+                cfg: OptimConfig, updates: int, retain_graph: bool = False) -> None:
+        grads = torch.autograd.grad(loss, params, retain_graph=retain_graph)  # only this player's gradients
+        for p, g in zip(params, grads, strict=True):
+            p.grad = g
+        self._apply_schedules(opt, cfg, updates)
+        opt.step()
+
+    def _record_d(self, out: StepOutput) -> None:
+        assert out.logits_real is not None
+        with torch.no_grad():
+            d_real = torch.sigmoid(out.logits_real).mean()
+            d_fake = torch.sigmoid(out.logits_fake).mean()
+            value = -(torch.nn.functional.softplus(-out.logits_real).mean() + torch.nn.functional.softplus(out.logits_fake).mean())
+            acc = self.state.acc
+            acc[D_LOSS] += out.loss.detach().double()
+            acc[VALUE] += value.double()
+            acc[D_REAL] += d_real.double()
+            acc[D_FAKE] += d_fake.double()
+            acc[N_D] += 1
+
+    def _record_g(self, out: StepOutput) -> None:
+        self.state.acc[G_LOSS] += out.loss.detach().double()
+        self.state.acc[N_G] += 1
+
+    # -- one iteration ---------------------------------------------------------------------------------
+    def d_step(self) -> None:
+        """One D update on a fresh data minibatch and fresh noise (G fixed)."""
+        s, m = self.state, self.cfg.train.batch_size
+        x_real = s.sampler.next()  # (m, *shape)
+        z = s.gan.noise(m, s.noise_gen)  # (m, noise_dim)
+        out = s.gan.d_objective(x_real, z)
+        self._update(s.opt_d, self._d_params, out.loss, self.cfg.optim_d, s.d_updates)
+        s.d_updates += 1
+        self._record_d(out)
+
+    def g_step(self) -> None:
+        """One G update on fresh noise (D fixed; D's dropout stays active, as in the authors' code)."""
+        s, m = self.state, self.cfg.train.batch_size
+        z = s.gan.noise(m, s.noise_gen)  # (m, noise_dim)
+        out = s.gan.g_objective(z)
+        self._update(s.opt_g, self._g_params, out.loss, self.cfg.optim_g, s.g_updates)
+        s.g_updates += 1
+        self._record_g(out)
+
+    def simultaneous_step(self) -> None:
+        """Both players from one minibatch and one fake batch; gradients taken at the same parameters."""
+        s, m = self.state, self.cfg.train.batch_size
+        x_real = s.sampler.next()  # (m, *shape)
+        z = s.gan.noise(m, s.noise_gen)  # (m, noise_dim)
+        d_out, g_out = s.gan.simultaneous_objectives(x_real, z)
+        d_grads = torch.autograd.grad(d_out.loss, self._d_params, retain_graph=True)
+        g_grads = torch.autograd.grad(g_out.loss, self._g_params)
+        for params, grads in ((self._d_params, d_grads), (self._g_params, g_grads)):
+            for p, g in zip(params, grads, strict=True):
+                p.grad = g
+        self._apply_schedules(s.opt_d, self.cfg.optim_d, s.d_updates)
+        self._apply_schedules(s.opt_g, self.cfg.optim_g, s.g_updates)
+        s.opt_d.step()
+        s.opt_g.step()
+        s.d_updates += 1
+        s.g_updates += 1
+        self._record_d(d_out)
+        self._record_g(g_out)
+
+    def iteration(self) -> None:
+        """One training iteration of the configured update rule."""
+        if self.cfg.train.update == "simultaneous":
+            self.simultaneous_step()
+        else:
+            for i in range(self.cfg.train.k):
+                self.state.inner = i
+                self.d_step()
+            self.state.inner = 0
+            self.g_step()
+        self.state.step += 1
+
+    # -- logging ---------------------------------------------------------------------------------------
+    def log_row(self) -> dict[str, Any]:
+        """Close the current log interval: a row of means, and reset the running sums."""
+        s, acc = self.state, self.state.acc.tolist()
+        n_d, n_g = max(acc[N_D], 1), max(acc[N_G], 1)
+        now = time.perf_counter()
+        seconds = max(now - self._t_interval, 1e-9)
+        self._t_interval = now
+        examples = acc[N_D] * self.cfg.train.batch_size
+        row = {
+            "step": s.step, "epoch": round(s.sampler.epoch_float, 6),
+            "d_loss": acc[D_LOSS] / n_d, "g_loss": acc[G_LOSS] / n_g, "value": acc[VALUE] / n_d,
+            "d_real": acc[D_REAL] / n_d, "d_fake": acc[D_FAKE] / n_d,
+            "lr_d": learning_rate(self.cfg.optim_d, s.d_updates), "lr_g": learning_rate(self.cfg.optim_g, s.g_updates),
+            "momentum": momentum(self.cfg.optim_d, s.sampler.epoch) if self.cfg.optim_d.name == "sgd" else None,
+            "elapsed_s": round(seconds, 4), "img_per_s": round(examples / seconds, 1),
+        }
+        s.acc.zero_()
+        return row
+
+    # -- the loop --------------------------------------------------------------------------------------
+    def _handle_signal(self, signum: int, frame: Any) -> None:
+        if self._signal is not None:  # a second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        self._signal = signum
+        log.warning("signal %d: finishing step %d, then saving a checkpoint", signum, self.state.step + 1)
+
+    def fit(self) -> TrainState:
+        """Train until the budget is spent; returns the final state.
+
+        Raises:
+            TrainingInterrupted: after SIGINT/SIGTERM, once the current step is done and a checkpoint written.
+        """
+        t, total = self.cfg.train, self.total_steps
+        installed = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                installed[sig] = signal.signal(sig, self._handle_signal)
+        try:
+            for cb in self.callbacks:
+                getattr(cb, "on_start", lambda tr: None)(self)
+            self._t_interval = time.perf_counter()
+            while self.state.step < total:
+                self.iteration()
+                step = self.state.step
+                if step % t.log_every == 0 or step == total:
+                    row = self.log_row()
+                    self.write_row(row)
+                    for cb in self.callbacks:
+                        getattr(cb, "on_log", lambda tr, r: None)(self, row)
+                if t.sample_every and step % t.sample_every == 0 and step != total:
+                    self.on_samples(self)
+                if t.checkpoint_every and step % t.checkpoint_every == 0 and step != total:
+                    self.save_checkpoint(self, "interval")
+                if self._signal is not None:
+                    self.save_checkpoint(self, "signal")
+                    raise TrainingInterrupted(self._signal, step)
+            self.on_samples(self)
+            self.save_checkpoint(self, "end")
+            for cb in self.callbacks:
+                getattr(cb, "on_end", lambda tr: None)(self)
+        finally:
+            for sig, handler in installed.items():
+                signal.signal(sig, handler)
+        return self.state
