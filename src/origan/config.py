@@ -98,7 +98,7 @@ class TrainConfig:
     update: str = "alternating"  # alternating (Algorithm 1: k D steps, then one G step) or simultaneous (authors' code)
     k: int = 1  # D steps per G step (alternating update)
     batch_size: int = 100  # minibatch size m
-    steps: int = 0  # budget in G steps (training iterations); 0 = use `epochs`
+    steps: int = 5000  # budget in G steps (training iterations); 0 = use `epochs`
     epochs: float = 0.0  # budget in passes over the training set; 0 = use `steps`
     log_every: int = 50  # steps between rows of metrics.jsonl
     sample_every: int = 500  # steps between sample figures from the fixed noise batch (0 = only at the end)
@@ -195,11 +195,12 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         },
     ),
     "gauss1d": (
-        "the paper's Figure-1 1-D Gaussian N(4, 0.5^2) from 1-D uniform noise",
-        _toy("gauss1d", noise={"prior": "uniform", "dim": 1},
+        "the paper's Figure-1 1-D Gaussian N(4, 0.5^2), learned from 1-D normal noise",
+        _toy("gauss1d", noise={"prior": "normal", "dim": 1},
              generator={"hidden": [32, 32]}, discriminator={"hidden": [64, 64]},
-             train={"update": "alternating", "k": 1, "batch_size": 256, "steps": 2000, "epochs": 0,
-                    "log_every": 50, "sample_every": 500, "checkpoint_every": 1000}),
+             optim_d={"lr": 2e-4}, optim_g={"lr": 2e-4},
+             train={"update": "alternating", "k": 1, "batch_size": 256, "steps": 4000, "epochs": 0,
+                    "log_every": 100, "sample_every": 1000, "checkpoint_every": 1000}),
     ),
     "mixture1d": (
         "a 1-D mixture of two Gaussians at -2 and +2 (std 0.5)",

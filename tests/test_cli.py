@@ -1,0 +1,117 @@
+"""The real CLI end to end: train, sample, presets, plot, help texts, exit codes."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from origan.cli import build_parser, main
+
+TINY = ["--set", "train.steps=20", "--set", "train.log_every=5", "--set", "train.sample_every=10",
+        "--set", "train.checkpoint_every=10", "--set", "generator.hidden=[16]", "--set", "discriminator.hidden=[16]",
+        "--set", "data.n_train=256", "--set", "data.n_val=32", "--set", "data.n_test=32", "--set", "train.batch_size=32"]
+
+
+def _origan(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "origan", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_train_then_sample_end_to_end(tmp_path):
+    run = tmp_path / "run"
+    r = _origan("train", "--preset", "ring8", *TINY, "--out", str(run), "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert f"run directory: {run}" in r.stdout
+    for name in ("config.json", "metrics.jsonl", "checkpoints/last.json", "checkpoints/last.safetensors",
+                 "checkpoints/step-000000010.json", "samples/step-000000010.png", "samples/step-000000020.png",
+                 "plots/losses.png", "plots/d_outputs.png"):
+        assert (run / name).is_file(), name
+    rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r_["step"] for r_ in rows] == [5, 10, 15, 20]
+    assert set(rows[0]) >= {"step", "epoch", "d_loss", "g_loss", "value", "d_real", "d_fake", "lr_d", "momentum", "img_per_s"}
+    assert json.loads((run / "config.json").read_text())["train"]["steps"] == 20
+
+    r = _origan("sample", str(run), "-n", "37", "--out", str(tmp_path / "s.csv"), "--seed", "3")
+    assert r.returncode == 0, r.stderr
+    lines = (tmp_path / "s.csv").read_text().splitlines()
+    assert lines[0] == "x0,x1" and len(lines) == 38
+    r = _origan("sample", str(run / "checkpoints" / "last.json"), "-n", "37", "--out", str(tmp_path / "s.npy"), "--seed", "3")
+    assert r.returncode == 0, r.stderr
+    arr = np.load(tmp_path / "s.npy")
+    assert arr.shape == (37, 2)
+    np.testing.assert_allclose(arr, np.loadtxt(tmp_path / "s.csv", delimiter=",", skiprows=1), rtol=1e-6)
+    # Same seed, same samples; PNG output is refused for non-image data with a one-line error.
+    r = _origan("sample", str(run), "-n", "5", "--out", str(tmp_path / "s.png"))
+    assert r.returncode == 2 and "PNG output needs image data" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_image_run_samples_to_grid_and_folder(tmp_path):
+    run = tmp_path / "digits"
+    r = _origan("train", "--preset", "digits", "--set", "train.steps=6", "--set", "train.log_every=3",
+                "--set", "generator.hidden=[16]", "--set", "discriminator.hidden=[8]", "--out", str(run))
+    assert r.returncode == 0, r.stderr
+    assert "step" in r.stdout  # plain progress lines when stdout is not a terminal
+    assert _origan("sample", str(run), "-n", "9", "--out", str(tmp_path / "g.png")).returncode == 0
+    assert _origan("sample", str(run), "-n", "3", "--out", str(tmp_path / "pngs")).returncode == 0
+    from PIL import Image
+
+    assert Image.open(tmp_path / "g.png").size[0] > 8
+    files = sorted(p.name for p in (tmp_path / "pngs").iterdir())
+    assert files == ["0.png", "1.png", "2.png"] and Image.open(tmp_path / "pngs" / "0.png").size == (8, 8)
+
+
+def test_dry_run_prints_the_papers_settings(capsys):
+    assert main(["train", "--preset", "paper-mnist", "--dry-run"]) == 0
+    cfg = json.loads(capsys.readouterr().out)
+    assert cfg["optim_d"]["lr"] == 0.1 and cfg["discriminator"]["pieces"] == 5 and cfg["noise"]["prior"] == "uniform"
+
+
+def test_presets_lists_one_line_each(capsys):
+    from origan.config import PRESETS
+
+    assert main(["presets"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split()[0] for line in lines] == list(PRESETS)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--preset", "ring8", "--set", "train.k=0", "--dry-run"], "train.k: expected a positive integer"),
+        (["train", "--preset", "ring8", "--set", "bogus=1", "--dry-run"], "bogus: unknown key"),
+        (["train", "--preset", "nope", "--dry-run"], "preset 'nope'"),
+        (["train", "--dry-run"], "give --preset"),
+        (["sample", "does/not/exist", "--out", "x.npy"], "does/not/exist: no such run"),
+        (["train", "--resume", "does/not/exist"], "not an origan run directory"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, message, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_existing_run_directory_is_refused_without_overwrite(tmp_path):
+    run = tmp_path / "run"
+    assert _origan("train", "--preset", "ring8", *TINY, "--out", str(run), "--quiet").returncode == 0
+    before = (run / "metrics.jsonl").read_bytes()
+    r = _origan("train", "--preset", "ring8", *TINY, "--out", str(run), "--quiet")
+    assert r.returncode == 2 and "run directory exists" in r.stderr
+    assert (run / "metrics.jsonl").read_bytes() == before
+    assert _origan("train", "--preset", "ring8", *TINY, "--out", str(run), "--quiet", "--overwrite").returncode == 0
+
+
+def test_every_command_has_help_with_an_example():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    assert parser.epilog and "example:" in parser.epilog
+    for name, p in sub.choices.items():
+        text = p.format_help()
+        assert "example:" in text and f"origan {name}" in text, name
+        assert p.description, name
+
+
+def test_python_dash_m_and_help_run():
+    r = _origan("--help")
+    assert r.returncode == 0 and "train" in r.stdout and "sample" in r.stdout
