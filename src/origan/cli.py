@@ -86,7 +86,7 @@ def _config_from_args(args: argparse.Namespace) -> Any:
 def cmd_train(args: argparse.Namespace) -> int:
     from . import run as run_api
     from .config import parse_set, to_dict
-    from .training import TrainingInterrupted
+    from .training import TrainingDiverged, TrainingInterrupted
 
     progress = Progress(args.quiet)
     try:
@@ -106,6 +106,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"origan: interrupted at step {e.step}; checkpoint saved. Resume with: origan train --resume {where}",
               file=sys.stderr)
         return e.exit_code
+    except TrainingDiverged as e:
+        print(f"origan: {e}", file=sys.stderr)
+        return TrainingDiverged.exit_code
     rows = result.metrics()
     last = rows[-1] if rows else {}
     print(f"run directory: {result.path}")
@@ -129,6 +132,28 @@ def cmd_sample(args: argparse.Namespace) -> int:
     out = save_samples(x, Path(args.out), run.data_info["kind"])
     print(f"wrote {args.n} samples to {out}")
     return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from .run import inspect_run
+
+    report = inspect_run(args.run)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0 if report["healthy"] else 1
+    print(f"run:        {report['path']}")
+    print(f"data:       {report['data']}   seed: {report['seed']}   budget: "
+          + ", ".join(f"{k}={v}" for k, v in report["budget"].items() if v))
+    print(f"steps done: {report['steps_done']}")
+    print("checkpoints:")
+    for c in report["checkpoints"]:
+        status = "ok (checksum verified)" if c["ok"] else f"TORN: {c['problem']}"
+        print(f"  {c['name']:<16} step {c['step'] if c['step'] is not None else '?':>9}  {status}")
+    last = report["last_metrics"]
+    if last:
+        print("last metrics: " + "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in last.items()))
+    print("healthy" if report["healthy"] else "UNHEALTHY: the newest checkpoint is torn; resume falls back to the previous intact one")
+    return 0 if report["healthy"] else 1
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -180,6 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "presets", "list the named configs", "origan presets")
     p.set_defaults(func=cmd_presets)
+
+    p = _command(sub, "inspect", "check a run: config, steps, checkpoint checksums, last metrics",
+                 "origan inspect runs/mnist",
+                 "Report a run's health. Exit 0 for a healthy run, 1 when its newest checkpoint is torn or edited.")
+    p.add_argument("run", metavar="RUN", help="a run directory")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_inspect)
 
     p = _command(sub, "plot", "redraw a run's loss and D-output curves", "origan plot runs/mnist")
     p.add_argument("run", metavar="RUN", help="a run directory")

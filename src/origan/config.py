@@ -83,7 +83,7 @@ class OptimConfig:
     name: str = "sgd"  # sgd (with momentum) or adam
     lr: float = 0.1  # initial learning rate
     lr_decay: float = 1.000004  # learning rate divided by this after every update (1 = constant)
-    lr_min: float = 1e-6  # floor of the decayed learning rate
+    lr_min: float = 1e-6  # floor of the decayed learning rate (a learning rate below it stays constant)
     momentum: float = 0.5  # SGD momentum before `momentum_start_epoch`
     momentum_final: float = 0.7  # SGD momentum from `momentum_saturate_epoch` on (linear in between)
     momentum_start_epoch: int = 1  # epoch at which the momentum ramp starts
@@ -108,6 +108,9 @@ class TrainConfig:
     device: str = "auto"  # cpu, cuda, cuda:N, or auto (cuda when available)
     deterministic: bool = True  # torch.use_deterministic_algorithms (cheap on CPU)
     threads: int = 0  # torch intra-op threads; 0 keeps torch's default
+    guard: bool = True  # divergence guard: a NaN/Inf loss, gradient or weight rolls back to the last good state
+    guard_lr_factor: float = 0.5  # after a rollback, both learning rates are multiplied by this
+    guard_max_rollbacks: int = 3  # give up after this many rollbacks
 
 
 @dataclass(frozen=True)
@@ -400,7 +403,7 @@ def _validate(cfg: Config) -> None:
         _one_of(f"{name}.name", o.name, ["sgd", "adam"])
         _check(o.lr > 0, f"{name}.lr", "a positive learning rate", o.lr)
         _check(o.lr_decay >= 1, f"{name}.lr_decay", "a divisor >= 1", o.lr_decay)
-        _check(0 <= o.lr_min <= o.lr, f"{name}.lr_min", f"a number in [0, lr={o.lr}]", o.lr_min)
+        _check(o.lr_min >= 0, f"{name}.lr_min", "a number >= 0", o.lr_min)
         for key in ("momentum", "momentum_final"):
             _check(0 <= getattr(o, key) < 1, f"{name}.{key}", "a number in [0, 1)", getattr(o, key))
         _check(0 <= o.momentum_start_epoch < o.momentum_saturate_epoch, f"{name}.momentum_saturate_epoch",
@@ -424,3 +427,5 @@ def _validate(cfg: Config) -> None:
     _check(t.device == "auto" or t.device == "cpu" or t.device.startswith("cuda") or t.device == "mps",
            "train.device", "auto, cpu, cuda or cuda:N", t.device)
     _check(t.threads >= 0, "train.threads", "an integer >= 0", t.threads)
+    _check(0 < t.guard_lr_factor <= 1, "train.guard_lr_factor", "a factor in (0, 1]", t.guard_lr_factor)
+    _check(t.guard_max_rollbacks >= 0, "train.guard_max_rollbacks", "an integer >= 0", t.guard_max_rollbacks)

@@ -23,7 +23,7 @@ from torch import Tensor
 
 from .config import Config, from_dict, to_dict
 from .data import Dataset, build_dataset
-from .errors import CheckpointError, ConfigError, RunDirError
+from .errors import CheckpointError, ConfigError, DataError, RunDirError
 from .gan import GAN
 from .io.checkpoint import Checkpoint, list_checkpoints, load_checkpoint, save_checkpoint, write_atomic
 from .io.rundir import RunDir, next_run_path
@@ -33,7 +33,7 @@ from .seeding import seed_all
 from .training import Callback, Trainer, TrainState
 from .training.trainer import make_optimizer
 
-__all__ = ["Run", "build_gan", "derive_seed", "load_run", "resume", "train"]
+__all__ = ["Run", "build_gan", "derive_seed", "inspect_run", "load_run", "resume", "train"]
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +109,10 @@ def _prepare(cfg: Config, device: torch.device) -> tuple[Dataset, TrainState, Te
         torch.set_num_threads(cfg.train.threads)
     torch.use_deterministic_algorithms(cfg.train.deterministic, warn_only=True)
     data = build_dataset(cfg.data)
+    for split in ("train", "val", "test"):
+        if not torch.isfinite(getattr(data, split)).all():
+            raise DataError(f"data ({cfg.data.name}{': ' + cfg.data.path if cfg.data.path else ''}): "
+                            f"the {split} split holds NaN or Inf values")
     if cfg.train.batch_size > len(data.train):
         raise ConfigError(f"train.batch_size: expected at most the {len(data.train)} training examples, got {cfg.train.batch_size}")
     gan = build_gan(cfg, data.shape, data.bounded, data.train.mean(0)).to(device)
@@ -130,8 +134,12 @@ def _checkpoint_writer(run: RunDir, cfg: Config, data: Dataset) -> Any:
         extra = {"step": s.step, "epoch": s.sampler.epoch, "reason": reason, "config": to_dict(cfg),
                  "data": _data_info(data)}
         name = f"step-{s.step:09d}"
-        save_checkpoint(run.checkpoints, name, s.state_dict(), extra)
-        _link_last(run.checkpoints, name)
+        try:
+            save_checkpoint(run.checkpoints, name, s.state_dict(), extra)
+            _link_last(run.checkpoints, name)
+        except OSError as e:
+            raise CheckpointError(f"{run.checkpoints}: cannot write checkpoint {name} ({e.strerror or e}); "
+                                  "the previous checkpoint is intact") from None
         keep = cfg.train.keep_checkpoints
         for old in list_checkpoints(run.checkpoints)[: -keep if keep else None]:
             if old.stem != name:
@@ -277,3 +285,39 @@ def load_run(path: str | Path, map_location: str | torch.device = "cpu") -> Run:
         raise CheckpointError(f"{ckpt.path}: weights do not fit the model of its config ({str(e).splitlines()[0]})") from None
     gan.to(map_location).eval()
     return Run(run_path, cfg, gan, ckpt.step, info, ckpt.path)
+
+
+def inspect_run(path: str | Path) -> dict[str, Any]:
+    """A health report of a run directory: config, steps done, every checkpoint's status, last metrics.
+
+    ``healthy`` is False when the newest checkpoint (highest step, or ``last``) is torn or edited.
+    """
+    import re
+
+    from .io.checkpoint import checkpoint_problem
+
+    run = RunDir.open(Path(path))
+    cfg = run.read_config_dict()
+    stems = sorted({p.stem for p in run.checkpoints.glob("*.json")} | {p.stem for p in run.checkpoints.glob("*.safetensors")}
+                   if run.checkpoints.exists() else set())
+    checkpoints = []
+    for stem in stems:
+        m = re.fullmatch(r"step-(\d+)", stem)
+        if not m and stem != "last":
+            continue
+        problem = checkpoint_problem(run.checkpoints / f"{stem}.json")
+        step = int(m.group(1)) if m else None
+        if stem == "last" and problem is None:
+            step = load_checkpoint(run.checkpoints / "last.json").step
+        checkpoints.append({"name": stem, "step": step, "ok": problem is None, "problem": problem})
+    step_files = [c for c in checkpoints if c["name"] != "last"]
+    newest = max(step_files, key=lambda c: c["step"], default=None)  # by name: a torn one has no readable step
+    healthy = all(c["ok"] for c in checkpoints if c["name"] == "last" or c is newest)
+    rows = [r for r in run.read_metrics() if "d_loss" in r]
+    return {
+        "path": str(run.path), "data": cfg.get("data", {}).get("name"), "seed": cfg.get("seed"),
+        "budget": {k: cfg.get("train", {}).get(k) for k in BUDGET_KEYS},
+        "steps_done": max((c["step"] for c in checkpoints if c["ok"] and c["step"] is not None), default=0),
+        "checkpoints": checkpoints, "last_metrics": rows[-1] if rows else None,
+        "healthy": healthy,
+    }

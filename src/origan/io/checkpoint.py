@@ -25,11 +25,13 @@ from .. import __version__
 from ..errors import CheckpointError
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "Checkpoint", "flatten", "list_checkpoints", "load_checkpoint",
-           "save_checkpoint", "unflatten", "verify_checkpoint", "write_atomic"]
+           "save_checkpoint", "unflatten", "verify_checkpoint", "write_atomic", "checkpoint_problem"]
 
 FORMAT = "origan-checkpoint"
 FORMAT_VERSION = 1
 MAX_HEADER_BYTES = 100 * 1024 * 1024  # safetensors' own limit on the JSON header
+DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
+               "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
 
 
 class Checkpoint:
@@ -142,9 +144,21 @@ def _check_safetensors_header(blob: bytes, where: str) -> None:
             continue
         if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= set(info):
             raise CheckpointError(f"{where}: corrupt safetensors header entry {key!r}")
-        start, end = info["data_offsets"]
-        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= data_len):
+        offsets, shape, dtype = info["data_offsets"], info["shape"], info["dtype"]
+        if dtype not in DTYPE_BYTES:
+            raise CheckpointError(f"{where}: tensor {key!r} has unknown dtype {dtype!r}")
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(v) is int for v in offsets)):
+            raise CheckpointError(f"{where}: tensor {key!r} has malformed data_offsets {offsets!r}")
+        if not (isinstance(shape, list) and all(type(v) is int and v >= 0 for v in shape)):
+            raise CheckpointError(f"{where}: tensor {key!r} has malformed shape {shape!r}")
+        start, end = offsets
+        if not 0 <= start <= end <= data_len:
             raise CheckpointError(f"{where}: tensor {key!r} has offsets {start}..{end} outside the {data_len}-byte data")
+        numel = 1
+        for v in shape:
+            numel *= v
+        if numel * DTYPE_BYTES[dtype] != end - start:
+            raise CheckpointError(f"{where}: tensor {key!r} of shape {shape} and dtype {dtype} does not fit offsets {start}..{end}")
         spans.append((start, end, key))
     spans.sort()
     for (s0, e0, k0), (s1, _e1, k1) in zip(spans, spans[1:], strict=False):
@@ -189,6 +203,9 @@ def load_checkpoint(path: Path) -> Checkpoint:
     path = Path(path)
     if path.suffix in (".json", ".safetensors"):
         path = path.with_suffix("")
+    elif path.is_file():
+        raise CheckpointError(f"{path}: not an origan checkpoint; origan reads only .safetensors + .json "
+                              "checkpoints and never unpickles files")
     manifest_path = path.with_name(path.name + ".json")
     manifest = verify_checkpoint(manifest_path)
     tensor_file = manifest.get("tensor_file")
@@ -196,6 +213,15 @@ def load_checkpoint(path: Path) -> Checkpoint:
         raise CheckpointError(f"{manifest_path}: tensor_file must name a .safetensors file beside the manifest")
     tensors = read_safetensors(manifest_path.parent / tensor_file, manifest.get("sha256"))
     return Checkpoint(manifest_path, tensors, manifest)
+
+
+def checkpoint_problem(path: Path) -> str | None:
+    """``None`` for an intact checkpoint, else why it is torn, edited or foreign (reads the whole file)."""
+    try:
+        load_checkpoint(path)
+    except CheckpointError as e:
+        return str(e)
+    return None
 
 
 def list_checkpoints(folder: Path) -> list[Path]:

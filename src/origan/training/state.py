@@ -84,7 +84,8 @@ class TrainState:
         self.d_updates = 0
         self.g_updates = 0
         self.inner = 0
-        self.rollbacks = 0
+        self.rollbacks = 0  # divergence-guard rollbacks so far
+        self.lr_scale = 1.0  # product of the guard's learning-rate factors
         self.acc = torch.zeros(7, dtype=torch.float64, device=gan.device)
 
     @property
@@ -102,7 +103,7 @@ class TrainState:
             "opt_g": self.opt_g.state_dict(),
             "sampler": self.sampler.state_dict(),
             "counters": {"step": self.step, "d_updates": self.d_updates, "g_updates": self.g_updates,
-                         "inner": self.inner, "rollbacks": self.rollbacks},
+                         "inner": self.inner, "rollbacks": self.rollbacks, "lr_scale": self.lr_scale},
             "acc": self.acc,
             "rng": capture_rng(self.generators()),
         }
@@ -115,7 +116,7 @@ class TrainState:
         self.sampler.load_state_dict(state["sampler"])
         c = state["counters"]
         self.step, self.d_updates, self.g_updates = int(c["step"]), int(c["d_updates"]), int(c["g_updates"])
-        self.inner, self.rollbacks = int(c["inner"]), int(c.get("rollbacks", 0))
+        self.inner, self.rollbacks, self.lr_scale = int(c["inner"]), int(c["rollbacks"]), float(c["lr_scale"])
         self.acc = state["acc"].to(self.acc)
         restore_rng(state["rng"], self.generators())
 

@@ -22,7 +22,7 @@ from ..gan import GAN, StepOutput
 from .schedules import learning_rate, momentum
 from .state import BatchSampler, TrainState
 
-__all__ = ["Callback", "Trainer", "TrainingInterrupted", "make_optimizer"]
+__all__ = ["Callback", "Trainer", "TrainingDiverged", "TrainingInterrupted", "make_optimizer"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,16 @@ class TrainingInterrupted(Exception):
     @property
     def exit_code(self) -> int:
         return 128 + self.signum  # 130 for SIGINT, 143 for SIGTERM
+
+
+class TrainingDiverged(Exception):
+    """The divergence guard gave up: NaN/Inf kept coming back after ``train.guard_max_rollbacks`` rollbacks."""
+
+    exit_code = 1
+
+
+class _NonFinite(Exception):
+    """Internal: a NaN/Inf loss, gradient or weight was found; the update was not applied."""
 
 
 class Callback(Protocol):
@@ -83,6 +93,7 @@ class Trainer:
         self.on_samples = on_samples
         self.callbacks = list(callbacks)
         self._signal: int | None = None
+        self._snapshot: tuple[Any, dict[str, torch.Tensor]] | None = None
         self._t_interval = time.perf_counter()
         self._g_params = [p for p in state.gan.G.parameters()]
         self._d_params = [p for p in state.gan.D.parameters()]
@@ -98,7 +109,7 @@ class Trainer:
 
     # -- one optimizer update --------------------------------------------------------------------------
     def _apply_schedules(self, opt: torch.optim.Optimizer, cfg: OptimConfig, updates: int) -> None:
-        lr = learning_rate(cfg, updates)
+        lr = learning_rate(cfg, updates) * self.state.lr_scale
         mom = momentum(cfg, self.state.sampler.epoch) if cfg.name == "sgd" else None
         for group in opt.param_groups:
             group["lr"] = lr
@@ -108,10 +119,19 @@ class Trainer:
     def _update(self, opt: torch.optim.Optimizer, params: list[torch.nn.Parameter], loss: torch.Tensor,
                 cfg: OptimConfig, updates: int, retain_graph: bool = False) -> None:
         grads = torch.autograd.grad(loss, params, retain_graph=retain_graph)  # only this player's gradients
+        self._check_finite(loss, grads, "D" if opt is self.state.opt_d else "G")
         for p, g in zip(params, grads, strict=True):
             p.grad = g
         self._apply_schedules(opt, cfg, updates)
         opt.step()
+
+    def _check_finite(self, loss: torch.Tensor, grads: Sequence[torch.Tensor], who: str) -> None:
+        """Raise _NonFinite before any update if the loss or a gradient holds NaN/Inf (one host sync)."""
+        if not self.cfg.train.guard:
+            return
+        total = loss.detach().float() + torch.stack([g.sum() for g in grads]).sum().float()  # NaN/Inf propagate
+        if not bool(torch.isfinite(total)):
+            raise _NonFinite(f"NaN/Inf in the {who} loss or its gradient")
 
     def _record_d(self, out: StepOutput) -> None:
         assert out.logits_real is not None
@@ -158,6 +178,8 @@ class Trainer:
         d_out, g_out = s.gan.simultaneous_objectives(x_real, z)
         d_grads = torch.autograd.grad(d_out.loss, self._d_params, retain_graph=True)
         g_grads = torch.autograd.grad(g_out.loss, self._g_params)
+        self._check_finite(d_out.loss, d_grads, "D")
+        self._check_finite(g_out.loss, g_grads, "G")
         for params, grads in ((self._d_params, d_grads), (self._g_params, g_grads)):
             for p, g in zip(params, grads, strict=True):
                 p.grad = g
@@ -195,12 +217,51 @@ class Trainer:
             "step": s.step, "epoch": round(s.sampler.epoch_float, 6),
             "d_loss": acc[D_LOSS] / n_d, "g_loss": acc[G_LOSS] / n_g, "value": acc[VALUE] / n_d,
             "d_real": acc[D_REAL] / n_d, "d_fake": acc[D_FAKE] / n_d,
-            "lr_d": learning_rate(self.cfg.optim_d, s.d_updates), "lr_g": learning_rate(self.cfg.optim_g, s.g_updates),
+            "lr_d": learning_rate(self.cfg.optim_d, s.d_updates) * s.lr_scale,
+            "lr_g": learning_rate(self.cfg.optim_g, s.g_updates) * s.lr_scale,
             "momentum": momentum(self.cfg.optim_d, s.sampler.epoch) if self.cfg.optim_d.name == "sgd" else None,
             "elapsed_s": round(seconds, 4), "img_per_s": round(examples / seconds, 1),
         }
         s.acc.zero_()
         return row
+
+    # -- the divergence guard ------------------------------------------------------------------------
+    def take_snapshot(self) -> None:
+        """Remember the current state (copied to the CPU) as the last good one to roll back to."""
+        from ..io.checkpoint import flatten
+
+        self._snapshot = flatten(self.state.state_dict())
+
+    def _weights_finite(self) -> bool:
+        return all(bool(torch.isfinite(p).all()) for p in (*self._d_params, *self._g_params))
+
+    def _rollback(self, reason: str) -> None:
+        """Restore the last good state, scale the learning rates down, and record the event."""
+        from ..io.checkpoint import unflatten
+
+        s, t = self.state, self.cfg.train
+        failed_at = s.step + 1
+        if s.rollbacks >= t.guard_max_rollbacks:
+            raise TrainingDiverged(f"training diverged: {reason} at step {failed_at} after {s.rollbacks} rollbacks; "
+                                   "lower the learning rates (optim_d.lr, optim_g.lr)")
+        rollbacks, scale = s.rollbacks + 1, s.lr_scale * t.guard_lr_factor
+        tree, tensors = self._snapshot
+        s.load_state_dict(unflatten(tree, tensors))
+        s.rollbacks, s.lr_scale = rollbacks, scale
+        row = {"event": "rollback", "step": failed_at, "reason": reason, "to_step": s.step,
+               "lr_scale": scale, "rollbacks": rollbacks}
+        self.write_row(row)
+        log.warning("%s at step %d: rolled back to step %d, learning rates x%g (rollback %d of at most %d)",
+                    reason, failed_at, s.step, scale, rollbacks, t.guard_max_rollbacks)
+
+    def _guarded_iteration(self) -> bool:
+        """One iteration; False when it was rolled back instead."""
+        try:
+            self.iteration()
+        except _NonFinite as e:
+            self._rollback(str(e))
+            return False
+        return True
 
     # -- the loop --------------------------------------------------------------------------------------
     def _handle_signal(self, signum: int, frame: Any) -> None:
@@ -224,10 +285,15 @@ class Trainer:
             for cb in self.callbacks:
                 getattr(cb, "on_start", lambda tr: None)(self)
             self._t_interval = time.perf_counter()
+            self.take_snapshot()
             while self.state.step < total:
-                self.iteration()
+                if not self._guarded_iteration():
+                    continue
                 step = self.state.step
                 if step % t.log_every == 0 or step == total:
+                    if t.guard and not self._weights_finite():
+                        self._rollback("NaN/Inf in the weights")
+                        continue
                     row = self.log_row()
                     self.write_row(row)
                     for cb in self.callbacks:
@@ -236,6 +302,7 @@ class Trainer:
                     self.on_samples(self)
                 if t.checkpoint_every and step % t.checkpoint_every == 0 and step != total:
                     self.save_checkpoint(self, "interval")
+                    self.take_snapshot()
                 if self._signal is not None:
                     self.save_checkpoint(self, "signal")
                     raise TrainingInterrupted(self._signal, step)

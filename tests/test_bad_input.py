@@ -1,0 +1,143 @@
+"""Every bad input: exit code 2, one line on stderr naming the file or field, no traceback, nothing lost.
+
+One table holds the cases; each builds its situation in a temporary folder and runs the real CLI entry point.
+"""
+
+import json
+import string
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import origan
+from origan.cli import main
+from origan.config import load_config, parse_set
+from origan.errors import ConfigError
+
+TINY = ["--set", "train.steps=4", "--set", "train.sample_every=0", "--set", "generator.hidden=[8]",
+        "--set", "discriminator.hidden=[8]", "--set", "data.n_train=64", "--set", "train.batch_size=16", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    path = tmp_path_factory.mktemp("runs") / "run"
+    assert main(["train", "--preset", "ring8", *TINY, "--out", str(path)]) == 0
+    return path
+
+
+def _copy_run(src, dst):
+    import shutil
+
+    shutil.copytree(src, dst)
+    return dst
+
+
+def _edit_json(path, fn):
+    data = json.loads(path.read_text())
+    fn(data)
+    path.write_text(json.dumps(data))
+
+
+# name -> (setup(tmp, trained) -> argv, expected fragment of the message)
+CASES = {
+    "missing run path": (lambda t, r: ["sample", str(t / "nope"), "--out", str(t / "x.npy")], "no such run directory"),
+    "missing config file": (lambda t, r: ["train", "--config", str(t / "c.toml"), "--dry-run"], "config file not found"),
+    "config file not TOML": (lambda t, r: (t / "c.toml").write_text("[train\n") and
+                             ["train", "--config", str(t / "c.toml"), "--dry-run"], "not valid TOML"),
+    "unknown config key": (lambda t, r: ["train", "--preset", "ring8", "--set", "train.kay=1", "--dry-run"],
+                           "train.kay: unknown key"),
+    "unknown key in TOML": (lambda t, r: (t / "c.toml").write_text("[model]\nx = 1\n") and
+                            ["train", "--preset", "ring8", "--config", str(t / "c.toml"), "--dry-run"], "model: unknown key"),
+    "wrong type": (lambda t, r: ["train", "--preset", "ring8", "--set", "train.batch_size=big", "--dry-run"],
+                   "train.batch_size: expected int"),
+    "k <= 0": (lambda t, r: ["train", "--preset", "ring8", "--set", "train.k=0", "--dry-run"], "train.k"),
+    "negative learning rate": (lambda t, r: ["train", "--preset", "ring8", "--set", "optim_g.lr=-1", "--dry-run"],
+                               "optim_g.lr"),
+    "batch larger than the dataset": (lambda t, r: ["train", "--preset", "ring8", "--set", "data.n_train=50",
+                                                    "--set", "train.batch_size=64", "--out", str(t / "new")],
+                                      "train.batch_size: expected at most the 50 training examples"),
+    "bad --set grammar": (lambda t, r: ["train", "--preset", "ring8", "--set", "train.k", "--dry-run"], "KEY=VALUE"),
+    "unknown toy option": (lambda t, r: ["train", "--preset", "ring8", "--set", "data.params.radios=2", "--out", str(t / "n")],
+                           "data.params.radios"),
+    "negative toy std": (lambda t, r: ["train", "--preset", "ring8", "--set", "data.params.std=-1", "--out", str(t / "n")],
+                         "data.params.std"),
+    "existing run directory": (lambda t, r: ["train", "--preset", "ring8", *TINY, "--out", str(r)],
+                               "run directory exists"),
+    "overwrite of a folder that is no run": (lambda t, r: (t / "mine").mkdir() or (t / "mine" / "notes.txt").write_text("x")
+                                             and ["train", "--preset", "ring8", *TINY, "--out", str(t / "mine"), "--overwrite"],
+                                             "holds no origan run"),
+    "resume of a folder that is no run": (lambda t, r: ["train", "--resume", str(t)], "not an origan run directory"),
+    "resume changing the config": (lambda t, r: ["train", "--resume", str(r), "--set", "train.k=2"],
+                                   "only train.steps and train.epochs may change"),
+    "checkpoint from another config": (lambda t, r: _edit_json(_copy_run(r, t / "c") / "config.json",
+                                                               lambda d: d["generator"].update(hidden=[9]))
+                                       or ["train", "--resume", str(t / "c")], "written by another config"),
+    "checkpoint of another format version": (
+        lambda t, r: [_edit_json(p, lambda d: d.update(format_version=99))
+                      for p in (_copy_run(r, t / "c") / "checkpoints").glob("*.json")]
+        and ["sample", str(t / "c"), "--out", str(t / "x.npy")], "no intact checkpoint"),
+    "checkpoint file of another format version": (
+        lambda t, r: _edit_json(_copy_run(r, t / "c") / "checkpoints" / "last.json", lambda d: d.update(format_version=99))
+        or ["sample", str(t / "c" / "checkpoints" / "last.json"), "--out", str(t / "x.npy")], "format version 99"),
+    "zero samples": (lambda t, r: ["sample", str(r), "-n", "0", "--out", str(t / "x.npy")], "-n: expected a positive"),
+    "unknown output type": (lambda t, r: ["sample", str(r), "--out", str(t / "x.xyz")], "unknown output type '.xyz'"),
+    "inspect of a folder that is no run": (lambda t, r: ["inspect", str(t)], "not an origan run directory"),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_is_one_line_exit_2_and_loses_nothing(name, tmp_path, trained, capsys):
+    setup, fragment = CASES[name]
+    before = {p: p.read_bytes() for p in trained.rglob("*") if p.is_file()}
+    argv = setup(tmp_path, trained)
+    capsys.readouterr()
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, (name, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("origan: error: "), err
+    assert fragment in lines[0], (fragment, lines[0])
+    assert "Traceback" not in err
+    assert {p: p.read_bytes() for p in trained.rglob("*") if p.is_file()} == before
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Property-based: the config parser and the --set grammar.
+
+KEYS = st.sampled_from(["train.k", "train.batch_size", "optim_d.lr", "noise.dim", "generator.hidden", "train.update",
+                        "loss.generator", "train.deterministic", "seed", "data.params.radius", "nosuch.key", "train"])
+VALUES = st.one_of(st.integers(-5, 10**6), st.floats(allow_nan=True, allow_infinity=True), st.booleans(),
+                   st.text(string.printable, max_size=12), st.lists(st.integers(-3, 300), max_size=4))
+
+
+@settings(max_examples=150, deadline=None)
+@given(key=KEYS, value=VALUES)
+def test_any_override_gives_a_config_or_a_config_error_naming_the_key(key, value):
+    try:
+        cfg = load_config("ring8", overrides={key: value})
+    except ConfigError as e:
+        assert str(e).split(":")[0].split(".")[0] in key or key.startswith(str(e).split(":")[0]), str(e)
+        assert "\n" not in str(e)
+    else:
+        assert cfg.validate() is cfg
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=40))
+def test_set_grammar_never_crashes(text):
+    try:
+        key, _ = parse_set(text)
+    except ConfigError as e:
+        assert "KEY=VALUE" in str(e)
+    else:
+        assert all(part.isidentifier() for part in key.split("."))
+
+
+@settings(max_examples=100, deadline=None)
+@given(k=st.integers(1, 50), lr=st.floats(1e-9, 10, allow_nan=False), hidden=st.lists(st.integers(1, 512), min_size=1, max_size=4))
+def test_set_values_round_trip_exactly(k, lr, hidden):
+    overrides = [parse_set(f"train.k={k}"), parse_set(f"optim_d.lr={lr!r}"), parse_set(f"generator.hidden={hidden}")]
+    cfg = load_config("ring8", overrides=dict(overrides))
+    assert (cfg.train.k, cfg.optim_d.lr, cfg.generator.hidden) == (k, lr, tuple(hidden))
+    assert origan.config.from_dict(origan.config.to_dict(cfg)) == cfg

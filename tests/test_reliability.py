@@ -1,0 +1,210 @@
+"""Never lose a run: kill and resume, torn checkpoints, signals, the divergence guard, full disks."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+import origan
+from origan.errors import CheckpointError
+from origan.io.rundir import TIMING_FIELDS
+
+TINY = ["train.sample_every=0", "train.log_every=5", "generator.hidden=[16]", "discriminator.hidden=[16]",
+        "data.n_train=512", "data.n_val=64", "data.n_test=64", "train.batch_size=32"]
+
+
+def _rows(path):
+    rows = [json.loads(x) for x in (path / "metrics.jsonl").read_text().splitlines()]
+    return [{k: v for k, v in r.items() if k not in TIMING_FIELDS} for r in rows]
+
+
+def _weights(path):
+    run = origan.load_run(path)
+    return {k: v.clone() for k, v in run.gan.state_dict().items()}
+
+
+def _same_weights(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def _launch(args, cwd):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "-m", "origan", *args], cwd=cwd, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
+    sets = ["train.steps=120", "train.log_every=1", "train.checkpoint_every=7", "train.sample_every=0",
+            "train.threads=1", "generator.hidden=[256,256]", "discriminator.hidden=[256,256]", "train.batch_size=256",
+            "data.n_train=2048", "train.keep_checkpoints=2", "discriminator.dropout_hidden=0.2"]
+    cli_sets = [a for s in sets for a in ("--set", s)]
+    ref = tmp_path / "ref"
+    assert subprocess.run([sys.executable, "-m", "origan", "train", "--preset", "ring8", *cli_sets, "--out", str(ref),
+                           "--quiet"], capture_output=True, timeout=600).returncode == 0
+    run = tmp_path / "killed"
+    rng = random.Random(1234)
+    kills, finished, launches = 0, False, 0
+    while not finished:
+        launches += 1
+        assert launches < 40, "too many launches"
+        has_ckpt = (run / "checkpoints").exists() and any((run / "checkpoints").glob("step-*.json"))
+        args = (["train", "--resume", str(run), "--quiet"] if has_ckpt else
+                ["train", "--preset", "ring8", *cli_sets, "--out", str(run), "--quiet", "--overwrite"])
+        proc = _launch(args, tmp_path)
+        if kills >= 10:
+            _, err = proc.communicate(timeout=600)
+            assert proc.returncode == 0, err
+            finished = True
+            continue
+        metrics = run / "metrics.jsonl"
+        start = metrics.stat().st_mtime_ns if metrics.exists() else 0
+        deadline = time.time() + 120
+        while proc.poll() is None and time.time() < deadline:  # wait until this process is training
+            if metrics.exists() and metrics.stat().st_mtime_ns != start:
+                break
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.6))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            kills += 1
+        else:
+            finished = proc.returncode == 0
+    assert kills >= 10
+    assert _rows(run) == _rows(ref)
+    _same_weights(_weights(run), _weights(ref))
+    ref_bytes = (ref / "checkpoints" / "last.safetensors").read_bytes()
+    assert (run / "checkpoints" / "last.safetensors").read_bytes() == ref_bytes
+
+
+def test_torn_newest_checkpoint_falls_back_to_the_previous_one(tmp_path, caplog):
+    cfg = origan.load_config("ring8", overrides=[*TINY, "train.steps=30", "train.checkpoint_every=10"])
+    origan.train(cfg, out=tmp_path / "full")
+    origan.train(cfg.replace(**{"train.steps": 20}), out=tmp_path / "part")
+    ck = tmp_path / "part" / "checkpoints"
+    # A kill in the middle of writing step 20: its tensor file half written, `last` swapped but not its manifest.
+    blob = (ck / "step-000000020.safetensors").read_bytes()
+    (ck / "step-000000020.safetensors").unlink()
+    (ck / "step-000000020.safetensors").write_bytes(blob[: len(blob) // 2])
+    (ck / "last.safetensors").unlink()
+    (ck / "last.safetensors").write_bytes(blob[: len(blob) // 3])
+    (ck / ".step-000000030.safetensors.tmp-99").write_bytes(b"partial")
+    assert origan.run.inspect_run(tmp_path / "part")["healthy"] is False
+    with caplog.at_level("WARNING"):
+        origan.resume(tmp_path / "part", overrides={"train.steps": 30})
+    assert "falling back to step-000000010.json" in caplog.text
+    assert _rows(tmp_path / "part") == _rows(tmp_path / "full")
+    _same_weights(_weights(tmp_path / "part"), _weights(tmp_path / "full"))
+    assert origan.run.inspect_run(tmp_path / "part")["healthy"] is True
+
+
+def test_missing_manifest_means_torn_and_no_intact_checkpoint_is_a_clear_error(tmp_path):
+    cfg = origan.load_config("ring8", overrides=[*TINY, "train.steps=10", "train.checkpoint_every=0"])
+    origan.train(cfg, out=tmp_path / "r")
+    for p in (tmp_path / "r" / "checkpoints").glob("*.json"):
+        p.unlink()
+    with pytest.raises(CheckpointError, match="no intact checkpoint"):
+        origan.resume(tmp_path / "r")
+
+
+def test_full_disk_while_saving_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    import errno
+
+    import origan.io.checkpoint as ckpt
+
+    cfg = origan.load_config("ring8", overrides=[*TINY, "train.steps=30", "train.checkpoint_every=10"])
+    real = ckpt.write_atomic
+    calls = {"n": 0}
+
+    def full_disk(path, data):
+        calls["n"] += 1
+        if "step-000000020" in str(path):
+            tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+            tmp.write_bytes(data[: len(data) // 2])  # the disk fills up half way through
+            tmp.unlink()
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path, data)
+
+    monkeypatch.setattr(ckpt, "write_atomic", full_disk)
+    with pytest.raises(CheckpointError, match="No space left on device.*previous checkpoint is intact"):
+        origan.train(cfg, out=tmp_path / "r")
+    monkeypatch.setattr(ckpt, "write_atomic", real)
+    good = origan.load_run(tmp_path / "r")
+    assert good.step == 10
+    origan.resume(tmp_path / "r")
+    assert origan.load_run(tmp_path / "r").step == 30
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_saves_a_checkpoint_and_exits_with_the_resume_line(tmp_path, sig, code):
+    run = tmp_path / "r"
+    proc = _launch(["train", "--preset", "ring8", "--set", "train.steps=1000000", "--set", "train.log_every=1",
+                    "--set", "train.sample_every=0", "--set", "train.checkpoint_every=0", "--out", str(run), "--quiet"],
+                   tmp_path)
+    deadline = time.time() + 120
+    while not (run / "metrics.jsonl").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == code, err
+    lines = [x for x in err.strip().splitlines() if x]
+    assert lines[-1].startswith("origan: interrupted at step") and f"origan train --resume {run}" in lines[-1]
+    assert "Traceback" not in err
+    step = origan.load_run(run).step
+    assert step > 0 and origan.run.inspect_run(run)["healthy"]
+    # The interrupted run resumes to the same state as an uninterrupted one of the same length.
+    origan.resume(run, overrides={"train.steps": step + 7})
+    ref = origan.train(origan.load_config("ring8", overrides=[f"train.steps={step + 7}", "train.log_every=1",
+                                                              "train.sample_every=0", "train.checkpoint_every=0"]),
+                       out=tmp_path / "ref")
+    assert _rows(run) == _rows(ref.path)
+    _same_weights(_weights(run), _weights(ref.path))
+
+
+def test_divergence_guard_rolls_back_once_and_recovers(tmp_path, monkeypatch):
+    import origan.gan as gan_mod
+
+    cfg = origan.load_config("ring8", overrides=[*TINY, "train.steps=30", "train.checkpoint_every=10"])
+    real = gan_mod.GAN.g_objective
+    count = {"n": 0}
+
+    def poisoned(self, z):
+        count["n"] += 1
+        out = real(self, z)
+        if count["n"] == 17:  # one NaN, in step 17
+            out.loss = out.loss * float("nan")
+        return out
+
+    monkeypatch.setattr(gan_mod.GAN, "g_objective", poisoned)
+    run = origan.train(cfg, out=tmp_path / "r")
+    rows = [json.loads(x) for x in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    events = [r for r in rows if r.get("event") == "rollback"]
+    assert len(events) == 1
+    assert events[0]["step"] == 17 and events[0]["to_step"] == 10 and events[0]["lr_scale"] == 0.5
+    assert run.step == 30
+    assert all(torch.isfinite(p).all() for p in run.gan.parameters())
+    assert rows[-1]["lr_d"] == pytest.approx(0.5e-3)
+
+
+def test_divergence_guard_gives_up_after_max_rollbacks(tmp_path, capsys):
+    from origan.cli import main
+
+    code = main(["train", "--preset", "ring8", "--set", "train.steps=200", "--set", "loss.generator=ml",
+                 "--set", "optim_g.name=sgd", "--set", "optim_g.lr=50", "--set", "optim_g.momentum=0.0",
+                 "--set", "optim_g.momentum_final=0.0", "--set", "optim_g.lr_decay=1.0",
+                 "--set", "train.guard_max_rollbacks=2", "--set", "train.guard_lr_factor=0.9",
+                 "--out", str(tmp_path / "r"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.strip().splitlines()[-1].startswith("origan: training diverged") and "after 2 rollbacks" in err
+    rows = [json.loads(x) for x in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    assert sum(r.get("event") == "rollback" for r in rows) == 2
