@@ -7,8 +7,6 @@ momentum linearly from its initial to its final value as epochs pass. Pure funct
 
 from __future__ import annotations
 
-import math
-
 from ..config import OptimConfig
 
 __all__ = ["learning_rate", "momentum"]
@@ -16,7 +14,10 @@ __all__ = ["learning_rate", "momentum"]
 
 def learning_rate(cfg: OptimConfig, updates: int) -> float:
     """lr after ``updates`` updates: ``max(lr / lr_decay**updates, lr_min)``; never above the initial lr."""
-    decayed = math.exp(math.log(cfg.lr) - updates * math.log(cfg.lr_decay))  # lr / decay**updates, no overflow
+    try:
+        decayed = cfg.lr / cfg.lr_decay**updates
+    except OverflowError:  # decay**updates beyond float range: fully decayed
+        decayed = 0.0
     return max(decayed, min(cfg.lr_min, cfg.lr))
 
 
