@@ -54,10 +54,12 @@ def plot_samples_2d(x: Tensor, target: GaussianMixture | None, path: Path, title
         (x0, x1), (y0, y1) = target.bounds(6.0)
         pad = 0.15 * max(x1 - x0, y1 - y0)
         x0, x1, y0, y1 = x0 - pad, x1 + pad, y0 - pad, y1 + pad
-        gx, gy = torch.meshgrid(torch.linspace(x0, x1, 300, dtype=torch.float64),
-                                torch.linspace(y0, y1, 300, dtype=torch.float64), indexing="xy")
+        gx, gy = torch.meshgrid(torch.linspace(x0, x1, 700, dtype=torch.float64),
+                                torch.linspace(y0, y1, 700, dtype=torch.float64), indexing="xy")
         logp = target.log_prob(torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)).reshape(gx.shape)
-        ax.contour(gx, gy, logp.exp(), levels=6, colors="k", linewidths=0.6)
+        top = float(logp.max())
+        # For a well-separated isotropic component, log p = top - r^2 / (2 s^2): these are its 1, 2, 3 std circles.
+        ax.contour(gx, gy, logp, levels=[top - 4.5, top - 2.0, top - 0.5], colors="k", linewidths=0.6)
         ax.set_xlim(x0, x1)
         ax.set_ylim(y0, y1)
     ax.scatter(xs[:, 0], xs[:, 1], s=4, c="tab:green", alpha=0.6)
