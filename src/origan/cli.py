@@ -129,7 +129,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise UserError(f"-n: expected a positive number of samples, got {args.n}")
     run = load_run(args.run)
     x = run.sample(args.n, seed=args.seed)
-    out = save_samples(x, Path(args.out), run.data_info["kind"])
+    out = save_samples(x, Path(args.out), run.data_info["kind"], codec=run.data_info.get("codec"))
     print(f"wrote {args.n} samples to {out}")
     return 0
 
@@ -196,7 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "sample", "draw samples from a trained run",
                  "origan sample runs/mnist -n 64 --out grid.png --seed 1",
-                 "Write N samples; the output path chooses the form: .npy, .csv, .png (one grid) or a folder of PNGs.")
+                 "Write N samples; the output path chooses the form: .npy, .csv, .png (one grid) or a folder of PNGs.\n"
+                 "A table run's .csv has the original columns, names and types.")
     p.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run directory or a checkpoint .json/.safetensors")
     p.add_argument("-n", type=int, default=64, help="number of samples")
     p.add_argument("--out", required=True, help="output path: .npy, .csv, .png or a folder")

@@ -44,6 +44,14 @@ class DataConfig:
     n_val: int = 10_000  # toy targets: size of the sampled validation set
     n_test: int = 10_000  # toy targets: size of the sampled test set
     split_seed: int = 0  # seed of the fixed train/validation/test split (independent of the run's seed)
+    image_size: int = 0  # images are resized and centre-cropped to this square side; 0 = folders 32, arrays/IDX keep theirs
+    channels: int = 0  # 1 (grayscale) or 3 (RGB); 0 = the source's (a folder is RGB if any image has colour)
+    folder_labels: bool = False  # image folders: the first-level sub-folder names become class labels
+    array_key: str = ""  # .npz: the array to train on (empty = the only array in the file)
+    label_key: str = ""  # .npz: an optional array of class labels, one per example
+    target_column: str = ""  # tables: the column the fidelity report predicts (empty = the last column)
+    max_categories: int = 10  # tables: text columns (and integer columns) with at most this many values are one-hot
+    drop_columns: tuple[str, ...] = ()  # tables: columns to leave out (identifiers, free text)
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,7 @@ class GeneratorConfig:
     output: str = "auto"  # sigmoid (data in [0, 1]), identity (unbounded data), or auto from the dataset
     init_range: float = 0.05  # weights U(-r, r) and zero biases; 0 keeps PyTorch's default init
     output_bias_from_data: bool = True  # set the output bias from the data's mean (logit of the mean pixel)
+    width: int = 64  # dcgan: channels of the largest hidden feature map (ngf), doubled at each halving of the side
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,7 @@ class DiscriminatorConfig:
     dropout_input: float = 0.2  # drop probability on D's input (the paper keeps 0.8)
     dropout_hidden: float = 0.5  # drop probability after each hidden layer (the paper keeps 0.5)
     init_range: float = 0.005  # weights U(-r, r) and zero biases; 0 keeps PyTorch's default init
+    width: int = 64  # dcgan: channels of the first convolution (ndf), doubled at each halving of the side
 
 
 @dataclass(frozen=True)
@@ -227,6 +237,56 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
 }
 
+# Your own data: convolutional nets for images, MLPs for tables (new entries only).
+_ADAM = {"name": "adam", "lr": 2e-4, "lr_decay": 1.0, "beta1": 0.5, "beta2": 0.999}  # DCGAN's optimizer
+_DCGAN_MODELS = {
+    "noise": {"prior": "normal", "dim": 100},
+    "generator": {"name": "dcgan", "width": 64, "output": "sigmoid", "output_bias_from_data": False},
+    "discriminator": {"name": "dcgan", "width": 64, "dropout_input": 0.0, "dropout_hidden": 0.0},
+    "loss": {"generator": "nonsaturating"},
+    "optim_d": _ADAM,
+    "optim_g": _ADAM,
+}
+_TABLE_MODELS = {
+    "noise": {"prior": "normal", "dim": 32},
+    "generator": {"name": "mlp", "hidden": [256, 256], "activation": "relu", "output": "identity",
+                  "init_range": 0.0, "output_bias_from_data": True},
+    "discriminator": {"name": "mlp", "hidden": [256, 256], "activation": "leaky_relu", "dropout_input": 0.0,
+                      "dropout_hidden": 0.0, "init_range": 0.0},
+    "loss": {"generator": "nonsaturating"},
+    "optim_d": _ADAM | {"lr": 1e-3},
+    "optim_g": _ADAM | {"lr": 1e-3},
+}
+
+
+def _train(steps: int, batch_size: int, every: int = 500) -> dict[str, Any]:
+    return {"train": {"update": "alternating", "k": 1, "batch_size": batch_size, "steps": steps, "epochs": 0,
+                      "log_every": 50, "sample_every": every, "checkpoint_every": every}}
+
+
+PRESETS.update({
+    "dcgan-digits": (
+        "DCGAN-style conv G and D on the 5,000 28x28 MNIST digits (data.name=idx data.path=DIR: all of MNIST)",
+        _merge(_merge(_DCGAN_MODELS, {"data": {"name": "mnist"}}), _train(3000, 64)),
+    ),
+    "dcgan-folder": (
+        "DCGAN-style conv G and D on a folder of images at 64x64: --set data.path=FOLDER",
+        _merge(_merge(_DCGAN_MODELS, {"data": {"name": "folder", "image_size": 64}}), _train(5000, 64, 1000)),
+    ),
+    "csv": (
+        "a CSV table (numeric and categorical columns) with MLP G and D: --set data.path=TABLE.csv",
+        _merge(_merge(_TABLE_MODELS, {"data": {"name": "csv"}}), _train(3000, 64)),
+    ),
+    "wine": (
+        "scikit-learn's wine table (178 rows, 13 measurements + cultivar) with MLP G and D",
+        _merge(_merge(_TABLE_MODELS, {"data": {"name": "wine"}}), _train(3000, 32)),
+    ),
+    "breast-cancer": (
+        "scikit-learn's breast-cancer table (569 rows, 30 measurements + diagnosis) with MLP G and D",
+        _merge(_merge(_TABLE_MODELS, {"data": {"name": "breast-cancer"}}), _train(3000, 64)),
+    ),
+})
+
 
 # ---------------------------------------------------------------------------------------------------------
 # dict <-> dataclass with type checks that name the key
@@ -381,6 +441,9 @@ def _validate(cfg: Config) -> None:
     _one_of("data.name", cfg.data.name, sorted(DATASETS))
     for key in ("n_train", "n_val", "n_test"):
         _check(getattr(cfg.data, key) > 0, f"data.{key}", "a positive integer", getattr(cfg.data, key))
+    _check(cfg.data.image_size >= 0, "data.image_size", "a side in pixels >= 0", cfg.data.image_size)
+    _check(cfg.data.channels in (0, 1, 3), "data.channels", "0 (the source's), 1 or 3", cfg.data.channels)
+    _check(cfg.data.max_categories >= 2, "data.max_categories", "an integer >= 2", cfg.data.max_categories)
     _one_of("noise.prior", cfg.noise.prior, sorted(PRIORS))
     _check(cfg.noise.dim > 0, "noise.dim", "a positive integer", cfg.noise.dim)
     g, d = cfg.generator, cfg.discriminator
@@ -389,6 +452,8 @@ def _validate(cfg: Config) -> None:
     _one_of("generator.activation", g.activation, ["relu", "leaky_relu", "tanh", "sigmoid"])
     _check(all(h > 0 for h in g.hidden), "generator.hidden", "positive widths", list(g.hidden))
     _check(g.init_range >= 0, "generator.init_range", "a number >= 0", g.init_range)
+    _check(g.width > 0 and d.width > 0, "generator.width" if g.width <= 0 else "discriminator.width",
+           "a positive number of channels", g.width if g.width <= 0 else d.width)
     _one_of("discriminator.name", d.name, sorted(DISCRIMINATORS))
     _one_of("discriminator.activation", d.activation, ["relu", "leaky_relu", "tanh", "sigmoid"])
     _check(all(h > 0 for h in d.hidden), "discriminator.hidden", "positive widths", list(d.hidden))

@@ -65,7 +65,10 @@ def build_gan(cfg: Config, shape: Sequence[int], bounded: bool, data_mean: Tenso
 
 
 def _data_info(data: Dataset) -> dict[str, Any]:
-    return {"name": data.name, "shape": list(data.shape), "kind": data.kind, "bounded": data.bounded}
+    info = {"name": data.name, "shape": list(data.shape), "kind": data.kind, "bounded": data.bounded}
+    if "codec" in data.info:  # tables: how to decode samples to the original columns (plain JSON)
+        info["codec"] = data.info["codec"]
+    return info
 
 
 class Run:

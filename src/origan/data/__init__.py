@@ -74,6 +74,10 @@ def build_dataset(cfg: DataConfig) -> Dataset:
 
 
 from . import images as _images  # noqa: E402,F401  (registers mnist, digits)
+from . import arrays as _arrays  # noqa: E402,F401  (registers array)
+from . import folders as _folders  # noqa: E402,F401  (registers folder)
+from . import idx as _idx  # noqa: E402,F401  (registers idx)
+from . import tables as _tables  # noqa: E402,F401  (registers csv, wine, breast-cancer)
 from . import toy as _toy  # noqa: E402,F401
 
 for _name in _toy.TOY_TARGETS:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -54,16 +55,23 @@ def save_grid_png(x: Tensor, path: Path, nrow: int | None = None, scale: int | N
     return Path(path)
 
 
-def save_samples(x: Tensor, path: Path, kind: str, columns: list[str] | None = None) -> Path:
+def save_samples(x: Tensor, path: Path, kind: str, columns: list[str] | None = None,
+                 codec: dict[str, Any] | None = None) -> Path:
     """Write samples by the path's form: ``.npy``, ``.csv``, ``.png`` (a grid) or a folder of PNGs (no suffix).
 
     Args:
         x: ``(n, *shape)`` samples.
         kind: the dataset kind (``image``, ``vector`` or ``table``); PNG output needs images.
         columns: CSV header; ``x0, x1, ...`` when omitted.
+        codec: a table's :class:`~origan.data.tables.TableCodec` as JSON: ``.csv`` output is then decoded to
+            the original columns, names and types (``.npy`` keeps the encoded rows).
     """
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix == ".csv" and codec is not None:
+        from ..data.tables import TableCodec
+
+        return TableCodec.from_json(codec).write_csv(path, x)
     if suffix == ".npy":
         buf = io.BytesIO()
         np.save(buf, x.detach().cpu().numpy(), allow_pickle=False)

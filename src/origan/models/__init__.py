@@ -47,3 +47,6 @@ def build_generator(cfg: Any, data_shape: tuple[int, ...], bounded: bool, noise_
 def build_discriminator(cfg: Any, data_shape: tuple[int, ...], bounded: bool, noise_dim: int) -> nn.Module:
     """The discriminator named by ``cfg.name`` (a :class:`~origan.config.DiscriminatorConfig`)."""
     return DISCRIMINATORS[cfg.name](cfg, data_shape, bounded, noise_dim)
+
+
+from . import conv as _conv  # noqa: E402,F401  (registers dcgan)

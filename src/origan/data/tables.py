@@ -1,0 +1,305 @@
+"""Tables: CSV files and scikit-learn's wine and breast-cancer tables, encoded for a GAN and decoded back.
+
+Each column is typed from its cells: ``int`` (every cell an integer literal), ``float`` (every cell a
+number) or ``str``. Text columns, and integer columns with at most ``data.max_categories`` distinct
+values, are *categorical*: one-hot encoded, decoded by argmax. The other columns are *numeric*:
+standardised ``(x - mean) / std``, decoded by ``x * std + mean``, integers rounded, floats rounded to the
+decimals the source wrote. Column names, order and types survive the round trip, so a synthetic CSV
+loads wherever the original loaded. The :class:`TableCodec` is plain JSON: a run stores it in every
+checkpoint's manifest (``data.codec``) and ``origan sample RUN --out x.csv`` decodes with it.
+
+Missing or non-finite cells, and text in a numeric column, are errors naming the file, line and column.
+Split: a fixed permutation seeded with ``data.split_seed``, 80 % train, 10 % validation, 10 % test.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..errors import DataError
+from . import Dataset, register_dataset, split_indices
+from .arrays import SPLIT_FRACTIONS, resolve_path
+
+if TYPE_CHECKING:
+    from ..config import DataConfig
+
+__all__ = ["Column", "TableCodec", "infer_column", "read_csv", "values_column"]
+
+CODEC_FORMAT = "origan-table-codec/1"
+_INT = re.compile(r"[+-]?\d+")
+_FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_NONFINITE = re.compile(r"[+-]?(nan|inf|infinity)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table and how it is encoded.
+
+    Attributes:
+        name: the header.
+        dtype: ``int``, ``float`` or ``str``.
+        kind: ``numeric`` (one standardised value) or ``categorical`` (one-hot over ``levels``).
+        mean, std: standardisation of a numeric column.
+        decimals: float columns: digits after the point to write (``None``: shortest exact repr).
+        levels: categorical columns: the values, sorted.
+    """
+
+    name: str
+    dtype: str
+    kind: str
+    mean: float = 0.0
+    std: float = 1.0
+    decimals: int | None = None
+    levels: tuple[Any, ...] = ()
+
+    @property
+    def width(self) -> int:
+        return len(self.levels) if self.kind == "categorical" else 1
+
+    def format(self, value: Any) -> str:
+        if self.dtype == "float":
+            return repr(float(value)) if self.decimals is None else f"{float(value):.{self.decimals}f}"
+        return str(int(value)) if self.dtype == "int" else str(value)
+
+
+class TableCodec:
+    """Encodes table columns to a ``(n, width)`` float matrix and decodes it back, column by column."""
+
+    def __init__(self, columns: Sequence[Column], delimiter: str = ",") -> None:
+        self.columns, self.delimiter = list(columns), delimiter
+
+    @classmethod
+    def fit(cls, names: Sequence[str], values: Sequence[np.ndarray], dtypes: Sequence[str],
+            decimals: Sequence[int | None], max_categories: int, delimiter: str = ",") -> TableCodec:
+        """Choose each column's encoding and fit its parameters on ``values`` (one array per column)."""
+        columns = []
+        for name, v, dtype, dec in zip(names, values, dtypes, decimals, strict=True):
+            levels = np.unique(v)
+            if dtype == "str" or (dtype == "int" and len(levels) <= max_categories):
+                columns.append(Column(name, dtype, "categorical", levels=tuple(getattr(lv, "item", lambda lv=lv: lv)() for lv in levels)))
+            else:
+                std = float(np.std(v.astype(np.float64)))
+                columns.append(Column(name, dtype, "numeric", float(np.mean(v.astype(np.float64))),
+                                      std if std > 0 else 1.0, dec if dtype == "float" else None))
+        return cls(columns, delimiter)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def width(self) -> int:
+        """Number of encoded features (one per numeric column, one per level of a categorical one)."""
+        return sum(c.width for c in self.columns)
+
+    def slices(self) -> dict[str, slice]:
+        """Each column's features in the encoded matrix."""
+        out, start = {}, 0
+        for c in self.columns:
+            out[c.name] = slice(start, start + c.width)
+            start += c.width
+        return out
+
+    def encode(self, values: Sequence[np.ndarray]) -> np.ndarray:
+        """``(n, width)`` float64 from one array per column."""
+        blocks = []
+        for c, v in zip(self.columns, values, strict=True):
+            if c.kind == "numeric":
+                blocks.append(((v.astype(np.float64) - c.mean) / c.std)[:, None])
+            else:
+                index = {lv: i for i, lv in enumerate(c.levels)}
+                try:
+                    codes = np.array([index[x.item() if hasattr(x, "item") else x] for x in v], dtype=np.int64)
+                except KeyError as e:
+                    raise DataError(f"column {c.name!r}: value {e.args[0]!r} is not one of its levels {list(c.levels)}") from None
+                blocks.append(np.eye(len(c.levels))[codes])
+        return np.concatenate(blocks, axis=1) if blocks else np.zeros((0, 0))
+
+    def decode(self, x: np.ndarray | Tensor) -> list[np.ndarray]:
+        """One array per column (int64, float64 or str) from ``(n, width)`` encoded rows."""
+        x = x.detach().cpu().double().numpy() if isinstance(x, Tensor) else np.asarray(x, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] != self.width:
+            raise DataError(f"table samples: expected shape (n, {self.width}), got {tuple(x.shape)}")
+        out = []
+        for c, sl in zip(self.columns, self.slices().values(), strict=True):
+            block = x[:, sl]
+            if c.kind == "categorical":
+                levels = np.array(c.levels, dtype=object if c.dtype == "str" else np.int64)
+                out.append(levels[block.argmax(1)])
+            elif c.dtype == "int":
+                out.append(np.rint(block[:, 0] * c.std + c.mean).astype(np.int64))
+            else:
+                v = block[:, 0] * c.std + c.mean
+                out.append(v if c.decimals is None else np.round(v, c.decimals))
+        return out
+
+    def to_csv_text(self, values: Sequence[np.ndarray]) -> str:
+        """The columns as CSV text with the original header and delimiter."""
+        buf = io.StringIO()
+        writer = csv.writer(buf, delimiter=self.delimiter, lineterminator="\n")
+        writer.writerow(self.names)
+        formats = [c.format for c in self.columns]
+        for row in zip(*values, strict=True):
+            writer.writerow([f(v) for f, v in zip(formats, row, strict=True)])
+        return buf.getvalue()
+
+    def write_csv(self, path: str | Path, x: np.ndarray | Tensor) -> Path:
+        """Decode ``(n, width)`` rows and write them as a CSV table (atomically)."""
+        from ..io.checkpoint import write_atomic
+
+        write_atomic(Path(path), self.to_csv_text(self.decode(x)).encode())
+        return Path(path)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data (stored in checkpoint manifests)."""
+        return {"format": CODEC_FORMAT, "delimiter": self.delimiter,
+                "columns": [asdict(c) | {"levels": list(c.levels)} for c in self.columns]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TableCodec:
+        if data.get("format") != CODEC_FORMAT:
+            raise DataError(f"table codec: unknown format {data.get('format')!r}; expected {CODEC_FORMAT}")
+        return cls([Column(**(c | {"levels": tuple(c["levels"])})) for c in data["columns"]], data["delimiter"])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reading
+
+
+def read_csv(path: Path, drop_columns: Sequence[str] = ()) -> tuple[list[str], list[list[str]], str]:
+    """Header, columns of stripped cells (one list per column) and the delimiter of a CSV file."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataError(f"{path}: cannot read the table as UTF-8 text ({e})") from None
+    try:
+        delimiter = csv.Sniffer().sniff(text[:16384], delimiters=",;\t|").delimiter
+    except csv.Error:
+        delimiter = ","
+    rows = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if r]
+    if len(rows) < 2:
+        raise DataError(f"{path}: expected a header line and at least one row of data")
+    header = [h.strip() for h in rows[0]]
+    if len(set(header)) != len(header) or "" in header:
+        raise DataError(f"{path}: column names must be unique and non-empty, got {header}")
+    for name in drop_columns:
+        if name not in header:
+            raise DataError(f"{path}: data.drop_columns names {name!r}, which is not a column ({', '.join(header)})")
+    for i, r in enumerate(rows[1:], start=2):
+        if len(r) != len(header):
+            raise DataError(f"{path}: line {i}: {len(r)} cells, the header has {len(header)}")
+    keep = [j for j, h in enumerate(header) if h not in drop_columns]
+    return [header[j] for j in keep], [[r[j].strip() for r in rows[1:]] for j in keep], delimiter
+
+
+def infer_column(cells: list[str], name: str, source: str, max_categories: int) -> tuple[np.ndarray, str, int | None]:
+    """Values, dtype and decimals of one column of text cells (errors name ``source``, the line and column)."""
+    for i, cell in enumerate(cells):
+        if not cell:
+            raise DataError(f"{source}: line {i + 2}: empty cell in column {name!r}; missing values are not supported")
+    is_int = [bool(_INT.fullmatch(c)) for c in cells]
+    is_float = [bool(_FLOAT.fullmatch(c)) for c in cells]
+    nonfinite = [bool(_NONFINITE.fullmatch(c)) for c in cells]
+    if 2 * (sum(is_float) + sum(nonfinite)) > len(cells):  # a numeric column
+        for i, (ok, nf) in enumerate(zip(is_float, nonfinite, strict=True)):
+            if nf:
+                raise DataError(f"{source}: line {i + 2}: non-finite value {cells[i]!r} in column {name!r}")
+            if not ok:
+                raise DataError(f"{source}: line {i + 2}: non-numeric cell {cells[i]!r} in numeric column {name!r}")
+        if all(is_int):
+            return np.array([int(c) for c in cells], dtype=np.int64), "int", None
+        values = np.array([float(c) for c in cells], dtype=np.float64)
+        if not np.isfinite(values).all():
+            i = int(np.argmin(np.isfinite(values)))
+            raise DataError(f"{source}: line {i + 2}: value {cells[i]!r} in column {name!r} overflows a float")
+        scientific = any("e" in c.lower() for c in cells)
+        return values, "float", None if scientific else max(1, *(len(c.partition(".")[2]) for c in cells))
+    levels = set(cells)
+    if len(levels) > max_categories:
+        raise DataError(f"{source}: column {name!r} has {len(levels)} distinct text values; a categorical column may "
+                        f"have at most data.max_categories={max_categories} (or leave it out with data.drop_columns)")
+    return np.array(cells, dtype=object), "str", None
+
+
+def values_column(values: np.ndarray) -> tuple[np.ndarray, str, int | None]:
+    """Values, dtype and decimals of a numeric array: integer-valued columns are ``int``."""
+    v = np.asarray(values, dtype=np.float64)
+    if np.all(v == np.round(v)):
+        return v.astype(np.int64), "int", None
+    for d in range(1, 13):
+        if np.all(np.abs(np.round(v, d) - v) <= 1e-9 * np.maximum(1.0, np.abs(v))):
+            return v, "float", d
+    return v, "float", None
+
+
+def table_dataset(name: str, names: list[str], columns: list[tuple[np.ndarray, str, int | None]], cfg: DataConfig,
+                  source: str, default_target: str, delimiter: str = ",") -> Dataset:
+    """A Dataset of encoded rows (float32), with the codec in ``info["codec"]``."""
+    values = [c[0] for c in columns]
+    codec = TableCodec.fit(names, values, [c[1] for c in columns], [c[2] for c in columns], cfg.max_categories, delimiter)
+    target = cfg.target_column or default_target
+    if target not in names:
+        raise DataError(f"data.target_column: {target!r} is not a column of {source} ({', '.join(names)})")
+    x = torch.from_numpy(codec.encode(values).astype(np.float32))  # (n, width)
+    tr, va, te = split_indices(len(x), SPLIT_FRACTIONS, cfg.split_seed)
+    info = {"source": source, "sizes": [len(tr), len(va), len(te)], "split_seed": cfg.split_seed,
+            "split": "fixed permutation: 80% train, 10% validation, 10% test", "codec": codec.to_json(),
+            "target_column": target}
+    return Dataset(name, x[tr], x[va], x[te], (codec.width,), "table", False, info=info)
+
+
+@register_dataset("csv")
+def csv_table(cfg: DataConfig) -> Dataset:
+    """A CSV table from ``data.path`` (header line first; delimiter , ; tab or | detected)."""
+    path = resolve_path(cfg, "a CSV file")
+    if path.is_dir():
+        raise DataError(f"{path}: data.name=csv reads a CSV file, not a folder")
+    names, cells, delimiter = read_csv(path, cfg.drop_columns)
+    columns = [infer_column(c, n, str(path), cfg.max_categories) for n, c in zip(names, cells, strict=True)]
+    return table_dataset("csv", names, columns, cfg, str(path), names[-1], delimiter)
+
+
+def _sklearn_table(loader: str, cfg: DataConfig, target_name: str, target_as_text: bool) -> tuple[list[str], list[Any]]:
+    try:
+        import sklearn.datasets as skd
+    except ImportError:
+        raise DataError(f"data.name={cfg.name}: needs the package scikit-learn (pip install scikit-learn)") from None
+    bunch = getattr(skd, loader)()
+    unknown = [c for c in cfg.drop_columns if c not in [*bunch.feature_names, target_name]]
+    if unknown:
+        raise DataError(f"data.drop_columns: {unknown[0]!r} is not a column of {cfg.name}")
+    names, columns = [], []
+    for j, feature in enumerate(bunch.feature_names):
+        if feature not in cfg.drop_columns:
+            names.append(str(feature))
+            columns.append(values_column(bunch.data[:, j]))
+    if target_name not in cfg.drop_columns:
+        target = bunch.target_names[bunch.target].astype(object) if target_as_text else bunch.target.astype(np.int64)
+        names.append(target_name)
+        columns.append((target, "str" if target_as_text else "int", None))
+    return names, columns
+
+
+@register_dataset("wine")
+def wine(cfg: DataConfig) -> Dataset:
+    """scikit-learn's wine table: 178 wines, 13 chemical measurements and the cultivar ``class`` (0, 1, 2)."""
+    names, columns = _sklearn_table("load_wine", cfg, "class", target_as_text=False)
+    return table_dataset("wine", names, columns, cfg, "sklearn.datasets.load_wine (178 rows)", "class")
+
+
+@register_dataset("breast-cancer")
+def breast_cancer(cfg: DataConfig) -> Dataset:
+    """scikit-learn's breast-cancer table: 569 tumours, 30 measurements and the ``diagnosis`` (malignant/benign)."""
+    names, columns = _sklearn_table("load_breast_cancer", cfg, "diagnosis", target_as_text=True)
+    return table_dataset("breast-cancer", names, columns, cfg, "sklearn.datasets.load_breast_cancer (569 rows)",
+                         "diagnosis")

@@ -1,0 +1,128 @@
+"""DCGAN-style convolutional G and D (Radford, Metz & Chintala 2016) for square images with 1 or 3 channels.
+
+The side S must be even and at least 8: it is halved while the half is an integer >= 4, which gives the
+base side ``b`` and the number of stride-2 stages ``u`` (8 = 4 * 2, 28 = 7 * 2^2, 32 = 4 * 2^3, 64 = 4 * 2^4).
+
+- G: ``z -> Linear -> (width * 2^(u-1), b, b)``, BN, ReLU; then ``u`` transposed convolutions (kernel 4,
+  stride 2, padding 1) that double the side and halve the channels, BN + ReLU between them; the last one
+  outputs the image's channels, through a sigmoid for data in [0, 1]. (DCGAN's first layer, a 4x4
+  transposed convolution of a 1x1 input, is this Linear layer; a Linear also serves a 7x7 base.)
+- D: ``u`` convolutions (kernel 4, stride 2, padding 1) that halve the side and double the channels,
+  starting at ``width``, LeakyReLU(0.2) after each; then a Linear logit. D returns logits ``(n,)``; the
+  losses apply the sigmoid. D has no batch normalisation: the game scores real and generated examples
+  in one pass through D (``GAN.d_objective``) but generated ones alone in G's step, and batch statistics
+  of a mixed batch are not those of a generated batch, so a BN layer would let D judge G(z) one way in
+  its own step and another way in G's (it then fails to train; tried on MNIST).
+
+Initialisation as in DCGAN: every convolution and linear weight N(0, 0.02), BN scales N(1, 0.02), biases 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from ..errors import ConfigError
+from . import DISCRIMINATORS, GENERATORS
+
+__all__ = ["DCGANDiscriminator", "DCGANGenerator", "dcgan_init_", "dcgan_plan"]
+
+INIT_STD = 0.02  # DCGAN: weights N(0, 0.02)
+
+
+def dcgan_plan(data_shape: Sequence[int], key: str = "generator.name") -> tuple[int, int, int, int]:
+    """``(channels, side, base side, stride-2 stages)`` for images of ``data_shape``, or a ConfigError."""
+    shape = tuple(data_shape)
+    ok = len(shape) == 3 and shape[0] in (1, 3) and shape[1] == shape[2] and shape[1] >= 8 and shape[1] % 2 == 0
+    if not ok:
+        raise ConfigError(f"{key}: dcgan needs square images (C, S, S) with C 1 or 3 and an even side S >= 8 "
+                          f"(e.g. 8, 28, 32, 64); the data have shape {shape}")
+    base, ups = shape[1], 0
+    while base % 2 == 0 and base // 2 >= 4:
+        base, ups = base // 2, ups + 1
+    return shape[0], shape[1], base, ups
+
+
+def dcgan_init_(module: nn.Module) -> None:
+    """DCGAN's initialisation: conv / linear weights N(0, 0.02), BN scales N(1, 0.02), all biases 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, INIT_STD)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, INIT_STD)
+            nn.init.zeros_(m.bias)
+
+
+class DCGANGenerator(nn.Module):
+    """``z (n, noise_dim) -> x (n, C, S, S)``.
+
+    Args:
+        noise_dim: size of z.
+        data_shape: ``(C, S, S)``.
+        width: channels of the last hidden feature map (DCGAN's ngf = 64).
+        output: ``"sigmoid"`` (data in [0, 1]) or ``"identity"``.
+    """
+
+    def __init__(self, noise_dim: int, data_shape: Sequence[int], width: int = 64, output: str = "sigmoid") -> None:
+        super().__init__()
+        c, _, base, ups = dcgan_plan(data_shape)
+        if output not in ("sigmoid", "identity"):
+            raise ValueError(f"output must be 'sigmoid' or 'identity', not {output!r}")
+        self.data_shape, self.output = tuple(data_shape), output
+        ch = width * 2 ** (ups - 1)
+        self.base_shape = (ch, base, base)
+        self.project = nn.Linear(noise_dim, ch * base * base, bias=False)  # DCGAN's 1x1 -> b x b layer
+        blocks: list[nn.Module] = [nn.BatchNorm2d(ch), nn.ReLU(True)]
+        for _ in range(ups - 1):
+            blocks += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch // 2), nn.ReLU(True)]
+            ch //= 2
+        blocks.append(nn.ConvTranspose2d(ch, c, 4, 2, 1))  # to the image: side doubled, C channels
+        self.body = nn.Sequential(*blocks)
+        dcgan_init_(self)
+
+    def forward(self, z: Tensor) -> Tensor:
+        h = self.project(z).view(len(z), *self.base_shape)  # (n, ch, b, b)
+        x = self.body(h)  # (n, C, S, S)
+        return torch.sigmoid(x) if self.output == "sigmoid" else x
+
+
+class DCGANDiscriminator(nn.Module):
+    """``x (n, C, S, S) -> logits (n,)``.
+
+    Args:
+        data_shape: ``(C, S, S)``.
+        width: channels of the first convolution (DCGAN's ndf = 64).
+    """
+
+    def __init__(self, data_shape: Sequence[int], width: int = 64) -> None:
+        super().__init__()
+        c, _, base, ups = dcgan_plan(data_shape, "discriminator.name")
+        blocks: list[nn.Module] = [nn.Conv2d(c, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        ch = width
+        for _ in range(ups - 1):
+            blocks += [nn.Conv2d(ch, ch * 2, 4, 2, 1), nn.LeakyReLU(0.2, True)]  # no BN: see the module docstring
+            ch *= 2
+        self.body = nn.Sequential(*blocks)
+        self.logit = nn.Linear(ch * base * base, 1)  # DCGAN's last b x b convolution to one value
+        dcgan_init_(self)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.logit(self.body(x).flatten(1)).squeeze(1)  # (n,) logits
+
+
+def _dcgan_generator(cfg: Any, data_shape: tuple[int, ...], bounded: bool, noise_dim: int) -> nn.Module:
+    output = cfg.output if cfg.output != "auto" else ("sigmoid" if bounded else "identity")
+    return DCGANGenerator(noise_dim, data_shape, cfg.width, output)
+
+
+def _dcgan_discriminator(cfg: Any, data_shape: tuple[int, ...], bounded: bool, noise_dim: int) -> nn.Module:
+    return DCGANDiscriminator(data_shape, cfg.width)
+
+
+GENERATORS["dcgan"] = _dcgan_generator
+DISCRIMINATORS["dcgan"] = _dcgan_discriminator
