@@ -115,7 +115,7 @@ def _decode_all(root: Path, files: list[Path], size: int, channels: int) -> Tens
         target = 3 if colour else 1
         arrays = [np.repeat(a, 3, 0) if a.shape[0] < target else a[:1] if a.shape[0] > target else a for a in arrays]
     log.info("decoded %d images from %s", len(files), root)
-    return torch.from_numpy(np.stack(arrays))
+    return torch.from_numpy(np.ascontiguousarray(np.stack(arrays)))
 
 
 def _labels(root: Path, files: list[Path]) -> tuple[Tensor, list[str]]:

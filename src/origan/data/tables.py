@@ -39,6 +39,8 @@ CODEC_FORMAT = "origan-table-codec/1"
 _INT = re.compile(r"[+-]?\d+")
 _FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _NONFINITE = re.compile(r"[+-]?(nan|inf|infinity)", re.IGNORECASE)
+MAX_ROUND_DECIMALS = 15  # finer positions are left to the significant digits (np.round would overflow)
+Precision = tuple[int | None, int | None]  # float columns: (decimals, significant digits); (None, None) otherwise
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,8 @@ class Column:
         dtype: ``int``, ``float`` or ``str``.
         kind: ``numeric`` (one standardised value) or ``categorical`` (one-hot over ``levels``).
         mean, std: standardisation of a numeric column.
-        decimals: float columns: digits after the point to write (``None``: shortest exact repr).
+        decimals: float columns: digits after the point of the finest value the source wrote.
+        significant: float columns written in scientific notation: significant digits.
         levels: categorical columns: the values, sorted.
     """
 
@@ -60,6 +63,7 @@ class Column:
     mean: float = 0.0
     std: float = 1.0
     decimals: int | None = None
+    significant: int | None = None
     levels: tuple[Any, ...] = ()
 
     @property
@@ -68,8 +72,18 @@ class Column:
 
     def format(self, value: Any) -> str:
         if self.dtype == "float":
+            if self.significant is not None:
+                return f"{float(value):.{self.significant - 1}e}"
             return repr(float(value)) if self.decimals is None else f"{float(value):.{self.decimals}f}"
         return str(int(value)) if self.dtype == "int" else str(value)
+
+    def round(self, v: np.ndarray) -> np.ndarray:
+        """Float values rounded to the precision the source wrote (exact where the source was)."""
+        if self.decimals is not None and self.decimals <= MAX_ROUND_DECIMALS:
+            v = np.round(v, self.decimals)
+        if self.significant is not None:
+            v = np.array([float(self.format(x)) for x in v], dtype=np.float64)
+        return v
 
 
 class TableCodec:
@@ -80,17 +94,20 @@ class TableCodec:
 
     @classmethod
     def fit(cls, names: Sequence[str], values: Sequence[np.ndarray], dtypes: Sequence[str],
-            decimals: Sequence[int | None], max_categories: int, delimiter: str = ",") -> TableCodec:
-        """Choose each column's encoding and fit its parameters on ``values`` (one array per column)."""
+            precisions: Sequence[Precision], max_categories: int, delimiter: str = ",") -> TableCodec:
+        """Choose each column's encoding and fit its parameters on ``values`` (one array per column).
+
+        ``precisions`` gives each float column's ``(decimals, significant digits)`` (see :func:`infer_column`).
+        """
         columns = []
-        for name, v, dtype, dec in zip(names, values, dtypes, decimals, strict=True):
+        for name, v, dtype, (dec, sig) in zip(names, values, dtypes, precisions, strict=True):
             levels = np.unique(v)
             if dtype == "str" or (dtype == "int" and len(levels) <= max_categories):
                 columns.append(Column(name, dtype, "categorical", levels=tuple(getattr(lv, "item", lambda lv=lv: lv)() for lv in levels)))
             else:
                 std = float(np.std(v.astype(np.float64)))
                 columns.append(Column(name, dtype, "numeric", float(np.mean(v.astype(np.float64))),
-                                      std if std > 0 else 1.0, dec if dtype == "float" else None))
+                                      std if std > 0 else 1.0, *((dec, sig) if dtype == "float" else (None, None))))
         return cls(columns, delimiter)
 
     @property
@@ -139,8 +156,7 @@ class TableCodec:
             elif c.dtype == "int":
                 out.append(np.rint(block[:, 0] * c.std + c.mean).astype(np.int64))
             else:
-                v = block[:, 0] * c.std + c.mean
-                out.append(v if c.decimals is None else np.round(v, c.decimals))
+                out.append(c.round(block[:, 0] * c.std + c.mean))
         return out
 
     def to_csv_text(self, values: Sequence[np.ndarray]) -> str:
@@ -202,8 +218,22 @@ def read_csv(path: Path, drop_columns: Sequence[str] = ()) -> tuple[list[str], l
     return [header[j] for j in keep], [[r[j].strip() for r in rows[1:]] for j in keep], delimiter
 
 
-def infer_column(cells: list[str], name: str, source: str, max_categories: int) -> tuple[np.ndarray, str, int | None]:
-    """Values, dtype and decimals of one column of text cells (errors name ``source``, the line and column)."""
+def _significant(cell: str) -> int:
+    digits = cell.lstrip("+-").lower().partition("e")[0].replace(".", "").lstrip("0")
+    return min(max(len(digits), 1), 17)
+
+
+def _decimals(cell: str) -> int:
+    mantissa, _, exponent = cell.lower().partition("e")
+    return len(mantissa.partition(".")[2]) - int(exponent or 0)
+
+
+def infer_column(cells: list[str], name: str, source: str, max_categories: int) -> tuple[np.ndarray, str, Precision]:
+    """Values, dtype and precision of one column of text cells (errors name ``source``, the line and column).
+
+    A float column keeps the precision it was written with: digits after the point, or significant
+    digits when some cell is in scientific notation.
+    """
     for i, cell in enumerate(cells):
         if not cell:
             raise DataError(f"{source}: line {i + 2}: empty cell in column {name!r}; missing values are not supported")
@@ -217,32 +247,34 @@ def infer_column(cells: list[str], name: str, source: str, max_categories: int) 
             if not ok:
                 raise DataError(f"{source}: line {i + 2}: non-numeric cell {cells[i]!r} in numeric column {name!r}")
         if all(is_int):
-            return np.array([int(c) for c in cells], dtype=np.int64), "int", None
+            return np.array([int(c) for c in cells], dtype=np.int64), "int", (None, None)
         values = np.array([float(c) for c in cells], dtype=np.float64)
         if not np.isfinite(values).all():
             i = int(np.argmin(np.isfinite(values)))
             raise DataError(f"{source}: line {i + 2}: value {cells[i]!r} in column {name!r} overflows a float")
-        scientific = any("e" in c.lower() for c in cells)
-        return values, "float", None if scientific else max(1, *(len(c.partition(".")[2]) for c in cells))
+        decimals = max(_decimals(c) for c in cells)
+        if any("e" in c.lower() for c in cells):
+            return values, "float", (decimals, max(_significant(c) for c in cells))
+        return values, "float", (max(1, decimals), None)
     levels = set(cells)
     if len(levels) > max_categories:
         raise DataError(f"{source}: column {name!r} has {len(levels)} distinct text values; a categorical column may "
                         f"have at most data.max_categories={max_categories} (or leave it out with data.drop_columns)")
-    return np.array(cells, dtype=object), "str", None
+    return np.array(cells, dtype=object), "str", (None, None)
 
 
-def values_column(values: np.ndarray) -> tuple[np.ndarray, str, int | None]:
-    """Values, dtype and decimals of a numeric array: integer-valued columns are ``int``."""
+def values_column(values: np.ndarray) -> tuple[np.ndarray, str, Precision]:
+    """Values, dtype and precision of a numeric array: integer-valued columns are ``int``."""
     v = np.asarray(values, dtype=np.float64)
     if np.all(v == np.round(v)):
-        return v.astype(np.int64), "int", None
+        return v.astype(np.int64), "int", (None, None)
     for d in range(1, 13):
         if np.all(np.abs(np.round(v, d) - v) <= 1e-9 * np.maximum(1.0, np.abs(v))):
-            return v, "float", d
-    return v, "float", None
+            return v, "float", (d, None)
+    return v, "float", (None, None)
 
 
-def table_dataset(name: str, names: list[str], columns: list[tuple[np.ndarray, str, int | None]], cfg: DataConfig,
+def table_dataset(name: str, names: list[str], columns: list[tuple[np.ndarray, str, Precision]], cfg: DataConfig,
                   source: str, default_target: str, delimiter: str = ",") -> Dataset:
     """A Dataset of encoded rows (float32), with the codec in ``info["codec"]``."""
     values = [c[0] for c in columns]
@@ -286,7 +318,7 @@ def _sklearn_table(loader: str, cfg: DataConfig, target_name: str, target_as_tex
     if target_name not in cfg.drop_columns:
         target = bunch.target_names[bunch.target].astype(object) if target_as_text else bunch.target.astype(np.int64)
         names.append(target_name)
-        columns.append((target, "str" if target_as_text else "int", None))
+        columns.append((target, "str" if target_as_text else "int", (None, None)))
     return names, columns
 
 
