@@ -89,6 +89,7 @@ def test_semicolon_tables_and_dropped_columns(tmp_path):
     ("a,b\n1,2\n3,1e999\n4,5\n", r"line 3: value '1e999' in column 'b' overflows"),
     ("a,b\n1,2\n3,\n4,5\n", r"line 3: empty cell in column 'b'"),
     ("a,b\n1,2\n3,4,5\n", r"line 3: 3 cells, the header has 2"),
+    ("a,b\n1,2\n\n4,5\n\n\n", r"line 3: 0 cells, the header has 2"),
     ("a,b\n", r"header line and at least one row"),
     ("a,a\n1,2\n", r"unique"),
     ("a,b\n1,p\n2,q\n3,r\n4,s\n", r"column 'b' has 4 distinct text values.*max_categories=3"),

@@ -202,7 +202,9 @@ def read_csv(path: Path, drop_columns: Sequence[str] = ()) -> tuple[list[str], l
         delimiter = csv.Sniffer().sniff(text[:16384], delimiters=",;\t|").delimiter
     except csv.Error:
         delimiter = ","
-    rows = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if r]
+    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    while rows and not rows[-1]:  # trailing blank lines
+        rows.pop()
     if len(rows) < 2:
         raise DataError(f"{path}: expected a header line and at least one row of data")
     header = [h.strip() for h in rows[0]]
