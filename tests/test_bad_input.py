@@ -39,6 +39,41 @@ def _edit_json(path, fn):
     path.write_text(json.dumps(data))
 
 
+def _train_on(name, path, *extra):
+    return ["train", "--preset", "ring8", "--set", f"data.name={name}", "--set", f"data.path={path}",
+            "--set", "generator.output=auto", *extra, "--set", "train.steps=2", "--out", str(path) + "-run", "--quiet"]
+
+
+def _images(folder, *specs):
+    """Write images: (name, mode, size) or (name, raw bytes)."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for spec in specs:
+        if isinstance(spec[1], bytes):
+            (folder / spec[0]).write_bytes(spec[1])
+        else:
+            Image.new(spec[1], spec[2], 128).save(folder / spec[0])
+    return folder
+
+
+def _png_bytes():
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("L", (12, 12), 50).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _npy(path, arr):
+    import numpy as np
+
+    np.save(path, arr)
+    return path
+
+
 # name -> (setup(tmp, trained) -> argv, expected fragment of the message)
 CASES = {
     "missing run path": (lambda t, r: ["sample", str(t / "nope"), "--out", str(t / "x.npy")], "no such run directory"),
@@ -83,6 +118,20 @@ CASES = {
     "zero samples": (lambda t, r: ["sample", str(r), "-n", "0", "--out", str(t / "x.npy")], "-n: expected a positive"),
     "unknown output type": (lambda t, r: ["sample", str(r), "--out", str(t / "x.xyz")], "unknown output type '.xyz'"),
     "inspect of a folder that is no run": (lambda t, r: ["inspect", str(t)], "not an origan run directory"),
+    "missing data path": (lambda t, r: _train_on("folder", t / "nowhere"), "no such"),
+    "empty image folder": (lambda t, r: (t / "empty").mkdir() or _train_on("folder", t / "empty"), "no images"),
+    "corrupt image": (lambda t, r: _train_on("folder", _images(t / "imgs", ("a.png", "L", (12, 12)),
+                                                               ("b.png", b"\x89PNG\r\n\x1a\n garbage"))), "b.png: not a readable image"),
+    "truncated image": (lambda t, r: _train_on("folder", _images(t / "imgs", ("a.png", "L", (12, 12)),
+                                                                 ("c.png", _png_bytes()[:40]))), "c.png: not a readable image"),
+    "non-numeric CSV cell": (lambda t, r: (t / "t.csv").write_text("a,b\n1.5,2\n2.5,x\n" + "3.5,4\n" * 40)
+                             and _train_on("csv", t / "t.csv"), "t.csv"),
+    "NaN in a CSV": (lambda t, r: (t / "t.csv").write_text("a,b\n1.5,2\n2.5,nan\n" + "3.5,4\n" * 40)
+                     and _train_on("csv", t / "t.csv"), "t.csv"),
+    "Inf in an array": (lambda t, r: _train_on("array", _npy(t / "a.npy", __import__("numpy").array([[0.0, 1.0], [float("inf"), 0.0]] * 40))),
+                        "non-finite value"),
+    "array of the wrong shape": (lambda t, r: _train_on("array", _npy(t / "a.npy", __import__("numpy").zeros((4, 3, 5, 6, 2)))),
+                                 "wrong array shape"),
 }
 
 

@@ -256,7 +256,10 @@ def resume(path: str | Path, *, overrides: dict[str, Any] | None = None, callbac
 
 
 def _check_same_config(ckpt: Checkpoint, cfg: Config) -> None:
-    saved = dict(ckpt.manifest.get("config", {}))
+    try:  # normalised, so fields added to the config since the checkpoint take their defaults
+        saved = to_dict(from_dict(ckpt.manifest.get("config", {})))
+    except ConfigError as e:
+        raise CheckpointError(f"{ckpt.path}: its config no longer validates ({e})") from None
     mine = to_dict(cfg)
     for d in (saved, mine):
         d["train"] = {k: v for k, v in dict(d.get("train", {})).items() if k not in BUDGET_KEYS}
