@@ -69,6 +69,9 @@ class GeneratorConfig:
     init_range: float = 0.05  # weights U(-r, r) and zero biases; 0 keeps PyTorch's default init
     output_bias_from_data: bool = True  # set the output bias from the data's mean (logit of the mean pixel)
     width: int = 64  # dcgan: channels of the largest hidden feature map (ngf), doubled at each halving of the side
+    spline_bins: int = 16  # spline flow: number of rational-quadratic bins
+    spline_bound: float = 4.0  # spline flow: the spline acts on z in [-B, B]; linear tails outside
+    coupling_layers: int = 6  # coupling flow: affine coupling layers (each with an MLP of `hidden` widths)
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,8 @@ class GAN(nn.Module):
         self.G = generator
         self.D = discriminator
         self.prior = prior
+        if hasattr(generator, "bind_prior"):  # an invertible G gets p_z for its exact log p_g (models.flows)
+            generator.bind_prior(prior)
         self.generator_loss = generator_loss
         self._g_loss = g_loss(generator_loss)
 

@@ -6,11 +6,13 @@ A builder takes ``(section, data_shape, bounded, noise_dim)`` and returns an ``n
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 from torch import nn
 
+from .flows import AffineFlow, CouplingFlow, SplineFlow
 from .mlp import MaxoutDiscriminator, MLPDiscriminator, MLPGenerator
 
 __all__ = ["DISCRIMINATORS", "GENERATORS", "build_discriminator", "build_generator"]
@@ -34,8 +36,43 @@ def _mlp_discriminator(cfg: Any, data_shape: tuple[int, ...], bounded: bool, noi
     return MLPDiscriminator(data_shape, cfg.hidden, cfg.activation, cfg.dropout_input, cfg.dropout_hidden, cfg.init_range)
 
 
+def _flow_dim(name: str, data_shape: tuple[int, ...], noise_dim: int) -> None:
+    """A flow is a bijection z -> x, so z and x must have the same number of dimensions."""
+    from ..errors import ConfigError
+
+    if math.prod(data_shape) != noise_dim:
+        raise ConfigError(f"noise.dim: the {name} generator is invertible and needs noise.dim = the data's "
+                          f"dimension {math.prod(data_shape)}, got {noise_dim}")
+
+
+def _affine_flow(cfg: Any, data_shape: tuple[int, ...], bounded: bool, noise_dim: int) -> nn.Module:
+    _flow_dim("affine", data_shape, noise_dim)
+    return AffineFlow(data_shape)
+
+
+def _spline_flow(cfg: Any, data_shape: tuple[int, ...], bounded: bool, noise_dim: int) -> nn.Module:
+    from ..errors import ConfigError
+
+    _flow_dim("spline", data_shape, noise_dim)
+    if cfg.spline_bins < 2 or cfg.spline_bound <= 0:
+        raise ConfigError(f"generator.spline_bins: expected >= 2 bins on a bound > 0, got {cfg.spline_bins} bins, "
+                          f"bound {cfg.spline_bound}")
+    return SplineFlow(data_shape, bins=cfg.spline_bins, bound=cfg.spline_bound)
+
+
+def _coupling_flow(cfg: Any, data_shape: tuple[int, ...], bounded: bool, noise_dim: int) -> nn.Module:
+    from ..errors import ConfigError
+
+    _flow_dim("coupling", data_shape, noise_dim)
+    if noise_dim < 2 or cfg.coupling_layers < 1:
+        raise ConfigError(f"generator.coupling_layers: a coupling flow needs data of dimension >= 2 and >= 1 layer, "
+                          f"got dimension {noise_dim}, {cfg.coupling_layers} layers")
+    return CouplingFlow(data_shape, layers=cfg.coupling_layers, hidden=cfg.hidden)
+
+
 Builder = Callable[[Any, tuple[int, ...], bool, int], nn.Module]
-GENERATORS: dict[str, Builder] = {"mlp": _mlp_generator}
+GENERATORS: dict[str, Builder] = {"mlp": _mlp_generator, "affine": _affine_flow, "spline": _spline_flow,
+                                  "coupling": _coupling_flow}
 DISCRIMINATORS: dict[str, Builder] = {"maxout": _maxout_discriminator, "mlp": _mlp_discriminator}
 
 
