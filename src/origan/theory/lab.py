@@ -155,7 +155,8 @@ def render_markdown(report: LabReport) -> str:
                   f"{'PASS' if r.passed else 'FAIL'} in {r.seconds:.1f} s", "",
                   "| claim | measured | target | result |", "| --- | --- | --- | --- |"]
         for c in r.claims:
-            lines.append(f"| {c.statement} | {_fmt(c.measured)} | {c.relation} {_fmt(c.tolerance)} | "
+            statement = c.statement.replace("|", "\\|")  # a literal bar inside a table cell
+            lines.append(f"| {statement} | {_fmt(c.measured)} | {c.relation} {_fmt(c.tolerance)} | "
                          f"{'pass' if c.passed else '**FAIL**'} |")
         lines.append("")
         lines += [f"![{f}]({f})" for f in r.figures if f.endswith((".png", ".gif"))]
