@@ -455,6 +455,9 @@ def _validate(cfg: Config) -> None:
     _one_of("generator.activation", g.activation, ["relu", "leaky_relu", "tanh", "sigmoid"])
     _check(all(h > 0 for h in g.hidden), "generator.hidden", "positive widths", list(g.hidden))
     _check(g.init_range >= 0, "generator.init_range", "a number >= 0", g.init_range)
+    _check(g.spline_bins >= 2, "generator.spline_bins", "an integer >= 2", g.spline_bins)
+    _check(g.spline_bound > 0, "generator.spline_bound", "a number > 0", g.spline_bound)
+    _check(g.coupling_layers >= 1, "generator.coupling_layers", "a positive integer", g.coupling_layers)
     _check(g.width > 0 and d.width > 0, "generator.width" if g.width <= 0 else "discriminator.width",
            "a positive number of channels", g.width if g.width <= 0 else d.width)
     _one_of("discriminator.name", d.name, sorted(DISCRIMINATORS))

@@ -110,9 +110,3 @@ class FlowDensity:
     def log_prob(self, x: Tensor) -> Tensor:
         """``(n,)`` log p_g(x), computed in float64; differentiable in ``x`` (not in the frozen weights)."""
         return self.flow.log_prob(x.double()).to(x.dtype)
-
-    @torch.no_grad()
-    def support_ends(self, half_width: float) -> list[list[float]]:
-        """1-D, uniform noise on [-a, a]: the ends G(-a), G(a) of p_g's support (for quadrature breaks)."""
-        z = torch.tensor([[-half_width], [half_width]], dtype=torch.float64)
-        return [self.flow(z).reshape(-1).tolist()]

@@ -30,7 +30,7 @@ from ...priors import NormalPrior
 from ..densities import FlowDensity
 from ..divergences import summary
 from ..lab import ExperimentResult, register_experiment
-from .games import flow_domain, hdr_threshold, max_d_star_deviation, train_against_d_star
+from .games import flow_domain, hdr_threshold, max_d_star_deviation, seeded, train_against_d_star
 
 __all__ = ["convergence"]
 
@@ -97,9 +97,9 @@ def _trained_arm(seed: int, quick: bool) -> tuple[list[dict[str, float]], dict[s
         "optim_d.lr": 2e-3, "optim_d.lr_decay": 1.0, "optim_g.lr": 5e-3, "optim_g.lr_decay": 1.004, "optim_g.lr_min": 0.0,
     }
     cfg = load_config("gauss1d", overrides=overrides)
-    torch.manual_seed(seed)
     data = build_dataset(cfg.data)
-    gan = build_gan(cfg, data.shape, data.bounded, data.train.mean(0))
+    with seeded(seed):
+        gan = build_gan(cfg, data.shape, data.bounded, data.train.mean(0))
     sampler = BatchSampler(data.train, cfg.train.batch_size, torch.Generator().manual_seed(derive_seed(seed, "data-order")))
     state = TrainState(gan, make_optimizer(cfg.optim_d, gan.D.parameters()), make_optimizer(cfg.optim_g, gan.G.parameters()),
                        sampler, torch.Generator().manual_seed(derive_seed(seed, "noise")))

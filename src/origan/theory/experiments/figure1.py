@@ -30,7 +30,7 @@ from ..densities import FlowDensity
 from ..divergences import summary
 from ..lab import ExperimentResult, register_experiment
 from ..quadrature import Domain
-from .games import cosine_schedule, d_star_gap, train_discriminator
+from .games import cosine_schedule, d_star_gap, seeded, train_discriminator
 
 __all__ = ["figure1"]
 
@@ -124,11 +124,11 @@ def figure1(out: Path | None = None, *, seed: int = 0, quick: bool = False) -> E
                               settings={"seed": seed, "quick": quick, "steps": steps, "p_data": "N(4, 0.5^2)",
                                         "z": "N(0, 1)", "G": "affine flow from N(2.5, 1)", "D": "MLP 64-64",
                                         "update": "Algorithm 1, k = 2, non-saturating, Adam (D 2e-3; G 5e-3 cosine to 1%)"})
-    torch.manual_seed(seed)
     prior = NormalPrior(1)
     flow = AffineFlow((1,))
     flow.init_output_bias(torch.tensor([2.5]))  # start beside the data, as in the paper's panel (a)
-    gan = GAN(flow, MLPDiscriminator((1,), (64, 64), "leaky_relu"), prior, "nonsaturating")
+    with seeded(seed):
+        gan = GAN(flow, MLPDiscriminator((1,), (64, 64), "leaky_relu"), prior, "nonsaturating")
     snaps = _train(gan, steps, seed + 1, every=max(1, steps // 50))
     tracked = [(s, measure(_restore(gan, snap))) for s, snap in snaps]
     result.numbers["run"] = [{"step": s, **m} for s, m in tracked]

@@ -7,9 +7,10 @@ divergence can be evaluated without sampling error.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -18,11 +19,19 @@ from torch import Tensor, nn
 from ...gan import GAN
 from ..densities import FlowDensity
 from ..divergences import Distribution
-from ..optimal import LogDensity, OptimalDiscriminator, d_star_logit
+from ..optimal import LogDensity, d_star_logit
 from ..quadrature import Domain, integrate
 
-__all__ = ["cosine_schedule", "d_star_gap", "flow_domain", "hdr_threshold", "max_d_star_deviation",
+__all__ = ["cosine_schedule", "seeded", "d_star_gap", "flow_domain", "hdr_threshold", "max_d_star_deviation",
            "train_against_d_star", "train_discriminator"]
+
+
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Seed torch's global RNG for what cannot take a generator (module initialisation), restoring it after."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
 
 
 def cosine_schedule(opt: torch.optim.Optimizer, steps: int, floor: float = 0.0) -> torch.optim.lr_scheduler.LambdaLR:

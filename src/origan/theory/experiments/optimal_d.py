@@ -21,7 +21,7 @@ from ...priors import NormalPrior
 from ..densities import FlowDensity
 from ..divergences import summary, value_mc
 from ..lab import ExperimentResult, register_experiment
-from .games import d_star_gap, flow_domain, train_discriminator
+from .games import d_star_gap, flow_domain, seeded, train_discriminator
 
 __all__ = ["optimal_d"]
 
@@ -36,18 +36,17 @@ def _fixed_generator(dim: int, seed: int) -> Flow:
     The spline's knot derivatives are set to the geometric mean of the neighbouring bin slopes, so p_g is
     smooth-looking rather than cusped at the knots.
     """
-    torch.manual_seed(seed)
-    if dim == 1:
-        flow: Flow = SplineFlow((1,), bins=8, bound=4.0)
-        with torch.no_grad():
-            flow.raw_widths.normal_(0.0, 0.5)
-            flow.raw_heights.normal_(0.0, 0.5)
+    gen = torch.Generator().manual_seed(seed)
+    with seeded(seed):
+        flow: Flow = SplineFlow((1,), bins=8, bound=4.0) if dim == 1 else CouplingFlow((2,), layers=4, hidden=(32, 32))
+    with torch.no_grad():
+        if isinstance(flow, SplineFlow):
+            for raw in (flow.raw_widths, flow.raw_heights):
+                raw.copy_(0.5 * torch.randn(raw.shape, generator=gen))
             _smooth_knot_derivatives_(flow)
-    else:
-        flow = CouplingFlow((2,), layers=4, hidden=(32, 32))
-        with torch.no_grad():
+        else:
             for p in flow.parameters():
-                p.add_(0.15 * torch.randn_like(p))
+                p.add_(0.15 * torch.randn(p.shape, generator=gen))
     with torch.no_grad():
         flow.shift.copy_(torch.full((dim,), 0.5))
         flow.log_scale.fill_(math.log(1.3))
@@ -75,8 +74,8 @@ def _run(dim: int, seed: int, quick: bool) -> tuple[dict[str, float], dict[str, 
     p_data = target(dim)
     prior = NormalPrior(dim)
     flow = _fixed_generator(dim, seed)
-    torch.manual_seed(seed + 1)
-    D = MLPDiscriminator((dim,), (64, 64), "leaky_relu")
+    with seeded(seed + 1):
+        D = MLPDiscriminator((dim,), (64, 64), "leaky_relu")
     gan = GAN(flow, D, prior, "minimax")
     gen = torch.Generator().manual_seed(seed + 2)
     steps, batch = (800, 256) if quick else (3000, 512)

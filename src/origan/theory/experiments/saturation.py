@@ -27,7 +27,7 @@ from ..densities import FlowDensity
 from ..divergences import summary
 from ..lab import ExperimentResult, register_experiment
 from ..quadrature import Domain
-from .games import _SnapshotDStar, train_discriminator
+from .games import _SnapshotDStar, seeded, train_discriminator
 
 __all__ = ["saturation"]
 
@@ -92,8 +92,8 @@ def saturation(out: Path | None = None, *, seed: int = 0, quick: bool = False) -
                                         "D pre-training": "1000 Adam steps against the initial G", "G optimizer": f"SGD lr {lr}",
                                         "D optimizer": "Adam 1e-3, one step per G step", "step cap": cap})
     p_data, prior = gauss1d(), NormalPrior(1)
-    torch.manual_seed(seed)
-    flow, D = AffineFlow((1,)), MLPDiscriminator((1,), (64, 64), "leaky_relu")
+    with seeded(seed):
+        flow, D = AffineFlow((1,)), MLPDiscriminator((1,), (64, 64), "leaky_relu")
     gen = torch.Generator().manual_seed(seed + 1)
     flow.requires_grad_(False)
     train_discriminator(GAN(flow, D, prior), p_data, 1000, 256, 2e-3, gen)
