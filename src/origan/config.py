@@ -124,6 +124,9 @@ class TrainConfig:
     guard: bool = True  # divergence guard: a NaN/Inf loss, gradient or weight rolls back to the last good state
     guard_lr_factor: float = 0.5  # after a rollback, both learning rates are multiplied by this
     guard_max_rollbacks: int = 3  # give up after this many rollbacks
+    autocast: str = "none"  # none (fp32) or bf16: G's and D's forward passes under bfloat16 autocast (CPU or GPU); weights, optimizer and losses stay fp32
+    channels_last: bool = False  # 4-D weights (convolutions) in channels_last memory layout, for tensor cores and oneDNN
+    compile: str = "none"  # torch.compile G and D: none, default, reduce-overhead (CUDA graphs on a GPU) or max-autotune
 
 
 @dataclass(frozen=True)
@@ -500,3 +503,5 @@ def _validate(cfg: Config) -> None:
     _check(t.threads >= 0, "train.threads", "an integer >= 0", t.threads)
     _check(0 < t.guard_lr_factor <= 1, "train.guard_lr_factor", "a factor in (0, 1]", t.guard_lr_factor)
     _check(t.guard_max_rollbacks >= 0, "train.guard_max_rollbacks", "an integer >= 0", t.guard_max_rollbacks)
+    _one_of("train.autocast", t.autocast, ["none", "bf16"])
+    _one_of("train.compile", t.compile, ["none", "default", "reduce-overhead", "max-autotune"])

@@ -17,6 +17,11 @@ from .priors import Prior
 __all__ = ["GAN", "StepOutput"]
 
 
+def _fp32(logits: Tensor) -> Tensor:
+    """Logits from a bf16/fp16 autocast pass, in fp32 for the losses; fp32 and fp64 pass through untouched."""
+    return logits.float() if logits.dtype in (torch.bfloat16, torch.float16) else logits
+
+
 @dataclass
 class StepOutput:
     """One objective with what the logs need. Tensors stay on the device (no host sync)."""
@@ -45,6 +50,17 @@ class GAN(nn.Module):
             generator.bind_prior(prior)
         self.generator_loss = generator_loss
         self._g_loss = g_loss(generator_loss)
+        self._update_modules: tuple[nn.Module, nn.Module] | None = None  # (G, D) called for the updated player
+
+    def use_update_modules(self, generator: nn.Module, discriminator: nn.Module) -> None:
+        """Call these (DDP wrappers of G and D) for the player an objective updates; the other player's net
+        is called directly, so a wrapper only ever sees the passes whose gradients it must reduce."""
+        self._update_modules = (generator, discriminator)
+
+    def _updating(self, player: str) -> nn.Module:
+        if self._update_modules is None:
+            return self.G if player == "G" else self.D
+        return self._update_modules[0] if player == "G" else self._update_modules[1]
 
     @property
     def device(self) -> torch.device:
@@ -62,21 +78,21 @@ class GAN(nn.Module):
         """
         with torch.no_grad():
             x_fake = self.G(z)  # (m, *shape)
-        logits = self.D(torch.cat([x_real, x_fake]))  # (2m,)
+        logits = _fp32(self._updating("D")(torch.cat([x_real, x_fake])))  # (2m,)
         logits_real, logits_fake = logits[: len(x_real)], logits[len(x_real) :]
         return StepOutput(d_loss(logits_real, logits_fake), logits_real, logits_fake)
 
     def g_objective(self, z: Tensor) -> StepOutput:
         """G's step: minimise the chosen generator cost of D's logits on G(z)."""
-        logits_fake = self.D(self.G(z))  # (m,)
+        logits_fake = _fp32(self.D(self._updating("G")(z)))  # (m,)
         return StepOutput(self._g_loss(logits_fake), None, logits_fake)
 
     def simultaneous_objectives(self, x_real: Tensor, z: Tensor) -> tuple[StepOutput, StepOutput]:
         """The authors' released update: one pass of D over data and G(z) (same dropout masks) gives both
         D's halved objective ``0.5 * (BCE(1, D(x)) + BCE(0, D(G(z))))`` and G's cost on the same logits.
         """
-        x_fake = self.G(z)  # (m, *shape), with graph: G's cost needs it
-        logits = self.D(torch.cat([x_real, x_fake]))  # (2m,)
+        x_fake = self._updating("G")(z)  # (m, *shape), with graph: G's cost needs it
+        logits = _fp32(self._updating("D")(torch.cat([x_real, x_fake])))  # (2m,)
         logits_real, logits_fake = logits[: len(x_real)], logits[len(x_real) :]
         d_out = StepOutput(d_loss_halved(logits_real, logits_fake), logits_real, logits_fake)
         g_out = StepOutput(self._g_loss(logits_fake), logits_real, logits_fake)

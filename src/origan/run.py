@@ -28,9 +28,11 @@ from .gan import GAN
 from .io.checkpoint import Checkpoint, list_checkpoints, load_checkpoint, save_checkpoint, write_atomic
 from .io.rundir import RunDir, next_run_path
 from .models import build_discriminator, build_generator
+from .models.dropout import bind_dropout
 from .priors import build_prior
 from .seeding import seed_all
 from .training import Callback, Trainer, TrainState
+from .training.speed import prepare_modules
 from .training.trainer import make_optimizer
 
 __all__ = ["Run", "build_gan", "derive_seed", "inspect_run", "load_run", "resume", "train"]
@@ -105,9 +107,13 @@ class Run:
 # Building the state of a run
 
 
-def _prepare(cfg: Config, device: torch.device) -> tuple[Dataset, TrainState, Tensor]:
-    """Seed, build data and models, optimizers and RNG streams; return (data, state, fixed noise)."""
-    seed_all(cfg.seed)
+def _prepare(cfg: Config, device: torch.device, rank: int = 0) -> tuple[Dataset, TrainState, Tensor]:
+    """Seed, build data and models, optimizers and RNG streams; return (data, state, fixed noise).
+
+    ``rank`` (data-parallel training) offsets the seed of the global RNGs; the training streams (noise,
+    data order, dropout) are the run's own on every rank.
+    """
+    seed_all(cfg.seed, rank)
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     torch.use_deterministic_algorithms(cfg.train.deterministic, warn_only=True)
@@ -124,9 +130,12 @@ def _prepare(cfg: Config, device: torch.device) -> tuple[Dataset, TrainState, Te
     order_gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "data-order"))
     from .training import BatchSampler
 
+    dropout_gen = torch.Generator(**gen_kw).manual_seed(derive_seed(cfg.seed, "dropout"))
+    bind_dropout(gan, dropout_gen)
+    prepare_modules(cfg.train, gan.G, gan.D)
     sampler = BatchSampler(data.train.to(device), cfg.train.batch_size, order_gen)
     state = TrainState(gan, make_optimizer(cfg.optim_d, gan.D.parameters()),
-                       make_optimizer(cfg.optim_g, gan.G.parameters()), sampler, noise_gen)
+                       make_optimizer(cfg.optim_g, gan.G.parameters()), sampler, noise_gen, dropout_gen)
     fixed_z = gan.prior.sample(cfg.train.n_fixed_samples, torch.Generator().manual_seed(derive_seed(cfg.seed, "fixed-noise")))
     return data, state, fixed_z.to(device)
 

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-__all__ = ["MLPDiscriminator", "MLPGenerator", "Maxout", "MaxoutDiscriminator"]
+from .dropout import Dropout
+
+__all__ = ["MLPDiscriminator", "MLPGenerator", "Maxout", "MaxoutDiscriminator", "maxout"]
 
 ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 
@@ -81,11 +83,39 @@ class MLPGenerator(nn.Module):
         return h.view(z.shape[0], *self.data_shape)
 
 
+class _MaxOverPieces(torch.autograd.Function):
+    """``max_j h[:, j]`` over the pieces of ``h (n, pieces, units)``; the gradient flows to the maximal piece.
+
+    Autograd's ``amax`` backward takes four passes with bool temporaries (about 0.75 ms for the paper's D
+    at batch 100); here one float comparison and one multiply. Without ties it is the same gradient bit
+    for bit. Tied pieces (measure zero) each get the full gradient, as Theano's max did in the paper's code,
+    where ``amax`` splits it among them.
+    """
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, h: Tensor) -> Tensor:  # type: ignore[override]
+        out = h.amax(dim=1)  # (n, units)
+        ctx.save_for_backward(h, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: Tensor) -> Tensor:  # type: ignore[override]
+        h, out = ctx.saved_tensors  # type: ignore[attr-defined]
+        is_max = torch.empty_like(h)
+        torch.eq(h, out.unsqueeze(1), out=is_max)  # (n, pieces, units) 1.0 at the maximal piece
+        return is_max.mul_(grad.unsqueeze(1))
+
+
+def maxout(h: Tensor, pieces: int) -> Tensor:
+    """``(n, units)`` maxout of ``h (n, pieces * units)`` laid out with the pieces as the leading block."""
+    return _MaxOverPieces.apply(h.view(h.shape[0], pieces, h.shape[1] // pieces))
+
+
 class Maxout(nn.Module):
     """Maxout units (Goodfellow et al. 2013): ``max_j (W_j x + b_j)`` over ``pieces`` affine maps.
 
     The weight is laid out with the pieces as the leading block, ``(pieces * units, in)``, so the max runs
-    over a contiguous leading dimension of ``(n, pieces, units)``.
+    over a contiguous leading dimension of ``(n, pieces, units)`` (twice as fast as interleaved pieces).
     """
 
     def __init__(self, in_features: int, units: int, pieces: int) -> None:
@@ -94,12 +124,14 @@ class Maxout(nn.Module):
         self.linear = nn.Linear(in_features, units * pieces)
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.linear(x)  # (n, pieces * units)
-        return h.view(x.shape[0], self.pieces, self.units).amax(dim=1)  # (n, units)
+        return maxout(self.linear(x), self.pieces)  # (n, pieces * units) -> (n, units)
 
 
 class MaxoutDiscriminator(nn.Module):
     """The paper's D: input dropout, maxout layers with dropout, then a linear logit.
+
+    Dropout is :class:`~origan.models.dropout.Dropout` (nn.Dropout's maths, cheap masks drawn from the
+    generator the trainer binds).
 
     Args:
         in_shape: shape of one sample; it is flattened.
@@ -123,9 +155,9 @@ class MaxoutDiscriminator(nn.Module):
     ) -> None:
         super().__init__()
         width = math.prod(in_shape)
-        blocks: list[nn.Module] = [nn.Dropout(dropout_input)]
+        blocks: list[nn.Module] = [Dropout(dropout_input)]
         for _ in range(layers):
-            blocks += [Maxout(width, units, pieces), nn.Dropout(dropout_hidden)]
+            blocks += [Maxout(width, units, pieces), Dropout(dropout_hidden)]
             width = units
         self.body = nn.Sequential(*blocks)
         self.logit = nn.Linear(width, 1)
@@ -149,11 +181,11 @@ class MLPDiscriminator(nn.Module):
     ) -> None:
         super().__init__()
         width = math.prod(in_shape)
-        blocks: list[nn.Module] = [nn.Dropout(dropout_input)] if dropout_input > 0 else []
+        blocks: list[nn.Module] = [Dropout(dropout_input)] if dropout_input > 0 else []
         for h in hidden:
             blocks += [nn.Linear(width, h), ACTIVATIONS[activation]()]
             if dropout_hidden > 0:
-                blocks.append(nn.Dropout(dropout_hidden))
+                blocks.append(Dropout(dropout_hidden))
             width = h
         self.body = nn.Sequential(*blocks)
         self.logit = nn.Linear(width, 1)
