@@ -87,8 +87,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from . import run as run_api
     from .config import parse_set, to_dict
     from .training import TrainingDiverged, TrainingInterrupted
+    from .training.distributed import is_main_process
 
-    progress = Progress(args.quiet)
+    main_process = is_main_process()  # under torchrun only rank 0 prints
+    progress = Progress(args.quiet or not main_process)
     try:
         if args.resume:
             if args.preset or args.config or args.out:
@@ -103,12 +105,16 @@ def cmd_train(args: argparse.Namespace) -> int:
             result = run_api.train(cfg, args.out, overwrite=args.overwrite, callbacks=[progress])
     except TrainingInterrupted as e:
         where = args.resume or args.out or "RUN"
-        print(f"origan: interrupted at step {e.step}; checkpoint saved. Resume with: origan train --resume {where}",
-              file=sys.stderr)
+        if main_process:
+            print(f"origan: interrupted at step {e.step}; checkpoint saved. Resume with: origan train --resume {where}",
+                  file=sys.stderr)
         return e.exit_code
     except TrainingDiverged as e:
-        print(f"origan: {e}", file=sys.stderr)
+        if main_process:
+            print(f"origan: {e}", file=sys.stderr)
         return TrainingDiverged.exit_code
+    if not main_process:
+        return 0
     rows = result.metrics()
     last = rows[-1] if rows else {}
     print(f"run directory: {result.path}")

@@ -1,0 +1,296 @@
+"""Speed of one training iteration: origan's trainer against a textbook eager loop, in one process.
+
+For the paper's MLP (``paper-mnist``: batch 100, also 256 and 1024) and, when it is registered, a
+DCGAN-style conv net (``dcgan-digits``, batch 64), one iteration is one D step and one G step (k = 1), or
+the paper's simultaneous update. origan's iteration is ``Trainer.iteration()`` exactly as a run calls it.
+The textbook loop is written below the way tutorials write it: a DataLoader, separate D passes on real and
+fake data, a sigmoid + BCELoss, zero_grad / backward / step. Both are timed interleaved in rounds (so a
+noisy machine slows both alike), after warm-up, and reported as medians over >= ``--iters`` iterations.
+The fp32 (and bf16) matmul peak is measured in the same rounds with a large square GEMM.
+
+GFLOP per iteration counts every GEMM (and convolution) forward and backward as executed
+(torch.utils.flop_counter); "% peak" is GFLOP/s over the median matmul peak; "speedup" is textbook time
+over origan time. Printed as a Markdown table.
+
+    python benchmarks/train_step.py                          # MLP batch 100/256/1024, both updates, fp32
+    python benchmarks/train_step.py --dtype fp32 bf16 --batch 100
+    python benchmarks/train_step.py --batch 100 --update simultaneous --profile   # + torch.profiler tables
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.flop_counter import FlopCounterMode
+
+import origan
+from origan.models import GENERATORS, build_discriminator, build_generator
+from origan.run import _prepare
+from origan.training import Trainer
+
+DTYPES = {"fp32": None, "bf16": torch.bfloat16}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The textbook loop
+
+
+class TextbookMaxout(nn.Module):
+    """Maxout as usually written: pieces interleaved, ``view(n, units, pieces).max(-1)``."""
+
+    def __init__(self, d_in: int, units: int, pieces: int) -> None:
+        super().__init__()
+        self.units, self.pieces = units, pieces
+        self.linear = nn.Linear(d_in, units * pieces)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x).view(len(x), self.units, self.pieces).max(-1)[0]
+
+
+def textbook_mlp_nets(cfg: Any, shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+    """The paper's G and D as a tutorial writes them (nn.Sequential, nn.Dropout, a final Sigmoid)."""
+    g, d, width = cfg.generator, cfg.discriminator, 1
+    for s in shape:
+        width *= s
+    layers: list[nn.Module] = []
+    prev = cfg.noise.dim
+    for h in g.hidden:
+        layers += [nn.Linear(prev, h), nn.ReLU()]
+        prev = h
+    G = nn.Sequential(*layers, nn.Linear(prev, width), nn.Sigmoid(), nn.Unflatten(1, shape))
+    blocks: list[nn.Module] = [nn.Flatten(), nn.Dropout(d.dropout_input)]
+    prev = width
+    for h in d.hidden:
+        blocks += [TextbookMaxout(prev, h, d.pieces), nn.Dropout(d.dropout_hidden)]
+        prev = h
+    D = nn.Sequential(*blocks, nn.Linear(prev, 1), nn.Sigmoid(), nn.Flatten(0))
+    return G, D
+
+
+def textbook_conv_nets(cfg: Any, shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+    """origan's registered conv nets with a final Sigmoid on D (the tutorial's loop, the same layers)."""
+    G = build_generator(cfg.generator, shape, True, cfg.noise.dim)
+    D = nn.Sequential(build_discriminator(cfg.discriminator, shape, True, cfg.noise.dim), nn.Sigmoid())
+    return G, D
+
+
+class Textbook:
+    """The tutorial training loop (k = 1), alternating (fresh noise for G's step) or simultaneous."""
+
+    def __init__(self, cfg: Any, x_train: torch.Tensor, conv: bool, amp: torch.dtype | None) -> None:
+        torch.manual_seed(cfg.seed)
+        shape = tuple(x_train.shape[1:])
+        self.G, self.D = (textbook_conv_nets if conv else textbook_mlp_nets)(cfg, shape)
+        self.m, self.noise_dim, self.update = cfg.train.batch_size, cfg.noise.dim, cfg.train.update
+        o = cfg.optim_d
+
+        def opt(params: Any) -> torch.optim.Optimizer:
+            if o.name == "sgd":
+                return torch.optim.SGD(params, lr=o.lr, momentum=o.momentum)
+            return torch.optim.Adam(params, lr=o.lr, betas=(o.beta1, o.beta2))
+
+        self.opt_d, self.opt_g = opt(self.D.parameters()), opt(self.G.parameters())
+        self.loader = DataLoader(TensorDataset(x_train), batch_size=self.m, shuffle=True, drop_last=True)
+        self.batches = iter(self.loader)
+        self.bce = nn.BCELoss()
+        self.ones, self.zeros = torch.ones(self.m), torch.zeros(self.m)
+        self.amp = amp
+
+    def _batch(self) -> torch.Tensor:
+        try:
+            return next(self.batches)[0]
+        except StopIteration:
+            self.batches = iter(self.loader)
+            return next(self.batches)[0]
+
+    def _noise(self) -> torch.Tensor:
+        return (torch.rand(self.m, self.noise_dim) * 2 - 1) * 3**0.5
+
+    def _fwd(self) -> Any:
+        return torch.autocast("cpu", dtype=self.amp) if self.amp else torch.autocast("cpu", enabled=False)
+
+    def iteration(self) -> None:
+        (self.simultaneous if self.update == "simultaneous" else self.alternating)()
+
+    def alternating(self) -> None:
+        x = self._batch()
+        self.opt_d.zero_grad()
+        with self._fwd():
+            loss_real = self.bce(self.D(x).float(), self.ones)
+        loss_real.backward()
+        with self._fwd():
+            fake = self.G(self._noise())
+            loss_fake = self.bce(self.D(fake.detach()).float(), self.zeros)
+        loss_fake.backward()
+        self.opt_d.step()
+        self.opt_g.zero_grad()
+        with self._fwd():
+            loss_g = self.bce(self.D(self.G(self._noise())).float(), self.ones)  # fresh noise: Algorithm 1
+        loss_g.backward()
+        self.opt_g.step()
+
+    def simultaneous(self) -> None:
+        x = self._batch()
+        with self._fwd():
+            fake = self.G(self._noise())
+            loss_g = self.bce(self.D(fake).float(), self.ones)
+        self.opt_g.zero_grad()
+        loss_g.backward()  # G's gradient, taken before D moves
+        self.opt_d.zero_grad()
+        with self._fwd():
+            loss_d = 0.5 * (self.bce(self.D(x).float(), self.ones) + self.bce(self.D(fake.detach()).float(), self.zeros))
+        loss_d.backward()
+        self.opt_d.step()
+        self.opt_g.step()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Measurements
+
+
+def origan_trainer(preset: str, batch: int, update: str, dtype: str, threads: int) -> tuple[Trainer, Any]:
+    overrides = [f"train.batch_size={batch}", f"train.update={update}", "train.k=1", "train.steps=1000000",
+                 "train.device=cpu", f"train.threads={threads}", f"train.autocast={'none' if dtype == 'fp32' else dtype}"]
+    cfg = origan.load_config(preset, overrides=overrides)
+    data, state, _ = _prepare(cfg, torch.device("cpu"))
+    return Trainer(cfg, state), (cfg, data)
+
+
+def gemm_peak(dtype: torch.dtype, n: int = 2048, reps: int = 3) -> float:
+    """GFLOP/s of the best of ``reps`` (n x n) @ (n x n) products."""
+    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+    c = torch.empty(n, n, dtype=dtype)
+    torch.mm(a, b, out=c)
+    best = float("inf")
+    for _ in range(reps):
+        t = time.perf_counter()
+        torch.mm(a, b, out=c)
+        best = min(best, time.perf_counter() - t)
+    return 2 * n**3 / best / 1e9
+
+
+def count_flops(step: Callable[[], None]) -> float:
+    with FlopCounterMode(display=False) as counter:
+        step()
+    return counter.get_total_flops() / 1e9
+
+
+def time_interleaved(steps: dict[str, Callable[[], None]], iters: int, chunk: int, peak_dtypes: list[torch.dtype],
+                     warmup: int) -> tuple[dict[str, list[float]], dict[torch.dtype, list[float]]]:
+    """Per-iteration wall times of each step function, interleaved in rounds of ``chunk``; GEMM peaks too."""
+    for f in steps.values():
+        for _ in range(warmup):
+            f()
+    times: dict[str, list[float]] = {k: [] for k in steps}
+    peaks: dict[torch.dtype, list[float]] = {d: [] for d in peak_dtypes}
+    names = list(steps)
+    r = 0
+    while min(len(v) for v in times.values()) < iters:
+        for name in names if r % 2 == 0 else reversed(names):
+            f = steps[name]
+            for _ in range(chunk):
+                t = time.perf_counter()
+                f()
+                times[name].append(time.perf_counter() - t)
+        for d in peak_dtypes:
+            peaks[d].append(gemm_peak(d, reps=2))
+        r += 1
+    return times, peaks
+
+
+def bench_config(args: argparse.Namespace, preset: str, batch: int, update: str, dtype: str, conv: bool) -> list[dict[str, Any]]:
+    trainer, (cfg, data) = origan_trainer(preset, batch, update, dtype, args.threads)
+    textbook = Textbook(cfg, data.train, conv, DTYPES[dtype])
+    steps = {"origan": trainer.iteration, "textbook": textbook.iteration}
+    flops = {k: count_flops(f) for k, f in steps.items()}
+    peak_dtype = DTYPES[dtype] or torch.float32
+    times, peaks = time_interleaved(steps, args.iters, args.chunk, [peak_dtype], args.warmup)
+    peak = statistics.median(peaks[peak_dtype])
+    rows = []
+    for name in steps:
+        ms = statistics.median(times[name]) * 1e3
+        rows.append({"net": "conv" if conv else "mlp", "preset": preset, "batch": batch, "update": update, "dtype": dtype,
+                     "impl": name, "ms": ms, "img_s": batch / ms * 1e3, "gflop": flops[name],
+                     "gflops": flops[name] / ms * 1e3, "peak": peak, "peak_max": max(peaks[peak_dtype]),
+                     "n": len(times[name])})
+    base = next(r["ms"] for r in rows if r["impl"] == "textbook")
+    for row in rows:
+        row["speedup"] = base / row["ms"]
+    if args.profile:
+        profile(trainer.iteration, f"origan {preset} batch {batch} {update} {dtype}", args.profile_rows)
+        profile(textbook.iteration, f"textbook {preset} batch {batch} {update} {dtype}", args.profile_rows)
+    return rows
+
+
+def profile(step: Callable[[], None], title: str, rows: int) -> None:
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    for _ in range(5):
+        step()
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(30):
+            step()
+    print(f"\n### profile: {title} (30 iterations)\n")
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows, max_name_column_width=48))
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    print("\n| net | batch | update | dtype | impl | ms/iter | img/s | GFLOP/iter | GFLOP/s | % peak | speedup vs textbook |")
+    print("|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['net']} | {r['batch']} | {r['update']} | {r['dtype']} | {r['impl']} | {r['ms']:.2f} | {r['img_s']:.0f} | "
+              f"{r['gflop']:.3f} | {r['gflops']:.0f} | {100 * r['gflops'] / r['peak']:.0f} % | {r['speedup']:.2f}x |")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--batch", type=int, nargs="+", default=[100, 256, 1024], help="MLP batch sizes")
+    p.add_argument("--update", nargs="+", default=["simultaneous", "alternating"], choices=["simultaneous", "alternating"])
+    p.add_argument("--dtype", nargs="+", default=["fp32"], choices=list(DTYPES))
+    p.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
+    p.add_argument("--iters", type=int, default=100, help="timed iterations per implementation (at least)")
+    p.add_argument("--chunk", type=int, default=10, help="iterations per implementation per round")
+    p.add_argument("--warmup", type=int, default=10)
+    p.add_argument("--no-conv", action="store_true", help="skip the conv net")
+    p.add_argument("--profile", action="store_true", help="print torch.profiler tables for every configuration")
+    p.add_argument("--profile-rows", type=int, default=25)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    load0 = os.getloadavg()
+    print(f"torch {torch.__version__}, {args.threads} threads, {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} CPUs; load average at start {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}")
+    rows = []
+    for dtype in args.dtype:
+        for batch in args.batch:
+            for update in args.update:
+                rows += bench_config(args, "paper-mnist", batch, update, dtype, conv=False)
+        if not args.no_conv and "dcgan" in GENERATORS:
+            rows += bench_config(args, "dcgan-digits", 64, "alternating", dtype, conv=True)
+    if not args.no_conv and "dcgan" not in GENERATORS:
+        print("conv net: no 'dcgan' generator is registered yet; skipped")
+    print_table(rows)
+    peaks = sorted({(r["dtype"], round(r["peak"]), round(r["peak_max"])) for r in rows})
+    for dtype, med, best in peaks:
+        print(f"matmul peak ({dtype}, 2048^3, {args.threads} threads): median {med} GFLOP/s over the rounds, best {best}")
+    load1 = os.getloadavg()
+    print(f"load average at end {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}")
+    for r in rows:
+        if (r["net"], r["batch"], r["update"], r["dtype"], r["impl"]) == ("mlp", 100, "simultaneous", "fp32", "origan"):
+            frac = r["gflops"] / r["peak"]
+            print(f"targets (paper MLP, batch 100, fp32, simultaneous): {100 * frac:.0f} % of peak (>= 60 %: "
+                  f"{'met' if frac >= 0.6 else 'missed'}), {r['speedup']:.2f}x textbook (>= 2x: "
+                  f"{'met' if r['speedup'] >= 2 else 'missed'})")
+
+
+if __name__ == "__main__":
+    main()
