@@ -95,3 +95,174 @@ def test_trainer_equals_the_plain_reference_loop_bit_for_bit(update):
     for (name, a), b in zip(state.gan.state_dict().items(), ref.gan.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
     assert not torch.equal(state.gan.D.logit.weight, _prepare(cfg, torch.device("cpu"))[1].gan.D.logit.weight)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Cheap dropout masks
+
+
+def test_keep_threshold_is_exact_for_dyadic_keeps_and_within_2_pow_minus_33_otherwise():
+    from origan.models.dropout import keep_threshold
+
+    assert keep_threshold(0.5) == (1, 1)
+    assert keep_threshold(0.75) == (2, 3)
+    assert keep_threshold(1.0) == (1, 2)
+    for keep in (0.8, 0.1, 1 / 3, 0.999):
+        bits, t = keep_threshold(keep)
+        assert bits == 32 and abs(t / 2**32 - keep) <= 2**-33
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.75, 0.8, 0.3])
+def test_keep_mask_equals_its_definition_from_the_raw_bits(keep):
+    """The mask is read off the generator's 64-bit words exactly as documented (an independent decoding)."""
+    from origan.models.dropout import keep_mask, keep_threshold
+
+    n, row = 37, (11,)
+    mask = keep_mask(n, row, keep, torch.Generator().manual_seed(3), "cpu")
+    bits, t = keep_threshold(keep)
+    words = torch.empty(-(-n * 11 * bits // 64), dtype=torch.int64).random_(-(2**63), None, generator=torch.Generator().manual_seed(3))
+    stream = "".join(format(b, "08b")[::-1] for b in words.view(torch.uint8).tolist())  # little-endian bit order
+    codes = [int(stream[i * bits : (i + 1) * bits][::-1], 2) for i in range(n * 11)]  # unsigned, LSB first
+    if bits >= 8:  # signed codes are compared with t - 2**(bits-1): the same as unsigned u ^ sign bit < t
+        codes = [c ^ (1 << (bits - 1)) for c in codes]
+    expected = torch.tensor([1.0 if c < t else 0.0 for c in codes]).view(n, 11)
+    assert torch.equal(mask, expected)
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.8])
+def test_keep_masks_are_bernoulli_and_independent(keep):
+    from origan.models.dropout import keep_mask
+
+    n = 400_000
+    m = keep_mask(n // 200, (200,), keep, torch.Generator().manual_seed(11), "cpu").view(-1).double()
+    sd = (keep * (1 - keep) / n) ** 0.5
+    assert abs(m.mean().item() - keep) < 5 * sd  # the keep rate
+    pairs = (m[:-1] * m[1:]).mean().item()  # neighbours (and, for keep 0.5, bits of one byte) independent
+    assert abs(pairs - keep**2) < 5 * (keep**2 * (1 - keep**2) / n) ** 0.5
+    again = keep_mask(n // 200, (200,), keep, torch.Generator().manual_seed(11), "cpu").view(-1).double()
+    assert torch.equal(m, again)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_dropout_is_nn_dropouts_maths_given_the_same_mask(dtype):
+    from origan.models.dropout import Dropout, keep_mask
+
+    x = torch.randn(64, 30).to(dtype).requires_grad_()
+    layer = Dropout(0.2)
+    layer.generator = torch.Generator().manual_seed(5)
+    out = layer(x)
+    kept = keep_mask(64, (30,), 0.8, torch.Generator().manual_seed(5), "cpu", dtype)
+    reference = x * kept.div_(0.8)  # ATen's CPU dropout: noise = bernoulli(1 - p).div_(1 - p); x * noise
+    assert torch.equal(out, reference)
+    g = torch.randn_like(out)
+    (gx,) = torch.autograd.grad(out, x, g)
+    (gr,) = torch.autograd.grad(reference, x, g)
+    assert torch.equal(gx, gr)
+    assert 0.7 < (out != 0).float().mean().item() < 0.9
+    layer.eval()
+    assert layer(x) is x
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Maxout's backward
+
+
+def test_maxout_gradient_is_autograds_and_passes_gradcheck():
+    from origan.models.mlp import maxout
+
+    torch.manual_seed(0)
+    h = torch.randn(7, 5 * 6, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: maxout(t, 5), (h,))
+    h32 = torch.randn(50, 5 * 240, requires_grad=True)
+    g = torch.randn(50, 240)
+    mine = torch.autograd.grad(maxout(h32, 5), h32, g)[0]
+    amax = torch.autograd.grad(h32.view(50, 5, 240).amax(1), h32, g)[0]
+    assert torch.equal(maxout(h32, 5), h32.view(50, 5, 240).amax(1)) and torch.equal(mine, amax)
+    tied = torch.zeros(1, 5 * 2, requires_grad=True)  # all pieces tied: each gets the full gradient (Theano's max)
+    assert torch.equal(torch.autograd.grad(maxout(tied, 5), tied, torch.ones(1, 2))[0], torch.ones(1, 10))
+
+
+def test_no_nan_fill_of_fresh_tensors_gives_the_same_bits():
+    """Deterministic mode's NaN fill of new tensors is switched off: the trainer never reads unwritten memory."""
+    cfg = origan.load_config("paper-mnist", overrides=[*SMALL_MNIST, "train.steps=4"])
+    states = []
+    for fill in (True, False):
+        _, state, _ = _prepare(cfg, torch.device("cpu"))
+        torch.utils.deterministic.fill_uninitialized_memory = fill
+        try:
+            Trainer(cfg, state).fit()
+        finally:
+            torch.utils.deterministic.fill_uninitialized_memory = False
+        states.append(state.gan.state_dict())
+    assert all(torch.equal(a, b) for a, b in zip(states[0].values(), states[1].values(), strict=True))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The GPU-minded options, on the CPU
+
+
+def _fit(cfg):
+    _, state, _ = _prepare(cfg, torch.device("cpu"))
+    rows = []
+    Trainer(cfg, state, write_row=rows.append).fit()
+    return state, rows
+
+
+def test_bf16_autocast_runs_the_matmuls_in_bf16_keeps_fp32_weights_and_tracks_fp32():
+    from torch.utils.flop_counter import FlopCounterMode
+
+    base = [*SMALL_MNIST, "train.steps=6"]
+    cfg = origan.load_config("paper-mnist", overrides=[*base, "train.autocast=bf16"])
+    _, state, _ = _prepare(cfg, torch.device("cpu"))
+    seen = []
+    hook = state.gan.D.logit.register_forward_hook(lambda m, i, o: seen.append((i[0].dtype, o.dtype)))
+    trainer = Trainer(cfg, state)
+    with FlopCounterMode(display=False):
+        trainer.iteration()
+    hook.remove()
+    assert seen == [(torch.bfloat16, torch.bfloat16)]  # D's layers ran in bf16
+    assert all(p.dtype == torch.float32 for p in state.gan.parameters())
+    assert state.acc.dtype == torch.float64 and torch.isfinite(state.acc).all()
+    bf16_state, bf16_rows = _fit(cfg)
+    fp32_state, fp32_rows = _fit(origan.load_config("paper-mnist", overrides=base))
+    again_state, _ = _fit(cfg)
+    assert all(torch.equal(a, b) for a, b in zip(bf16_state.gan.state_dict().values(), again_state.gan.state_dict().values()))
+    for a, b in zip(bf16_rows, fp32_rows, strict=True):
+        assert a["d_loss"] == pytest.approx(b["d_loss"], abs=2e-2) and a["g_loss"] == pytest.approx(b["g_loss"], abs=2e-2)
+    diff = max((a - b).abs().max().item() for a, b in zip(bf16_state.gan.parameters(), fp32_state.gan.parameters()))
+    assert 0 < diff < 1e-2  # bf16 rounding, not another trajectory
+
+
+class _TinyConvD(torch.nn.Module):
+    def __init__(self, shape):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(shape[0], 4, 3, stride=2, padding=1)
+        self.logit = torch.nn.Linear(4 * ((shape[1] + 1) // 2) ** 2, 1)
+
+    def forward(self, x):
+        return self.logit(torch.relu(self.conv(x)).flatten(1)).squeeze(1)
+
+
+def test_channels_last_lays_out_conv_weights_and_keeps_the_maths(monkeypatch):
+    from origan.models import DISCRIMINATORS
+
+    monkeypatch.setitem(DISCRIMINATORS, "tinyconv", lambda cfg, shape, bounded, dim: _TinyConvD(shape))
+    base = ["data.name=digits", "discriminator.name=tinyconv", "generator.hidden=[32]", "train.batch_size=16",
+            "train.steps=5", "train.sample_every=0", "train.checkpoint_every=0", "train.log_every=5"]
+    cl_state, cl_rows = _fit(origan.load_config("digits", overrides=[*base, "train.channels_last=true"]))
+    state, rows = _fit(origan.load_config("digits", overrides=base))
+    assert cl_state.gan.D.conv.weight.stride() == (9, 1, 3, 1)  # (out, in=1, 3, 3) in channels_last order
+    assert state.gan.D.conv.weight.stride() == (9, 9, 3, 1)
+    for a, b in zip(cl_state.gan.parameters(), state.gan.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)  # the same updates, sums in another order
+    assert cl_rows[-1]["d_loss"] == pytest.approx(rows[-1]["d_loss"], abs=1e-5)
+
+
+@pytest.mark.slow
+def test_torch_compile_option_trains_like_eager():
+    base = [*SMALL_MNIST, "train.steps=4"]
+    compiled, _ = _fit(origan.load_config("paper-mnist", overrides=[*base, "train.compile=default"]))
+    eager, _ = _fit(origan.load_config("paper-mnist", overrides=base))
+    assert compiled.gan.D._compiled_call_impl is not None  # nn.Module.compile: same module, same state_dict keys
+    for a, b in zip(compiled.gan.parameters(), eager.gan.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)

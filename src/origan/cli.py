@@ -264,7 +264,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return func(args)
     except UserError as e:
-        print(f"origan: error: {e}", file=sys.stderr)
+        from .training.distributed import is_main_process
+
+        if is_main_process():  # under torchrun every rank raises it; rank 0 says it
+            print(f"origan: error: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("origan: interrupted", file=sys.stderr)

@@ -94,6 +94,7 @@ class Dropout(nn.Module):
         self.p = p
         self.generator: torch.Generator | None = None
         self.shard: tuple[int, int, int] | None = None
+        self._scales = {dt: _scale(1.0 - p, dt) for dt in (torch.float32, torch.bfloat16, torch.float16, torch.float64)}
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
@@ -112,7 +113,8 @@ class Dropout(nn.Module):
             rows = (torch.arange(blocks, device=x.device).unsqueeze(1) * (m * world) + rank * m
                     + torch.arange(m, device=x.device)).view(-1)  # this rank's rows of each block
             mask = full.index_select(0, rows)  # (n, *row)
-        return x * mask.mul_(_scale(keep, x.dtype))
+        scale = self._scales[x.dtype] if x.dtype in self._scales else _scale(keep, x.dtype)  # a constant to torch.compile
+        return x * mask.mul_(scale)
 
 
 def bind_dropout(module: nn.Module, generator: torch.Generator | None,

@@ -33,6 +33,12 @@ def autocast_context(name: str, device: torch.device) -> Callable[[], Any]:
 
 def prepare_modules(train_cfg: Any, *modules: nn.Module) -> None:
     """Apply ``train.channels_last`` and ``train.compile`` to G and D, in place."""
+    if train_cfg.compile != "none":
+        # The simultaneous update backpropagates twice through one D pass (retain_graph), which compiled
+        # backward graphs allow only without buffer donation.
+        import torch._functorch.config as functorch_config
+
+        functorch_config.donated_buffer = False
     for module in modules:
         if train_cfg.channels_last:
             module.to(memory_format=torch.channels_last)  # only 4-D parameters change layout

@@ -1,0 +1,147 @@
+"""Data parallelism: two gloo processes under torchrun equal one process at the same global batch.
+
+The runs use the paper's nets (maxout D with input and hidden dropout, MLP G), small, on MNIST, so the
+sharded data, noise and dropout masks are all exercised.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import origan
+from origan.io.checkpoint import load_checkpoint
+from origan.io.rundir import TIMING_FIELDS
+from origan.models.dropout import Dropout
+from origan.training.distributed import ShardedBatchSampler
+from origan.training.state import BatchSampler
+
+SETS = ["generator.hidden=[48,48]", "discriminator.hidden=[24,24]", "train.batch_size=20", "train.device=cpu",
+        "train.threads=1", "train.sample_every=0", "train.log_every=3", "train.checkpoint_every=6"]
+SRC = str(Path(origan.__file__).resolve().parents[1])
+
+
+def _torchrun(args, nproc=2):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")])}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", "-m", "origan", *args]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def _cli_sets(*extra):
+    return [a for s in (*SETS, *extra) for a in ("--set", s)]
+
+
+def _rows(path):
+    rows = [json.loads(x) for x in (path / "metrics.jsonl").read_text().splitlines()]
+    return [{k: v for k, v in r.items() if k not in TIMING_FIELDS} for r in rows]
+
+
+def _weights(path):
+    return origan.load_run(path).gan.state_dict()
+
+
+def _max_diff(a, b):
+    assert a.keys() == b.keys()
+    return max((a[k].double() - b[k].double()).abs().max().item() for k in a)
+
+
+@pytest.fixture(scope="module")
+def two_process_run(tmp_path_factory):
+    """A 2-process run of 12 steps (simultaneous update), checkpoints at 6 and 12."""
+    out = tmp_path_factory.mktemp("ddp") / "full"
+    proc = _torchrun(["train", "--preset", "paper-mnist", *_cli_sets("train.steps=12"), "--out", str(out)])
+    return out, proc
+
+
+def test_two_processes_equal_one_process_at_the_same_global_batch(two_process_run, tmp_path):
+    ddp, proc = two_process_run
+    one = origan.train(origan.load_config("paper-mnist", overrides=[*SETS, "train.steps=12"]), out=tmp_path / "one")
+    rows_ddp, rows_one = _rows(ddp), _rows(one.path)
+    assert [r["step"] for r in rows_ddp] == [r["step"] for r in rows_one] == [3, 6, 9, 12]  # rank 0 alone wrote
+    for a, b in zip(rows_ddp, rows_one, strict=True):
+        for key in ("d_loss", "g_loss", "value", "d_real", "d_fake"):
+            assert a[key] == pytest.approx(b[key], abs=1e-6), key
+    diff = _max_diff(_weights(ddp), _weights(one.path))
+    assert diff <= 1e-6  # the same updates up to the order of the gradient sums (seen: ~1e-9)
+    moved = _max_diff(_weights(ddp), origan.train(origan.load_config(
+        "paper-mnist", overrides=[*SETS, "train.steps=1"]), out=tmp_path / "short").gan.state_dict())
+    assert moved > 100 * max(diff, 1e-9)  # training moved the weights far more than the two runs differ
+    assert proc.stdout.count("run directory:") == 1  # only rank 0 prints
+
+
+def test_alternating_updates_with_k2_equal_one_process_too(tmp_path):
+    extra = ("train.update=alternating", "train.k=2", "train.steps=6", "train.checkpoint_every=0")
+    _torchrun(["train", "--preset", "paper-mnist", *_cli_sets(*extra), "--out", str(tmp_path / "ddp"), "--quiet"])
+    one = origan.train(origan.load_config("paper-mnist", overrides=[*SETS, *extra]), out=tmp_path / "one")
+    for a, b in zip(_rows(tmp_path / "ddp"), _rows(one.path), strict=True):
+        assert a["d_loss"] == pytest.approx(b["d_loss"], abs=1e-6) and a["g_loss"] == pytest.approx(b["g_loss"], abs=1e-6)
+    assert _max_diff(_weights(tmp_path / "ddp"), _weights(one.path)) <= 1e-6
+
+
+def test_checkpoint_holds_every_ranks_rng_and_the_shared_streams_agree(two_process_run):
+    ddp, _ = two_process_run
+    state = load_checkpoint(ddp / "checkpoints" / "last.json").state
+    r0, r1 = state["rng_ranks"]
+    assert not torch.equal(r0["torch"], r1["torch"])  # per-rank seeds for the global RNGs
+    assert r0["python"] != r1["python"]
+    assert set(r0["generators"]) == {"noise", "data_order", "dropout"}
+    for name in r0["generators"]:  # the training streams are the run's own, identical on every rank
+        assert torch.equal(r0["generators"][name], r1["generators"][name]), name
+    assert torch.equal(state["rng"]["torch"], r0["torch"])
+
+
+def test_resume_under_ddp_is_bit_identical(two_process_run, tmp_path):
+    ddp, _ = two_process_run
+    part = tmp_path / "part"
+    _torchrun(["train", "--preset", "paper-mnist", *_cli_sets("train.steps=6"), "--out", str(part), "--quiet"])
+    _torchrun(["train", "--resume", str(part), "--set", "train.steps=12", "--quiet"])
+    assert _rows(part) == _rows(ddp)
+    a, b = _weights(part), _weights(ddp)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert (part / "checkpoints" / "last.safetensors").read_bytes() == (ddp / "checkpoints" / "last.safetensors").read_bytes()
+
+
+def test_a_two_process_checkpoint_resumes_in_one_process(two_process_run, tmp_path):
+    ddp, _ = two_process_run
+    import shutil
+
+    shutil.copytree(ddp, tmp_path / "r")
+    for p in (tmp_path / "r" / "checkpoints").glob("*"):
+        if "000000012" in p.name or p.name.startswith("last"):
+            p.unlink()
+    origan.resume(tmp_path / "r")  # from step 6, on one process: the shared streams carry on
+    assert _max_diff(_weights(tmp_path / "r"), _weights(ddp)) <= 1e-6
+
+
+def test_a_rank_draws_its_rows_of_the_global_dropout_mask_and_batch():
+    world, m, width = 3, 4, 50
+    x = torch.randn(2 * m * world, width)  # [real of ranks 0..2; fake of ranks 0..2], m rows each
+    full = Dropout(0.3)
+    full.generator = torch.Generator().manual_seed(7)
+    expected = full(x)
+    for rank in range(world):
+        part = Dropout(0.3)
+        part.generator, part.shard = torch.Generator().manual_seed(7), (rank, world, m)
+        rows = torch.cat([torch.arange(rank * m, (rank + 1) * m), m * world + torch.arange(rank * m, (rank + 1) * m)])
+        assert torch.equal(part(x[rows]), expected[rows])
+    data = torch.arange(60.0).view(30, 2)
+    base = BatchSampler(data, 6, torch.Generator().manual_seed(1))
+    shards = [ShardedBatchSampler(BatchSampler(data, 6, torch.Generator().manual_seed(1)), r, 3) for r in range(3)]
+    for _ in range(12):  # across epoch boundaries
+        assert torch.equal(torch.cat([s.next() for s in shards]), base.next())
+
+
+def test_a_global_batch_that_does_not_split_evenly_is_a_config_error(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": SRC}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "origan", "train",
+           "--preset", "paper-mnist", *_cli_sets("train.batch_size=21", "train.steps=2"), "--out", str(tmp_path / "r")]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0
+    assert proc.stderr.count("origan: error: train.batch_size: expected a multiple of the 2 processes") == 1
+    assert not (tmp_path / "r").exists()  # nothing written
