@@ -30,6 +30,7 @@ from typing import Any
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 import origan
@@ -184,6 +185,38 @@ def count_flops(step: Callable[[], None]) -> float:
     return counter.get_total_flops() / 1e9
 
 
+class _RecordGemms(TorchDispatchMode):
+    """Records every GEMM / convolution an iteration executes, with copies of its operands."""
+
+    OPS = {torch.ops.aten.mm.default, torch.ops.aten.addmm.default, torch.ops.aten.bmm.default,
+           torch.ops.aten.convolution.default, torch.ops.aten.convolution_backward.default}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[Any, tuple[Any, ...], dict[str, Any]]] = []
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        if func in self.OPS:
+            copy = lambda a: a.detach().clone() if isinstance(a, torch.Tensor) else a  # noqa: E731
+            self.calls.append((func, tuple(copy(a) for a in args), {k: copy(v) for k, v in kwargs.items()}))
+        return func(*args, **kwargs)
+
+
+def gemm_floor(step: Callable[[], None]) -> Callable[[], None]:
+    """A function that runs only the GEMMs (and convolutions) of one iteration of ``step``, as executed."""
+    recorder = _RecordGemms()
+    with recorder:
+        step()
+    calls = recorder.calls
+
+    def replay() -> None:
+        for func, args, kwargs in calls:
+            func(*args, **kwargs)
+
+    return replay
+
+
 def time_interleaved(steps: dict[str, Callable[[], None]], iters: int, chunk: int, peak_dtypes: list[torch.dtype],
                      warmup: int) -> tuple[dict[str, list[float]], dict[torch.dtype, list[float]]]:
     """Per-iteration wall times of each step function, interleaved in rounds of ``chunk``; GEMM peaks too."""
@@ -212,6 +245,8 @@ def bench_config(args: argparse.Namespace, preset: str, batch: int, update: str,
     textbook = Textbook(cfg, data.train, conv, DTYPES[dtype])
     steps = {"origan": trainer.iteration, "textbook": textbook.iteration}
     flops = {k: count_flops(f) for k, f in steps.items()}
+    steps["origan GEMMs alone"] = gemm_floor(trainer.iteration)  # the floor: origan's GEMMs with nothing else
+    flops["origan GEMMs alone"] = flops["origan"]
     peak_dtype = DTYPES[dtype] or torch.float32
     times, peaks = time_interleaved(steps, args.iters, args.chunk, [peak_dtype], args.warmup)
     peak = statistics.median(peaks[peak_dtype])

@@ -112,7 +112,7 @@ def test_keep_threshold_is_exact_for_dyadic_keeps_and_within_2_pow_minus_33_othe
         assert bits == 32 and abs(t / 2**32 - keep) <= 2**-33
 
 
-@pytest.mark.parametrize("keep", [0.5, 0.75, 0.8, 0.3])
+@pytest.mark.parametrize("keep", [0.5, 0.75, 0.8, 0.3, 0.25 + 1 / 256, 0.5 + 1 / 1024])
 def test_keep_mask_equals_its_definition_from_the_raw_bits(keep):
     """The mask is read off the generator's 64-bit words exactly as documented (an independent decoding)."""
     from origan.models.dropout import keep_mask, keep_threshold
@@ -123,7 +123,7 @@ def test_keep_mask_equals_its_definition_from_the_raw_bits(keep):
     words = torch.empty(-(-n * 11 * bits // 64), dtype=torch.int64).random_(-(2**63), None, generator=torch.Generator().manual_seed(3))
     stream = "".join(format(b, "08b")[::-1] for b in words.view(torch.uint8).tolist())  # little-endian bit order
     codes = [int(stream[i * bits : (i + 1) * bits][::-1], 2) for i in range(n * 11)]  # unsigned, LSB first
-    if bits >= 8:  # signed codes are compared with t - 2**(bits-1): the same as unsigned u ^ sign bit < t
+    if bits >= 16:  # signed codes are compared with t - 2**(bits-1): the same as unsigned u ^ sign bit < t
         codes = [c ^ (1 << (bits - 1)) for c in codes]
     expected = torch.tensor([1.0 if c < t else 0.0 for c in codes]).view(n, 11)
     assert torch.equal(mask, expected)

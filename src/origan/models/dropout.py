@@ -4,7 +4,8 @@
 9 ns an element, an eighth of a paper-MNIST step). A keep decision with probability ``q`` needs only ``b``
 random bits when ``q * 2**b`` is an integer (one bit for the paper's hidden keep 0.5); otherwise it takes
 32 bits and ``q`` is rounded to a multiple of 2**-32 (an error below 1.2e-10, finer than torch's own
-sampler). The bits come 64 at a time from one ``random_`` call, so a mask costs a few elementwise passes.
+sampler). The bits come 64 at a time from one ``random_`` call; with 8 bits or fewer a 256-entry table turns
+each random byte into ``8 / b`` mask values at once, so a mask costs one or two elementwise passes.
 The maths is nn.Dropout's: ``x * mask`` with ``mask`` 0 or ``1 / q``, that scale computed in x's dtype as
 nn.Dropout computes it, so given the same keep decisions the two agree bit for bit.
 
@@ -25,7 +26,7 @@ from torch import Tensor, nn
 
 __all__ = ["Dropout", "bind_dropout", "keep_mask", "keep_threshold"]
 
-_UNPACK_SHIFTS: dict[tuple[int, torch.device], Tensor] = {}
+_TABLES: dict[tuple[int, int, float, torch.dtype, torch.device], Tensor] = {}
 
 
 def keep_threshold(keep: float) -> tuple[int, int]:
@@ -42,33 +43,39 @@ def keep_threshold(keep: float) -> tuple[int, int]:
     return 32, min(round(keep * 2**32), 2**32)
 
 
-def _uniform_codes(n: int, bits: int, generator: torch.Generator | None, device: torch.device) -> Tensor:
-    """``(n,)`` independent uniform ``bits``-bit codes; 8/16/32-bit codes are signed, smaller ones unsigned."""
-    words = torch.empty(math.ceil(n * bits / 64), dtype=torch.int64, device=device)
-    words.random_(-(2**63), None, generator=generator)  # every one of the 64 bits uniform
-    if bits >= 8:
-        return words.view({8: torch.int8, 16: torch.int16, 32: torch.int32}[bits])[:n]
-    key = (bits, words.device)
-    if key not in _UNPACK_SHIFTS:
-        _UNPACK_SHIFTS[key] = torch.arange(0, 8, bits, dtype=torch.uint8, device=device)
-    codes = (words.view(torch.uint8).unsqueeze(1) >> _UNPACK_SHIFTS[key]).bitwise_and_(2**bits - 1)  # (bytes, 8/bits)
-    return codes.view(-1)[:n]
+def _byte_table(bits: int, threshold: int, value: float, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """``(256, 8 // bits)``: for each byte, its codes (low bits first) mapped to ``value`` (kept) or 0."""
+    key = (bits, threshold, value, dtype, device)
+    if key not in _TABLES:
+        per = 8 // bits
+        codes = [[(b >> (k * bits)) & (2**bits - 1) for k in range(per)] for b in range(256)]
+        _TABLES[key] = torch.tensor([[value if c < threshold else 0.0 for c in row] for row in codes], dtype=dtype, device=device)
+    return _TABLES[key]
 
 
 def keep_mask(n: int, row_shape: Sequence[int], keep: float, generator: torch.Generator | None,
-              device: torch.device | str, dtype: torch.dtype = torch.float32) -> Tensor:
-    """``(n, *row_shape)`` i.i.d. Bernoulli(``keep``) decisions as 1.0 / 0.0 in ``dtype``, drawn row-major.
+              device: torch.device | str, dtype: torch.dtype = torch.float32, value: float = 1.0) -> Tensor:
+    """``(n, *row_shape)`` i.i.d. Bernoulli(``keep``) decisions as ``value`` (kept) or 0, in ``dtype``.
 
-    The draw for ``n`` rows is the draw for the first ``n1`` rows followed by the draw for the rest only
-    when a row holds a whole number of 64-bit words; :class:`Dropout` always draws a batch at once.
+    The codes are read row-major from 64-bit words drawn with ``random_``: with ``bits <= 8`` per code, the
+    bytes' codes low bits first, unsigned; with 16 or 32, the words viewed as signed integers ``s``, which
+    keep when ``s < threshold - 2**(bits-1)`` (the same probability, ``threshold / 2**bits``).
     """
+    device = torch.device(device)
     size = n * math.prod(row_shape)
     bits, threshold = keep_threshold(keep)
-    codes = _uniform_codes(size, bits, generator, torch.device(device))
-    offset = 2 ** (bits - 1) if bits >= 8 else 0  # signed codes: u < t  <=>  s < t - 2**(bits-1)
-    out = torch.empty(size, dtype=dtype, device=device)
-    torch.lt(codes, threshold - offset, out=out)  # 1.0 where kept; a float output is the fast path
-    return out.view(n, *row_shape)
+    words = torch.empty(math.ceil(size * bits / 64), dtype=torch.int64, device=device)
+    words.random_(-(2**63), None, generator=generator)  # every one of the 64 bits uniform
+    if bits <= 8:  # one lookup per byte: 8 / bits decisions at once
+        table = _byte_table(bits, threshold, value, dtype, device)
+        mask = table.index_select(0, words.view(torch.uint8).to(torch.int32)).view(-1)[:size]
+    else:
+        codes = words.view(torch.int16 if bits == 16 else torch.int32)[:size]
+        mask = torch.empty(size, dtype=dtype, device=device)
+        torch.lt(codes, threshold - 2 ** (bits - 1), out=mask)  # 1.0 where kept; a float output is the fast path
+        if value != 1.0:
+            mask.mul_(value)
+    return mask.view(n, *row_shape)
 
 
 @lru_cache(maxsize=64)
@@ -103,18 +110,18 @@ class Dropout(nn.Module):
         if not self.training or self.p == 0.0:
             return x
         keep = 1.0 - self.p
+        scale = self._scales[x.dtype] if x.dtype in self._scales else _scale(keep, x.dtype)  # a constant to torch.compile
         n, row_shape = x.shape[0], x.shape[1:]
         if self.shard is None:
-            mask = keep_mask(n, row_shape, keep, self.generator, x.device, x.dtype)  # (n, *row)
+            mask = keep_mask(n, row_shape, keep, self.generator, x.device, x.dtype, scale)  # (n, *row): scale or 0
         else:
             rank, world, m = self.shard
             blocks = n // m
-            full = keep_mask(n * world, row_shape, keep, self.generator, x.device, x.dtype)  # the global batch
+            full = keep_mask(n * world, row_shape, keep, self.generator, x.device, x.dtype, scale)  # the global batch
             rows = (torch.arange(blocks, device=x.device).unsqueeze(1) * (m * world) + rank * m
                     + torch.arange(m, device=x.device)).view(-1)  # this rank's rows of each block
             mask = full.index_select(0, rows)  # (n, *row)
-        scale = self._scales[x.dtype] if x.dtype in self._scales else _scale(keep, x.dtype)  # a constant to torch.compile
-        return x * mask.mul_(scale)
+        return x * mask
 
 
 def bind_dropout(module: nn.Module, generator: torch.Generator | None,
