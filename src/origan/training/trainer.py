@@ -78,6 +78,12 @@ def make_optimizer(cfg: OptimConfig, params: Any) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay, foreach=True)
 
 
+def _grad_sum(params: list[torch.nn.Parameter]) -> torch.Tensor:
+    """The sum of every gradient element (0-d fp32): NaN/Inf when any element is NaN/Inf."""
+    sums = [p.grad.sum() for p in params if p.grad is not None]  # a parameter the loss does not reach has none
+    return torch.stack(sums).sum().float() if sums else torch.zeros((), device=params[0].device if params else None)
+
+
 class Trainer:
     """Runs the game for the configured budget.
 
@@ -143,8 +149,7 @@ class Trainer:
         """Raise _NonFinite before any update if a loss or a gradient holds NaN/Inf (one host sync in all)."""
         if not self.cfg.train.guard:
             return
-        totals = torch.stack([loss.detach().float() + torch.stack([p.grad.sum() for p in params]).sum().float()
-                              for loss, params, _ in players])  # NaN/Inf propagate through the sums
+        totals = torch.stack([loss.detach().float() + _grad_sum(params) for loss, params, _ in players])  # NaN/Inf propagate
         finite = self._finite(totals)
         for ok, (_, _, who) in zip(finite, players, strict=True):
             if not ok:
