@@ -1,6 +1,19 @@
-"""Metrics, registered by name: ``compute(samples, reference, **options) -> dict[str, float]``.
+"""Metrics, registered by name: ``compute(samples, reference, **options) -> dict``.
 
-A metric module registers itself with :func:`register_metric`; ``origan eval`` looks metrics up here.
+A metric module registers itself with :func:`register_metric`; :func:`evaluate` (and ``origan eval``)
+looks metrics up here. ``reference`` is the run's :class:`~origan.data.Dataset`; options every metric may
+receive (and ignore): ``seed``, ``embed`` (a feature map for images), ``feature_space``, ``classifier``,
+``draw(n, seed)`` (fresh samples), ``out_dir`` (for figures), ``inception_weights``.
+
+| name | data | what it measures |
+| --- | --- | --- |
+| parzen | all | the paper's Parzen-window log-likelihood, with two baselines |
+| prdc | all | precision/recall (k=3), density/coverage (k=5) |
+| frechet | all | Fréchet distance in classifier features (digits) or raw values |
+| classes | digit images | class histogram of samples, reverse KL to the data's classes |
+| modes | toy mixtures | modes captured, high-quality share, reverse KL (VEEGAN/PacGAN) |
+| novelty | all | memorisation: nearest-training-example distances vs held-out data |
+| inception_fid | images | FID with local Inception weights (only with --inception-weights) |
 """
 
 from __future__ import annotations
@@ -11,7 +24,7 @@ from typing import Any
 
 
 
-__all__ = ["METRICS", "Metric", "get_metric", "register_metric"]
+__all__ = ["METRICS", "Metric", "evaluate", "get_metric", "register_metric", "summary_rows"]
 
 
 @dataclass(frozen=True)
@@ -23,22 +36,32 @@ class Metric:
         compute: ``f(samples, reference, **options) -> {name: value}``.
         kinds: dataset kinds it applies to (``image``, ``vector``, ``table``).
         description: definition and source, shown by ``origan eval --help``.
+        applies: ``f(dataset) -> bool``, a further condition beyond the kind (e.g. a known target density).
     """
 
     name: str
     compute: Callable[..., dict[str, Any]]
     kinds: tuple[str, ...]
     description: str
+    applies: Callable[[Any], bool] | None = None
+
+    def applies_to(self, data: Any) -> bool:
+        """Whether this metric can measure samples of ``data`` (a :class:`~origan.data.Dataset`)."""
+        return data.kind in self.kinds and (self.applies is None or bool(self.applies(data)))
 
 
 METRICS: dict[str, Metric] = {}
 
 
-def register_metric(name: str, kinds: tuple[str, ...], description: str) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., dict[str, Any]]]:
-    """Decorator: register ``f(samples: Tensor, reference: Tensor, **options) -> dict`` under ``name``."""
+def register_metric(name: str, kinds: tuple[str, ...], description: str,
+                    applies: Callable[[Any], bool] | None = None) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., dict[str, Any]]]:
+    """Decorator: register ``f(samples: Tensor, reference: Dataset, **options) -> dict`` under ``name``.
+
+    ``reference`` is the run's :class:`~origan.data.Dataset` (train / val / test splits, target, labels).
+    """
 
     def deco(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-        METRICS[name] = Metric(name, fn, kinds, description)
+        METRICS[name] = Metric(name, fn, kinds, description, applies)
         return fn
 
     return deco
@@ -52,3 +75,13 @@ def get_metric(name: str) -> Metric:
     return METRICS[name]
 
 
+
+
+from . import classifier as _classifier  # noqa: E402,F401  (each module registers its metrics)
+from . import fid as _fid  # noqa: E402,F401
+from . import inception as _inception  # noqa: E402,F401
+from . import modes as _modes  # noqa: E402,F401
+from . import novelty as _novelty  # noqa: E402,F401
+from . import parzen as _parzen  # noqa: E402,F401
+from . import prdc as _prdc  # noqa: E402,F401
+from .evaluation import evaluate, summary_rows  # noqa: E402
