@@ -87,3 +87,16 @@ def test_help_has_an_example_and_lists_the_metrics(capsys):
     assert "example:\n  origan eval" in out
     for name in ("parzen", "prdc", "frechet", "classes", "modes", "novelty", "inception_fid"):
         assert name in out
+
+
+def test_eval_on_a_table_run_runs_the_fidelity_report_as_one_metric(tmp_path, capsys):
+    cfg = origan.load_config("wine", overrides=["train.steps=20", "train.sample_every=0", "train.checkpoint_every=0"])
+    path = origan.train(cfg, out=tmp_path / "wine").path
+    assert main(["eval", str(path), "--n-samples", "300", "--metrics", "table_fidelity,prdc"]) == 0
+    record = json.loads((path / "eval.json").read_text())
+    fidelity = record["metrics"]["table_fidelity"]
+    assert set(fidelity) == {"marginals", "correlation", "real_holdout", "utility", "memorisation"}
+    assert 0 <= fidelity["marginals"]["ks_mean"] <= 1
+    capsys.readouterr()
+    assert main(["eval", str(path), "--metrics", "table_marginals"]) == 2
+    assert "part of table_fidelity" in capsys.readouterr().err

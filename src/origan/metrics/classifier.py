@@ -48,7 +48,7 @@ class ClassifierSpec:
 
 
 CLASSIFIER_SPECS: dict[str, ClassifierSpec] = {
-    "mnist": ClassifierSpec(side=28, shift=2),
+    "mnist": ClassifierSpec(side=28, shift=2, epochs=20),
     "digits": ClassifierSpec(side=8, width=32, shift=0, epochs=20),
 }
 

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from . import METRICS, get_metric
+from . import METRICS, get_metric, register_metric
 from .classifier import domain_classifier, has_domain_classifier
 from .inception import check_inception_weights
 
@@ -36,9 +36,26 @@ EVAL_FILE = "eval.json"
 HISTORY_FILE = "eval-history.jsonl"
 
 
+TABLE_PARTS = ("table_marginals", "table_correlation", "table_utility", "table_memorisation")
+
+
 def default_metrics(data: Any) -> list[str]:
-    """Names of the registered metrics that apply to ``data`` (a :class:`~origan.data.Dataset`)."""
-    return [name for name, m in METRICS.items() if m.applies_to(data)]
+    """Names of the registered default metrics that apply to ``data`` (a :class:`~origan.data.Dataset`)."""
+    return [name for name, m in METRICS.items() if m.default and m.applies_to(data)]
+
+
+@register_metric(
+    "table_fidelity", kinds=("table",),
+    description="for tables: per-column marginals, correlations, train-on-synthetic utility and memorisation of "
+                "decoded rows (origan.metrics.tables.fidelity_report), as many samples as training rows",
+    applies=lambda data: "codec" in data.info,
+)
+def table_fidelity_metric(samples: Tensor, reference: Any, *, seed: int = 0, **_: Any) -> dict[str, Any]:
+    """The table fidelity report of ``len(train)`` samples, without the per-column entries."""
+    from .tables import fidelity_report
+
+    report = fidelity_report(samples[: len(reference.train)], reference, seed=seed)
+    return {part: {k: v for k, v in values.items() if "/" not in k} for part, values in report.items()}
 
 
 def _choose(names: Sequence[str] | None, data: Any, inception_weights: Any) -> list[str]:
@@ -56,6 +73,8 @@ def _choose(names: Sequence[str] | None, data: Any, inception_weights: Any) -> l
                 raise ConfigError("--metrics inception_fid: needs --inception-weights FILE.safetensors")
             check_inception_weights(inception_weights)
             continue
+        if name in TABLE_PARTS:
+            raise ConfigError(f"--metrics {name}: part of table_fidelity; name table_fidelity instead")
         if not metric.applies_to(data):
             raise ConfigError(f"--metrics {name}: does not apply to {data.kind} data {data.name!r}; "
                               f"applicable: {', '.join(default_metrics(data))}")
@@ -166,7 +185,9 @@ def _prdc_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _frechet_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
-    caveat = " [not comparable with published FIDs]" if "note" in r else ""
+    if r["distance"] is None:
+        return [(f"Frechet distance ({r['features']})", r["note"])]
+    caveat = " [not comparable with published FIDs]" if r["features"] != "raw" else ""
     return [(f"Frechet distance ({r['features']}){caveat}", f"{r['distance']:.4g}"),
             ("  held-out test split vs train (floor)", f"{r['held_out_baseline']:.4g}")]
 
@@ -200,9 +221,22 @@ def _inception_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
     return [(f"Inception FID (n={r['n']})", f"{r['fid']:.4g}")]
 
 
+def _table_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+    m, c, u, mem = r["marginals"], r["correlation"], r["utility"], r["memorisation"]
+    floor = r["real_holdout"]
+    score = next(k for k in u if k.startswith("tstr_"))[5:]
+    return [("marginals: mean KS / mean Wasserstein/std (held-out floor)",
+             f"{m['ks_mean']:.3f} / {m['wasserstein_mean']:.3f}  ({floor['ks_mean']:.3f} / {floor['wasserstein_mean']:.3f})"),
+            ("marginals: mean total variation of categories", f"{m['tv_mean']:.3f}"),
+            ("correlations: max / mean |difference|", f"{c['corr_diff_max']:.3f} / {c['corr_diff_mean']:.3f}"),
+            (f"utility: {score}, train on synthetic / on real", f"{u[f'tstr_{score}']:.3f} / {u[f'trtr_{score}']:.3f}"),
+            ("memorisation: median DCR synthetic / held-out", f"{mem['dcr_synthetic_median']:.3g} / {mem['dcr_holdout_median']:.3g}"),
+            ("memorisation: share closer than held-out 5th pct.", f"{mem['closer_than_holdout_p5_fraction']:.3f}  (fresh data: 0.05)")]
+
+
 SUMMARIES: dict[str, Callable[[dict[str, Any]], list[tuple[str, str]]]] = {
     "parzen": _parzen_rows, "prdc": _prdc_rows, "frechet": _frechet_rows, "classes": _classes_rows,
-    "modes": _modes_rows, "novelty": _novelty_rows, "inception_fid": _inception_rows,
+    "modes": _modes_rows, "novelty": _novelty_rows, "inception_fid": _inception_rows, "table_fidelity": _table_rows,
 }
 
 

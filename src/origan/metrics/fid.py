@@ -22,6 +22,8 @@ from . import register_metric
 
 __all__ = ["feature_statistics", "frechet_distance", "frechet_distance_of_features"]
 
+MAX_DIM = 4096  # larger raw images (e.g. 64x64 RGB) would need a covariance too large to be useful
+
 
 def feature_statistics(features: Tensor) -> tuple[Tensor, Tensor]:
     """Mean ``(d,)`` and covariance ``(d, d)`` (``ddof = 1``) of ``(n, ...)`` features, float64."""
@@ -72,6 +74,10 @@ def frechet_metric(samples: Tensor, reference: Any, *, embed: Any = None, featur
     fake, test = samples[:n_max], reference.test
     if embed is not None:
         train, fake, test = embed(train), embed(fake), embed(test)
+    dim = train[0].numel()
+    if dim > MAX_DIM:
+        return {"distance": None, "held_out_baseline": None, "features": feature_space,
+                "note": f"skipped: {dim}-dimensional features (a {dim}x{dim} covariance); at most {MAX_DIM}"}
     stats_train = feature_statistics(train)
     out: dict[str, Any] = {"distance": frechet_distance(*feature_statistics(fake), *stats_train),
                            "held_out_baseline": frechet_distance(*feature_statistics(test), *stats_train),

@@ -205,7 +205,7 @@ def load_inception(path: str | Path) -> InceptionFID:
     "inception_fid", kinds=("image",),
     description="FID with Inception-v3 features, only with --inception-weights FILE.safetensors (a local file; "
                 "nothing is downloaded); slow on a CPU, so it uses at most 2,000 images",
-    applies=lambda data: False,  # never chosen by default: only when a weights file is given
+    default=False,  # only when a weights file is given
 )
 def inception_fid_metric(samples: Tensor, reference: Any, *, inception_weights: str | Path | None = None,
                          inception_n: int = N_DEFAULT, **_: Any) -> dict[str, Any]:
