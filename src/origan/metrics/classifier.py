@@ -38,7 +38,7 @@ class ClassifierSpec:
     """How the classifier of one dataset is built and trained."""
 
     side: int  # image side in pixels
-    width: int = 32  # channels of the first conv layer (the second has twice as many)
+    channels: tuple[int, ...] = (32, 64)  # 3x3 conv layers; for sides >= 16 each is followed by a 2x2 max-pool
     feature_dim: int = 128  # penultimate width: the feature space of the metrics
     epochs: int = 12  # passes over the training split
     batch_size: int = 64
@@ -48,27 +48,31 @@ class ClassifierSpec:
 
 
 CLASSIFIER_SPECS: dict[str, ClassifierSpec] = {
-    "mnist": ClassifierSpec(side=28, shift=2, epochs=20),
-    "digits": ClassifierSpec(side=8, width=32, shift=0, epochs=20),
+    "mnist": ClassifierSpec(side=28, channels=(32, 64), shift=2, epochs=20),
+    "digits": ClassifierSpec(side=8, channels=(32, 64), shift=0, epochs=20),
 }
 
 
 class DigitCNN(nn.Module):
-    """conv3x3 -> ReLU -> [pool] -> conv3x3 -> ReLU -> pool -> linear -> ReLU (features) -> dropout -> linear.
+    """3x3 convs with ReLU and max-pools -> linear -> ReLU (the features) -> dropout -> linear (logits).
 
-    Images of side >= 16 are pooled after both convs (28 -> 14 -> 7), smaller ones after the second (8 -> 4).
+    Images of side >= 16 are pooled after every conv (28 -> 14 -> 7 -> 3), smaller ones after the last (8 -> 4).
     """
 
-    def __init__(self, side: int, width: int = 32, feature_dim: int = 128, n_classes: int = 10, dropout: float = 0.3) -> None:
+    def __init__(self, side: int, channels: tuple[int, ...] = (32, 64), feature_dim: int = 128,
+                 n_classes: int = 10, dropout: float = 0.3) -> None:
         super().__init__()
-        pool_first = side >= 16
-        layers: list[nn.Module] = [nn.Conv2d(1, width, 3, padding=1), nn.ReLU()]
-        if pool_first:
-            layers.append(nn.MaxPool2d(2))
-        layers += [nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+        pool_each = side >= 16
+        layers: list[nn.Module] = []
+        c_in, reduced = 1, side
+        for i, c_out in enumerate(channels):
+            layers += [nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU()]
+            if pool_each or i == len(channels) - 1:
+                layers.append(nn.MaxPool2d(2))
+                reduced //= 2
+            c_in = c_out
         self.conv = nn.Sequential(*layers)
-        reduced = side // 4 if pool_first else side // 2
-        self.embed = nn.Sequential(nn.Flatten(), nn.Linear(2 * width * reduced * reduced, feature_dim), nn.ReLU())
+        self.embed = nn.Sequential(nn.Flatten(), nn.Linear(c_in * reduced * reduced, feature_dim), nn.ReLU())
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(feature_dim, n_classes))
 
     def features(self, x: Tensor) -> Tensor:
@@ -94,26 +98,34 @@ def _random_shift(x: Tensor, shift: int, generator: torch.Generator) -> Tensor:
 
 
 def _train(spec: ClassifierSpec, x: Tensor, y: Tensor, seed: int) -> DigitCNN:
-    """Seeded training of a fresh :class:`DigitCNN` with Adam and a cosine learning-rate decay."""
+    """Seeded training of a fresh :class:`DigitCNN` with Adam and a cosine learning-rate decay.
+
+    One thread, so the weights do not depend on the machine's core count (the cache key cannot see it)
+    and a busy machine does not stall on thread barriers.
+    """
     gen = torch.Generator().manual_seed(seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)  # initial weights and dropout masks
-        net = DigitCNN(spec.side, spec.width, spec.feature_dim, dropout=spec.dropout)
-        opt = torch.optim.Adam(net.parameters(), lr=spec.lr)
-        steps_per_epoch = math.ceil(len(x) / spec.batch_size)
-        total = spec.epochs * steps_per_epoch
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 0.5 * (1 + math.cos(math.pi * t / total)))
-        net.train()
-        for _ in range(spec.epochs):
-            order = torch.randperm(len(x), generator=gen)
-            for i in range(0, len(x), spec.batch_size):
-                idx = order[i : i + spec.batch_size]
-                xb = _random_shift(x[idx], spec.shift, gen)  # (b, 1, side, side)
-                loss = nn.functional.cross_entropy(net(xb), y[idx])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)  # initial weights and dropout masks
+            net = DigitCNN(spec.side, spec.channels, spec.feature_dim, dropout=spec.dropout)
+            opt = torch.optim.Adam(net.parameters(), lr=spec.lr)
+            total = spec.epochs * math.ceil(len(x) / spec.batch_size)
+            sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 0.5 * (1 + math.cos(math.pi * t / total)))
+            net.train()
+            for _ in range(spec.epochs):
+                order = torch.randperm(len(x), generator=gen)
+                for i in range(0, len(x), spec.batch_size):
+                    idx = order[i : i + spec.batch_size]
+                    xb = _random_shift(x[idx], spec.shift, gen)  # (b, 1, side, side)
+                    loss = nn.functional.cross_entropy(net(xb), y[idx])
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    sched.step()
+    finally:
+        torch.set_num_threads(threads)
     return net.eval()
 
 
@@ -174,7 +186,7 @@ def _load_cached(path: Path, spec: ClassifierSpec, key: str) -> DomainClassifier
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         if meta.get("key") != key or meta.get("sha256") != hashlib.sha256(path.read_bytes()).hexdigest():
             raise ValueError("hash mismatch")
-        net = DigitCNN(spec.side, spec.width, spec.feature_dim, dropout=spec.dropout)
+        net = DigitCNN(spec.side, spec.channels, spec.feature_dim, dropout=spec.dropout)
         net.load_state_dict(load_file(str(path)))
     except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as e:
         log.warning("classifier cache %s unusable (%s); retraining", path, e)
