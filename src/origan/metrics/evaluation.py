@@ -61,7 +61,7 @@ def table_fidelity_metric(samples: Tensor, reference: Any, *, seed: int = 0, **_
 def _choose(names: Sequence[str] | None, data: Any, inception_weights: Any) -> list[str]:
     from ..errors import ConfigError
 
-    chosen = list(names) if names else default_metrics(data)
+    chosen = list(dict.fromkeys(names)) if names else default_metrics(data)
     if inception_weights is not None and "inception_fid" not in chosen:
         chosen.append("inception_fid")
     for name in chosen:

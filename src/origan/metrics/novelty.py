@@ -80,5 +80,6 @@ def novelty_metric(samples: Tensor, reference: Any, *, out_dir: Path | None = No
     """Memorisation figures of up to ``n_max`` samples; the neighbour PNG goes to ``out_dir`` for images."""
     out = novelty(samples[:n_max], reference.train, reference.test[:n_max])
     if reference.kind == "image" and out_dir is not None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
         out["figure"] = str(save_neighbour_figure(samples, reference.train, Path(out_dir) / "nearest-neighbours.png"))
     return out
