@@ -187,6 +187,27 @@ def cmd_theory(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .metrics import evaluate, summary_rows
+
+    names = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
+    record = evaluate(args.run, metrics=names, n_samples=args.n_samples, seed=args.seed,
+                      inception_weights=args.inception_weights)
+    print(f"{record['run'] or args.run}: step {record['step']}, data {record['data']}, "
+          f"{record['n_samples']} samples, seed {record['seed']}")
+    if "classifier" in record:
+        print(f"domain classifier: test accuracy {record['classifier']['test_accuracy']:.4f}")
+    rows = summary_rows(record)
+    w_metric = max([len(r[0]) for r in rows] + [6])
+    w_quantity = max([len(r[1]) for r in rows] + [8])
+    print(f"{'metric':<{w_metric}}  {'quantity':<{w_quantity}}  value")
+    for metric, quantity, value in rows:
+        print(f"{metric:<{w_metric}}  {quantity:<{w_quantity}}  {value}")
+    if record["run"]:
+        print(f"wrote {Path(record['run']) / 'eval.json'} in {record['seconds']['total']:.1f} s")
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------------------
 
 
@@ -224,6 +245,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output path: .npy, .csv, .png or a folder")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise draw")
     p.set_defaults(func=cmd_sample)
+
+    import textwrap
+
+    from .metrics import METRICS
+
+    p = _command(sub, "eval", "measure a trained run's samples (offline metrics)",
+                 "origan eval runs/mnist --metrics parzen,prdc --n-samples 10000 --seed 0",
+                 "Draw samples from RUN and measure them with every metric that applies to its data (or those\n"
+                 "named by --metrics); write RUN/eval.json, append RUN/eval-history.jsonl, print a table.\n"
+                 "Nothing is downloaded. Metrics:\n"
+                 + "\n".join(textwrap.fill(m.description, 100, initial_indent=f"  {m.name:<14}", subsequent_indent=" " * 16)
+                             for m in METRICS.values()))
+    p.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run directory or a checkpoint .json/.safetensors")
+    p.add_argument("--metrics", metavar="A,B", help="comma-separated metric names (default: all that apply)")
+    p.add_argument("--n-samples", type=int, default=10_000, help="samples drawn from G (the Parzen protocol uses 10,000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the evaluation noise")
+    p.add_argument("--inception-weights", metavar="FILE.safetensors",
+                   help="local FID Inception-v3 weights (safetensors only) to add the Inception FID")
+    p.set_defaults(func=cmd_eval)
 
     p = _command(sub, "presets", "list the named configs", "origan presets")
     p.set_defaults(func=cmd_presets)

@@ -1,0 +1,250 @@
+"""Evaluate a trained run with every metric that applies to its data, offline.
+
+```python
+from origan.metrics import evaluate
+result = evaluate("runs/mnist", n_samples=10_000, seed=0)   # also writes runs/mnist/eval.json
+result["metrics"]["parzen"]["model"]["log_likelihood"]
+```
+
+The run's dataset is rebuilt from its config (same fixed split), ``n_samples`` samples are drawn from
+seeded noise, and each metric sees the same samples. Digit images are measured in the features of the
+domain classifier (:mod:`origan.metrics.classifier`); other data in raw values. ``eval.json`` holds the
+newest result and ``eval-history.jsonl`` one line per evaluation.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from . import METRICS, get_metric, register_metric
+from .classifier import domain_classifier, has_domain_classifier
+from .inception import check_inception_weights
+
+__all__ = ["EVAL_FILE", "HISTORY_FILE", "default_metrics", "evaluate", "summary_rows"]
+
+log = logging.getLogger(__name__)
+
+EVAL_FILE = "eval.json"
+HISTORY_FILE = "eval-history.jsonl"
+
+
+TABLE_PARTS = ("table_marginals", "table_correlation", "table_utility", "table_memorisation")
+
+
+def default_metrics(data: Any) -> list[str]:
+    """Names of the registered default metrics that apply to ``data`` (a :class:`~origan.data.Dataset`)."""
+    return [name for name, m in METRICS.items() if m.default and m.applies_to(data)]
+
+
+@register_metric(
+    "table_fidelity", kinds=("table",),
+    description="for tables: per-column marginals, correlations, train-on-synthetic utility and memorisation of "
+                "decoded rows (origan.metrics.tables.fidelity_report), as many samples as training rows",
+    applies=lambda data: "codec" in data.info,
+)
+def table_fidelity_metric(samples: Tensor, reference: Any, *, seed: int = 0, **_: Any) -> dict[str, Any]:
+    """The table fidelity report of ``len(train)`` samples, without the per-column entries."""
+    from .tables import fidelity_report
+
+    report = fidelity_report(samples[: len(reference.train)], reference, seed=seed)
+    return {part: {k: v for k, v in values.items() if "/" not in k} for part, values in report.items()}
+
+
+def _choose(names: Sequence[str] | None, data: Any, inception_weights: Any) -> list[str]:
+    from ..errors import ConfigError
+
+    chosen = list(dict.fromkeys(names)) if names else default_metrics(data)
+    if inception_weights is not None and "inception_fid" not in chosen:
+        chosen.append("inception_fid")
+    for name in chosen:
+        metric = get_metric(name)
+        if name == "inception_fid":
+            if data.kind != "image":
+                raise ConfigError(f"--inception-weights: needs image data; this run's data are {data.kind}")
+            if inception_weights is None:
+                raise ConfigError("--metrics inception_fid: needs --inception-weights FILE.safetensors")
+            check_inception_weights(inception_weights)
+            continue
+        if name in TABLE_PARTS:
+            raise ConfigError(f"--metrics {name}: part of table_fidelity; name table_fidelity instead")
+        if not metric.applies_to(data):
+            raise ConfigError(f"--metrics {name}: does not apply to {data.kind} data {data.name!r}; "
+                              f"applicable: {', '.join(default_metrics(data))}")
+    return chosen
+
+
+class _CachedEmbedding:
+    """A feature map that computes each tensor's features once (the same tensors feed several metrics)."""
+
+    def __init__(self, fn: Callable[[Tensor], Tensor]) -> None:
+        self.fn = fn
+        self.cache: dict[tuple[Any, ...], Tensor] = {}
+
+    def __call__(self, x: Tensor) -> Tensor:
+        key = (x.data_ptr(), tuple(x.shape), tuple(x.stride()), x.dtype)
+        if key not in self.cache:
+            self.cache[key] = self.fn(x)
+        return self.cache[key]
+
+
+def evaluate(run: Any, metrics: Sequence[str] | None = None, n_samples: int = 10_000, seed: int = 0,
+             inception_weights: str | Path | None = None, write: bool = True) -> dict[str, Any]:
+    """Measure a run's samples with the metrics that apply to its data.
+
+    Args:
+        run: a :class:`~origan.run.Run` or a run directory / checkpoint path.
+        metrics: names from :data:`~origan.metrics.METRICS`; default: every one that applies.
+        n_samples: samples drawn from G (the Parzen protocol uses 10,000).
+        seed: seed of the noise (evaluation is deterministic given the checkpoint and the seed).
+        inception_weights: a local ``.safetensors`` file enabling ``inception_fid``.
+        write: write ``eval.json`` and append to ``eval-history.jsonl`` in the run directory.
+
+    Returns:
+        ``{"run", "step", "data", "n_samples", "seed", "metrics": {name: results}, "seconds": {name: s}, ...}``.
+    """
+    from .. import __version__
+    from ..data import build_dataset
+    from ..errors import ConfigError
+    from ..run import Run, derive_seed, load_run
+
+    if n_samples < 2:
+        raise ConfigError(f"--n-samples: expected at least 2 samples, got {n_samples}")
+    run = run if isinstance(run, Run) else load_run(run)
+    t_start = time.perf_counter()
+    data = build_dataset(run.config.data)
+    chosen = _choose(metrics, data, inception_weights)
+    samples = run.sample(n_samples, generator=torch.Generator().manual_seed(derive_seed(seed, "eval-samples")))
+    samples = samples.float().reshape(n_samples, *data.shape)  # (n, *shape), on the CPU
+    options: dict[str, Any] = {"seed": seed, "feature_space": "raw", "inception_weights": inception_weights,
+                               "draw": lambda n, s: run.sample(n, generator=torch.Generator().manual_seed(derive_seed(s, "eval-draw")))}
+    record: dict[str, Any] = {"run": str(run.path) if run.path else None, "step": run.step,
+                              "checkpoint": str(run.checkpoint.name) if run.checkpoint else None,
+                              "data": data.name, "kind": data.kind, "n_samples": n_samples, "seed": seed,
+                              "origan_version": __version__, "metrics": {}, "seconds": {}}
+    if has_domain_classifier(data):
+        t0 = time.perf_counter()
+        clf = domain_classifier(data)
+        options.update(classifier=clf, embed=_CachedEmbedding(clf.features), feature_space=f"{data.name} classifier")
+        record["classifier"] = {"test_accuracy": clf.test_accuracy, "val_accuracy": clf.val_accuracy,
+                                "cache_key": clf.key[:20], "seconds": round(time.perf_counter() - t0, 2)}
+    if run.path is not None:
+        options["out_dir"] = Path(run.path) / "plots"
+    for name in chosen:
+        t0 = time.perf_counter()
+        record["metrics"][name] = METRICS[name].compute(samples, data, **options)
+        record["seconds"][name] = round(time.perf_counter() - t0, 2)
+        log.info("%s done in %.1f s", name, record["seconds"][name])
+    record["seconds"]["total"] = round(time.perf_counter() - t_start, 2)
+    if write and run.path is not None:
+        _write(Path(run.path), record)
+    return record
+
+
+def _write(path: Path, record: dict[str, Any]) -> None:
+    from ..io.checkpoint import write_atomic
+
+    write_atomic(path / EVAL_FILE, (json.dumps(record, indent=2) + "\n").encode())
+    with open(path / HISTORY_FILE, "a", encoding="utf-8") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+# -------------------------------------------------------------------------------------------------------
+# A readable summary: (metric, quantity, value) rows, one formatter per metric
+
+
+def _pm(mean: float | None, se: float | None, digits: int = 2) -> str:
+    if mean is None:
+        return "n/a"
+    return f"{mean:.{digits}f} ± {se:.{digits}f}" if se is not None else f"{mean:.{digits}f}"
+
+
+def _parzen_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = []
+    labels = {"model": "samples of G", "baseline_train_set": "baseline: training set as samples",
+              "baseline_kmeans": "baseline: k-means centroids"}
+    for key, label in labels.items():
+        if key in r:
+            p = r[key]
+            extra = f" (k={p['k']})" if "k" in p else ""
+            edge = ", at grid edge" if p["sigma_at_grid_edge"] else ""
+            rows.append((f"log-likelihood, {label}{extra}", f"{_pm(p['log_likelihood'], p['se'])}  (sigma {p['sigma']:.3f}{edge})"))
+    return rows
+
+
+def _prdc_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(f"precision / recall (k=3, {r['features']})", f"{r['precision']:.3f} / {r['recall']:.3f}"),
+            (f"density / coverage (k=5, n={r['n']})", f"{r['density']:.3f} / {r['coverage']:.3f}")]
+
+
+def _frechet_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+    if r["distance"] is None:
+        return [(f"Frechet distance ({r['features']})", r["note"])]
+    caveat = " [not comparable with published FIDs]" if r["features"] != "raw" else ""
+    return [(f"Frechet distance ({r['features']}){caveat}", f"{r['distance']:.4g}"),
+            ("  held-out test split vs train (floor)", f"{r['held_out_baseline']:.4g}")]
+
+
+def _classes_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+    hist = " ".join(f"{i}:{p:.3f}" for i, p in enumerate(r["histogram"]))
+    return [("class histogram of samples", hist),
+            ("classes seen / reverse KL to data", f"{r['classes_seen']}/{r['classes_total']}  {r['reverse_kl']:.4f} nats"),
+            ("classifier test accuracy", f"{r['classifier_test_accuracy']:.4f}")]
+
+
+def _modes_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(f"modes captured (of {r['modes_total']}, {r['draws']} draws of {r['samples_per_draw']})",
+             _pm(r["modes_captured"], r["modes_captured_se"])),
+            ("high-quality samples (within 3 std)", _pm(None if r["high_quality"] is None else 100 * r["high_quality"],
+                                                        None if r["high_quality_se"] is None else 100 * r["high_quality_se"], 1) + " %"),
+            ("reverse KL of the mode histogram", _pm(r["reverse_kl"], r["reverse_kl_se"], 4))]
+
+
+def _novelty_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = [("median NN distance to train: samples / held-out",
+             f"{r['median_distance_samples']:.4g} / {r['median_distance_held_out']:.4g}"),
+            ("share of samples closer than the median held-out", f"{r['share_closer_than_median']:.3f}  (fresh data: 0.5)"),
+            ("share closer than the 5th-percentile held-out", f"{r['share_closer_than_p05']:.3f}  (fresh data: 0.05)")]
+    if "figure" in r:
+        rows.append(("samples beside their nearest training example", r["figure"]))
+    return rows
+
+
+def _inception_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(f"Inception FID (n={r['n']})", f"{r['fid']:.4g}")]
+
+
+def _table_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+    m, c, u, mem = r["marginals"], r["correlation"], r["utility"], r["memorisation"]
+    floor = r["real_holdout"]
+    score = next(k for k in u if k.startswith("tstr_"))[5:]
+    return [("marginals: mean KS / mean Wasserstein/std (held-out floor)",
+             f"{m['ks_mean']:.3f} / {m['wasserstein_mean']:.3f}  ({floor['ks_mean']:.3f} / {floor['wasserstein_mean']:.3f})"),
+            ("marginals: mean total variation of categories", f"{m['tv_mean']:.3f}"),
+            ("correlations: max / mean |difference|", f"{c['corr_diff_max']:.3f} / {c['corr_diff_mean']:.3f}"),
+            (f"utility: {score}, train on synthetic / on real", f"{u[f'tstr_{score}']:.3f} / {u[f'trtr_{score}']:.3f}"),
+            ("memorisation: median DCR synthetic / held-out", f"{mem['dcr_synthetic_median']:.3g} / {mem['dcr_holdout_median']:.3g}"),
+            ("memorisation: share closer than held-out 5th pct.", f"{mem['closer_than_holdout_p5_fraction']:.3f}  (fresh data: 0.05)")]
+
+
+SUMMARIES: dict[str, Callable[[dict[str, Any]], list[tuple[str, str]]]] = {
+    "parzen": _parzen_rows, "prdc": _prdc_rows, "frechet": _frechet_rows, "classes": _classes_rows,
+    "modes": _modes_rows, "novelty": _novelty_rows, "inception_fid": _inception_rows, "table_fidelity": _table_rows,
+}
+
+
+def summary_rows(record: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """``(metric, quantity, value)`` rows of an :func:`evaluate` result, for a table."""
+    rows = []
+    for name, result in record["metrics"].items():
+        fmt = SUMMARIES.get(name)
+        pairs = fmt(result) if fmt else [(k, f"{v:.4g}") for k, v in result.items() if isinstance(v, float)]
+        rows += [(name, q, v) for q, v in pairs]
+    return rows
