@@ -33,21 +33,21 @@ PUBLISHED = {  # modes captured by a vanilla GAN (and the best PacGAN) as report
 }
 
 
-def mean_se(values: list[float]) -> str:
+def mean_se(values: list[float], digits: int = 2) -> str:
     t = torch.tensor(values, dtype=torch.float64)
     se = float(t.std() / math.sqrt(len(t))) if len(t) > 1 else 0.0
-    return f"{float(t.mean()):.2f} ± {se:.2f}"
+    return f"{float(t.mean()):.{digits}f} ± {se:.{digits}f}"
 
 
 def run_seed(preset: str, seed: int, folder: Path) -> dict:
     cfg = origan.load_config(preset, overrides=[f"seed={seed}", "train.sample_every=0", "train.checkpoint_every=0"])
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     run = origan.train(cfg, out=folder / f"{preset}-{seed}")
-    seconds = time.perf_counter() - t0
+    seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - cpu0
     data = build_dataset(cfg.data)
     draw = lambda n, s: run.sample(n, generator=torch.Generator().manual_seed(s))  # noqa: E731
     r = get_metric("modes").compute(torch.empty(0), data, draw=draw, seed=seed, draws=5)
-    r["seconds"] = seconds
+    r["seconds"], r["cpu_seconds"] = seconds, cpu_seconds
     return r
 
 
@@ -65,15 +65,16 @@ def main() -> None:
                 results.append(r)
                 print(f"{preset} seed {seed}: {r['modes_captured']:.1f}/{r['modes_total']} modes, "
                       f"{100 * (r['high_quality'] or 0):.1f} % high-quality, reverse KL {r['reverse_kl']}, "
-                      f"{r['seconds']:.0f} s", flush=True)
+                      f"{r['seconds']:.0f} s ({r['cpu_seconds']:.0f} s CPU)", flush=True)
             total = results[0]["modes_total"]
             rows.append((preset, f"origan preset `{preset}`, {args.seeds} seeds",
                          f"{mean_se([r['modes_captured'] for r in results])} / {total}",
                          mean_se([100 * (r["high_quality"] or 0) for r in results]),
-                         mean_se([r["reverse_kl"] if r["reverse_kl"] is not None else float("nan") for r in results]),
-                         f"{sum(r['seconds'] for r in results) / len(results):.0f} s"))
+                         mean_se([r["reverse_kl"] if r["reverse_kl"] is not None else float("nan") for r in results], 3),
+                         f"{sum(r['seconds'] for r in results) / len(results):.0f} s "
+                         f"({sum(r['cpu_seconds'] for r in results) / len(results):.0f} s CPU)"))
             rows += [(preset, name, f"{modes} / {total}", "", "", "") for name, modes in PUBLISHED[preset]]
-    header = ("target", "method", "modes captured", "high-quality %", "reverse KL", "train time")
+    header = ("target", "method", "modes captured", "high-quality %", "reverse KL", "train time per seed")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for r in [header, *rows]:
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)))
