@@ -30,7 +30,7 @@ from ..densities import FlowDensity
 from ..divergences import summary
 from ..lab import ExperimentResult, register_experiment
 from ..quadrature import Domain
-from .games import cosine_schedule, d_star_gap, seeded, train_discriminator
+from .games import alternating_step, cosine_schedule, d_star_gap, seeded, train_discriminator
 
 __all__ = ["figure1"]
 
@@ -83,15 +83,7 @@ def _train(gan: GAN, steps: int, seed: int, every: int) -> list[tuple[int, dict[
     schedule = cosine_schedule(opt_g, steps, floor=0.01)  # D keeps up while G settles
     snaps = [(0, _snapshot(gan))]
     for step in range(1, steps + 1):
-        for _ in range(2):
-            out = gan.d_objective(p_data.sample(256, gen), gan.noise(256, gen))
-            opt_d.zero_grad(set_to_none=True)
-            out.loss.backward()
-            opt_d.step()
-        out = gan.g_objective(gan.noise(256, gen))
-        opt_g.zero_grad(set_to_none=True)
-        out.loss.backward()
-        opt_g.step()
+        alternating_step(gan, p_data, opt_d, opt_g, gen, k=2)
         schedule.step()
         if step % every == 0:
             snaps.append((step, _snapshot(gan)))

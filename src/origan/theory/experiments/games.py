@@ -64,7 +64,7 @@ def train_discriminator(gan: GAN, p_data: Distribution, steps: int, batch: int, 
     return losses
 
 
-class _SnapshotDStar(nn.Module):
+class SnapshotDStar(nn.Module):
     """D* of the current G, held fixed during a G step: log p_data - log p_g with a frozen copy of G.
 
     The G step must not differentiate through D*'s own dependence on G (D is fixed while G moves, as in
@@ -82,6 +82,20 @@ class _SnapshotDStar(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         flat = x.reshape(x.shape[0], -1)
         return d_star_logit(self.log_p_data(flat), self.frozen.log_prob(flat))  # (n,) logits
+
+
+def alternating_step(gan: GAN, p_data: Distribution, opt_d: torch.optim.Optimizer, opt_g: torch.optim.Optimizer,
+                     generator: torch.Generator, k: int = 1, batch: int = 256) -> None:
+    """One iteration of Algorithm 1 on fresh draws from ``p_data``: k D steps, then one G step."""
+    for _ in range(k):
+        out = gan.d_objective(p_data.sample(batch, generator), gan.noise(batch, generator))
+        opt_d.zero_grad(set_to_none=True)
+        out.loss.backward()
+        opt_d.step()
+    out = gan.g_objective(gan.noise(batch, generator))
+    opt_g.zero_grad(set_to_none=True)
+    out.loss.backward()
+    opt_g.step()
 
 
 def train_against_d_star(flow: nn.Module, prior: Any, p_data: Distribution, *, steps: int, batch: int, lr: float,
@@ -102,7 +116,7 @@ def train_against_d_star(flow: nn.Module, prior: Any, p_data: Distribution, *, s
     Returns:
         The GAN whose D is the snapshot D*.
     """
-    gan = GAN(flow, _SnapshotDStar(p_data.log_prob, flow), prior, loss)
+    gan = GAN(flow, SnapshotDStar(p_data.log_prob, flow), prior, loss)
     gan.D.frozen.bind_prior(prior)
     params = list(flow.parameters())
     opt = torch.optim.Adam(params, lr=lr) if optimizer == "adam" else torch.optim.SGD(params, lr=lr)

@@ -27,7 +27,7 @@ from ..densities import FlowDensity
 from ..divergences import summary
 from ..lab import ExperimentResult, register_experiment
 from ..quadrature import Domain
-from .games import _SnapshotDStar, seeded, train_discriminator
+from .games import SnapshotDStar, alternating_step, seeded, train_discriminator
 
 __all__ = ["saturation"]
 
@@ -66,14 +66,7 @@ def _race(flow: AffineFlow, discriminator: torch.nn.Module, prior: NormalPrior, 
                 return step, curve, "reached"
         if step == cap:
             break
-        out = gan.d_objective(p_data.sample(256, gen), gan.noise(256, gen))
-        opt_d.zero_grad(set_to_none=True)
-        out.loss.backward()
-        opt_d.step()
-        out = gan.g_objective(gan.noise(256, gen))
-        opt_g.zero_grad(set_to_none=True)
-        out.loss.backward()
-        opt_g.step()
+        alternating_step(gan, p_data, opt_d, opt_g, gen)
     return None, curve, f"not reached in {cap} steps"
 
 
@@ -99,7 +92,7 @@ def saturation(out: Path | None = None, *, seed: int = 0, quick: bool = False) -
     train_discriminator(GAN(flow, D, prior), p_data, 1000, 256, 2e-3, gen)
     flow.requires_grad_(True)
     z = prior.sample(4096, gen)
-    d_star = _SnapshotDStar(p_data.log_prob, flow)
+    d_star = SnapshotDStar(p_data.log_prob, flow)
     d_star.frozen.bind_prior(prior)
     with torch.no_grad():
         d_fake = torch.sigmoid(D(flow(z)))
