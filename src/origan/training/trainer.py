@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import torch
 
 from ..config import Config, OptimConfig
+from .. import losses
 from ..gan import GAN, StepOutput
 from .schedules import learning_rate, momentum
 from .speed import autocast_context
@@ -164,7 +165,7 @@ class Trainer:
         with torch.no_grad():
             d_real = torch.sigmoid(out.logits_real).mean()
             d_fake = torch.sigmoid(out.logits_fake).mean()
-            value = -(torch.nn.functional.softplus(-out.logits_real).mean() + torch.nn.functional.softplus(out.logits_fake).mean())
+            value = losses.value(out.logits_real, out.logits_fake)  # the minibatch V, whatever D minimised
             row = torch.stack([out.loss.detach().float(), value, d_real, d_fake, self._one])  # D_LOSS..N_D
             self.state.acc[D_LOSS : N_D + 1] += row.double()  # one add instead of five
 
