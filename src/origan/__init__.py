@@ -9,12 +9,11 @@ The public API::
     run = origan.load_run("runs/mnist")
 """
 
-__version__ = "0.1.0"
-
-from .config import PRESETS, Config, load_config  # noqa: E402
-from .errors import CheckpointError, ConfigError, DataError, UserError  # noqa: E402
-from .gan import GAN  # noqa: E402
-from .run import Run, load_run, resume, train  # noqa: E402
+from .config import PRESETS, Config, load_config
+from .errors import CheckpointError, ConfigError, DataError, UserError
+from .gan import GAN
+from .run import Run, load_run, resume, train
+from .version import __version__
 
 __all__ = ["GAN", "PRESETS", "CheckpointError", "Config", "ConfigError", "DataError", "Run", "UserError",
            "__version__", "load_config", "load_run", "resume", "train"]

@@ -21,7 +21,7 @@ import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from .. import __version__
+from ..version import __version__
 from ..errors import CheckpointError
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "Checkpoint", "flatten", "list_checkpoints", "load_checkpoint",

@@ -110,7 +110,7 @@ def evaluate(run: Any, metrics: Sequence[str] | None = None, n_samples: int = 10
     Returns:
         ``{"run", "step", "data", "n_samples", "seed", "metrics": {name: results}, "seconds": {name: s}, ...}``.
     """
-    from .. import __version__
+    from ..version import __version__
     from ..data import build_dataset
     from ..errors import ConfigError
     from ..run import Run, derive_seed, load_run
