@@ -25,7 +25,8 @@ from .config import Config, from_dict, to_dict
 from .data import Dataset, build_dataset
 from .errors import CheckpointError, ConfigError, DataError, RunDirError
 from .gan import GAN
-from .io.checkpoint import Checkpoint, list_checkpoints, load_checkpoint, save_checkpoint, write_atomic
+from .io.checkpoint import Checkpoint, list_checkpoints, load_checkpoint, save_checkpoint
+from .io.files import write_atomic
 from .io.rundir import RunDir, next_run_path
 from .models import build_discriminator, build_generator
 from .models.dropout import bind_dropout

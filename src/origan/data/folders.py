@@ -142,7 +142,7 @@ def _read_cache(path: Path) -> tuple[dict[str, Tensor], dict[str, str]] | None:
 def _write_cache(path: Path, tensors: dict[str, Tensor], meta: dict[str, str]) -> None:
     from safetensors.torch import save
 
-    from ..io.checkpoint import write_atomic
+    from ..io.files import write_atomic
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError
-from ..io.checkpoint import write_atomic
+from ..io.files import write_atomic
 from . import Dataset, register_dataset
 from .arrays import array_dataset, resolve_path
 

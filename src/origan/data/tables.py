@@ -171,7 +171,7 @@ class TableCodec:
 
     def write_csv(self, path: str | Path, x: np.ndarray | Tensor) -> Path:
         """Decode ``(n, width)`` rows and write them as a CSV table (atomically)."""
-        from ..io.checkpoint import write_atomic
+        from ..io.files import write_atomic
 
         write_atomic(Path(path), self.to_csv_text(self.decode(x)).encode())
         return Path(path)

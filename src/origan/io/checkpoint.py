@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import struct
 from pathlib import Path
 from typing import Any
@@ -23,9 +22,10 @@ from safetensors.torch import save as st_save
 
 from ..version import __version__
 from ..errors import CheckpointError
+from .files import write_atomic
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "Checkpoint", "flatten", "list_checkpoints", "load_checkpoint",
-           "save_checkpoint", "unflatten", "verify_checkpoint", "write_atomic", "checkpoint_problem"]
+           "save_checkpoint", "unflatten", "verify_checkpoint", "checkpoint_problem"]
 
 FORMAT = "origan-checkpoint"
 FORMAT_VERSION = 1
@@ -78,35 +78,6 @@ def unflatten(tree: Any, tensors: dict[str, torch.Tensor]) -> Any:
     if isinstance(tree, list):
         return [unflatten(v, tensors) for v in tree]
     return tree
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves either the old file or the new one, never half."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
 
 
 def save_checkpoint(folder: Path, name: str, state: Any, manifest_extra: dict[str, Any]) -> Path:

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from ..errors import UserError
-from .checkpoint import write_atomic
+from .files import write_atomic
 
 __all__ = ["image_grid", "save_grid_png", "save_samples", "to_uint8_images"]
 

@@ -88,7 +88,7 @@ class RunDir:
         return run
 
     def write_json(self, name: str, data: Any) -> Path:
-        from .checkpoint import write_atomic
+        from .files import write_atomic
 
         target = self.path / name
         write_atomic(target, (json.dumps(data, indent=2) + "\n").encode())
@@ -120,7 +120,7 @@ class RunDir:
     def truncate_metrics(self, step: int) -> None:
         """Keep only the rows up to ``step``: a resumed run rewrites what came after its checkpoint."""
         rows = [r for r in self.read_metrics() if r.get("step", 0) <= step]
-        from .checkpoint import write_atomic
+        from .files import write_atomic
 
         write_atomic(self.metrics_path, "".join(json.dumps(r) + "\n" for r in rows).encode())
 

@@ -203,7 +203,7 @@ def domain_classifier(data: Any, seed: int = 0) -> DomainClassifier:
     from safetensors.torch import save
 
     from ..data.images import cache_dir
-    from ..io.checkpoint import write_atomic
+    from ..io.files import write_atomic
 
     spec = CLASSIFIER_SPECS[data.name]
     key = _content_key(data.name, spec, data, seed)

@@ -149,7 +149,7 @@ def evaluate(run: Any, metrics: Sequence[str] | None = None, n_samples: int = 10
 
 
 def _write(path: Path, record: dict[str, Any]) -> None:
-    from ..io.checkpoint import write_atomic
+    from ..io.files import write_atomic
 
     write_atomic(path / EVAL_FILE, (json.dumps(record, indent=2) + "\n").encode())
     with open(path / HISTORY_FILE, "a", encoding="utf-8") as f:

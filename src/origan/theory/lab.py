@@ -177,7 +177,7 @@ def _json_safe(obj: Any) -> Any:
 
 def write_report(report: LabReport) -> None:
     """Write ``report.json`` (every number, each claim's tolerance and pass/fail) and ``report.md``."""
-    from ..io.checkpoint import write_atomic
+    from ..io.files import write_atomic
 
     data = {"passed": report.passed, "seconds": report.seconds, "environment": _environment(),
             "experiments": {r.name: r.as_dict() for r in report.results}}
