@@ -34,7 +34,7 @@ from .limits import check_decoded_size, regular_file
 if TYPE_CHECKING:
     from ..config import DataConfig
 
-__all__ = ["Column", "TableCodec", "infer_column", "read_csv", "values_column"]
+__all__ = ["Column", "TableCodec", "check_codec", "infer_column", "read_csv", "values_column"]
 
 CODEC_FORMAT = "origan-table-codec/1"
 _INT = re.compile(r"[+-]?\d+")
@@ -188,6 +188,27 @@ class TableCodec:
         if data.get("format") != CODEC_FORMAT:
             raise DataError(f"table codec: unknown format {data.get('format')!r}; expected {CODEC_FORMAT}")
         return cls([Column(**(c | {"levels": tuple(c["levels"])})) for c in data["columns"]], data["delimiter"])
+
+
+def check_codec(stored: dict[str, Any] | None, data: Dataset) -> None:
+    """Refuse a table read again for a run (``origan eval``) that no longer matches the codec the run stored.
+
+    ``stored`` is the run's ``data_info["codec"]`` (None for data that is no table). Samples of the run are
+    rows of *its* codec, so a changed column, level or standardisation would misread them.
+    """
+    new = data.info.get("codec")
+    if stored is None or new is None or stored.get("columns") == new["columns"]:
+        return  # the delimiter may differ: samples are read the same
+    source = data.info.get("source", data.name)
+    old_names, new_names = [c["name"] for c in stored["columns"]], [c["name"] for c in new["columns"]]
+    if old_names != new_names:
+        why = f"its columns are {', '.join(new_names)}; the run was trained on {', '.join(old_names)}"
+    else:
+        old, now = next((a, b) for a, b in zip(stored["columns"], new["columns"], strict=True) if a != b)
+        key = next((k for k in ("dtype", "kind", "levels", "mean", "std", "decimals", "significant")
+                    if old.get(k) != now.get(k)), "encoding")
+        why = f"column {now['name']!r} has {key} {now.get(key)!r}; the run was trained with {old.get(key)!r}"
+    raise DataError(f"{source}: the table changed since the run was trained ({why}); expected the run's table")
 
 
 # ---------------------------------------------------------------------------------------------------------
