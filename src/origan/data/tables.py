@@ -222,9 +222,9 @@ def _rows(text: str, delimiter: str, path: Path) -> list[list[str]]:
     except csv.Error as e:
         limit = csv.field_size_limit()
         if "field limit" in str(e):
-            raise DataError(f"{path}: line {reader.line_num + 1}: a cell longer than {limit} characters (the csv "
+            raise DataError(f"{path}: line {reader.line_num}: a cell longer than {limit} characters (the csv "
                             f"module's field limit); expected short cells") from None
-        raise DataError(f"{path}: line {reader.line_num + 1}: not valid CSV ({e})") from None
+        raise DataError(f"{path}: line {reader.line_num}: not valid CSV ({e})") from None
 
 
 def read_csv(path: Path, drop_columns: Sequence[str] = ()) -> tuple[list[str], list[list[str]], str]:
