@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 from pathlib import Path
@@ -166,9 +165,10 @@ def test_text_labels_index_their_sorted_names_and_integer_labels_must_be_class_i
     np.savez(tmp_path / "t.npz", x=x, y=np.array(["zebra", "ant", "zebra", "bee", "ant", "ant"]), bad=np.arange(-1, 5))
     data = build_dataset(DataConfig(name="array", path=str(tmp_path / "t.npz"), array_key="x", label_key="y"))
     assert data.classes == ("ant", "bee", "zebra")
-    tr, va, te = split_indices(6, (0.1, 0.1), 0)
+    tr, _, _ = split_indices(6, (0.1, 0.1), 0)
     assert data.labels["train"].tolist() == [[2, 0, 2, 1, 0, 0][i] for i in tr.tolist()]
-    with pytest.raises(DataError, match=r"t.npz\[x\]: integer labels are class indices and must lie in 0..99999; found -1..4"):
+    with pytest.raises(DataError, match=r"t.npz\[x\]: integer labels are class indices and must lie in 0..99999; "
+                                        r"found -1..4"):
         build_dataset(DataConfig(name="array", path=str(tmp_path / "t.npz"), array_key="x", label_key="bad"))
 
 

@@ -77,8 +77,9 @@ def test_the_decoded_data_budget_is_one_environment_variable(tmp_path, monkeypat
     np.save(path, np.zeros((50, 8, 8), dtype=np.uint8))  # 3,200 bytes; 12,800 as float32 images
     monkeypatch.setenv("ORIGAN_MAX_DATA_BYTES", "12K")
     assert max_data_bytes() == 12 * 1024
-    with pytest.raises(DataError, match=r"a.npy: 50 images of 1x8x8 resized to 8x8 \(data.image_size\) as float32 would "
-                                        r"take 25 KiB, over the 12 KiB limit on decoded data \(set ORIGAN_MAX_DATA_BYTES"):
+    with pytest.raises(DataError, match=r"a.npy: 50 images of 1x8x8 resized to 8x8 \(data.image_size\) as float32 "
+                                        r"would take 25 KiB, over the 12 KiB limit on decoded data "
+                                        r"\(set ORIGAN_MAX_DATA_BYTES"):
         build_dataset(DataConfig(name="array", path=str(path)))
     monkeypatch.setenv("ORIGAN_MAX_DATA_BYTES", "1K")
     with pytest.raises(DataError, match="an array of shape \\(50, 8, 8\\) and dtype uint8 would take 3.12 KiB"):
@@ -106,8 +107,8 @@ def test_a_changed_table_names_the_first_difference(tmp_path):
     path.write_text(path.read_text().replace(",", ";"))
     check_codec(stored, build_dataset(DataConfig(name="csv", path=str(path))))  # another delimiter: read the same
     path.write_text("a,c,b\n" + "".join(f"{i % 5}.5,{'xy'[i % 2]},{i % 3}\n" for i in range(40)))
-    with pytest.raises(DataError, match="t.csv: the table changed since the run was trained \\(its columns are a, c, b; "
-                                        "the run was trained on a, b, c\\)"):
+    with pytest.raises(DataError, match="t.csv: the table changed since the run was trained "
+                                        "\\(its columns are a, c, b; the run was trained on a, b, c\\)"):
         check_codec(stored, build_dataset(DataConfig(name="csv", path=str(path))))
     path.write_text("a,b,c\n" + "".join(f"{i % 5}.5,{i % 3},{'xy'[i % 2]}\n" for i in range(41)))
     with pytest.raises(DataError, match="column 'a' has mean"):

@@ -101,7 +101,8 @@ def load_array(path: Path, key: str = "") -> tuple[np.ndarray, list[str]]:
             f.seek(0)
             return np.lib.format.read_array(f, allow_pickle=False), []
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
-        raise DataError(f"{path}: not a readable .npy/.npz file ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise DataError(f"{path}: not a readable .npy/.npz file ({why})") from None
 
 
 def _as_unit_interval(arr: np.ndarray, source: str) -> np.ndarray:
@@ -181,7 +182,8 @@ def images_from_array(arr: np.ndarray, source: str, cfg: DataConfig) -> Tensor |
 
 def _labels(labels: np.ndarray, n: int, source: str) -> tuple[Tensor, tuple[str, ...]]:
     if labels.shape != (n,) or labels.dtype.kind not in "biuU":
-        raise DataError(f"{source}: labels must be {n} integers or strings, got shape {labels.shape} dtype {labels.dtype}")
+        raise DataError(f"{source}: labels must be {n} integers or strings, got shape {labels.shape} "
+                        f"dtype {labels.dtype}")
     return class_indices(labels, source)
 
 
@@ -194,7 +196,8 @@ def array_dataset(name: str, arr: np.ndarray, labels: np.ndarray | None, cfg: Da
     if np.iscomplexobj(arr):
         raise DataError(f"{source}: complex values (dtype {arr.dtype}); expected real numbers")
     if 0 in arr.shape[1:]:
-        raise DataError(f"{source}: examples of shape {arr.shape[1:]} hold no values; expected at least one per example")
+        raise DataError(f"{source}: examples of shape {arr.shape[1:]} hold no values; "
+                        "expected at least one per example")
     x = images_from_array(arr, source, cfg)
     kind, bounded = "image", True
     if x is None:  # (n, d) vectors: unbounded data, modelled as they are

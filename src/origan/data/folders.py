@@ -168,9 +168,9 @@ def load_folder(root: Path, size: int, channels: int = 0, folder_labels: bool = 
     files = list_images(root)
     if not files:
         raise DataError(f"{root}: no images ({', '.join(IMAGE_SUFFIXES)}) in the folder or its sub-folders")
-    channels_at_most = channels or 3
-    check_decoded_size(5 * len(files) * channels_at_most * size * size, root,  # uint8 set + its float32 copy
-                       f"{len(files)} images of {channels_at_most}x{size}x{size} (data.image_size) as uint8 and float32")
+    c = channels or 3  # at most
+    check_decoded_size(5 * len(files) * c * size * size, root,  # the uint8 set and its float32 copy
+                       f"{len(files)} images of {c}x{size}x{size} (data.image_size) as uint8 and float32")
     options = {"size": size, "channels": channels, "folder_labels": folder_labels}
     key = _content_key(root, files, options)
     folder_key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]

@@ -21,7 +21,7 @@ from . import DATASETS, Dataset
 if TYPE_CHECKING:
     from ..config import DataConfig
 
-__all__ = ["GaussianMixture", "TOY_TARGETS", "gauss1d", "grid25", "mixture1d", "ring8", "toy_dataset"]
+__all__ = ["TOY_TARGETS", "GaussianMixture", "gauss1d", "grid25", "mixture1d", "ring8", "toy_dataset", "toy_target"]
 
 TOY_TARGETS: dict[str, Callable[..., GaussianMixture]] = {}
 MAX_COMPONENTS = 10_000  # integer options (modes, side) may ask for at most this many Gaussians
@@ -92,7 +92,8 @@ def _options(name: str, params: dict[str, float]) -> dict[str, float | int]:
     options: dict[str, float | int] = {}
     for key, value in params.items():
         if key not in defaults:
-            raise ConfigError(f"data.params.{key}: unknown option for {name}; expected one of {', '.join(sorted(defaults))}")
+            raise ConfigError(f"data.params.{key}: unknown option for {name}; "
+                              f"expected one of {', '.join(sorted(defaults))}")
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise ConfigError(f"data.params.{key}: expected a finite number, got {value!r}")
         if isinstance(defaults[key], int):
