@@ -124,3 +124,19 @@ def test_ring8_takes_an_integer_number_of_modes_from_the_command_line(tmp_path):
                  "--set", "generator.hidden=[8]", "--set", "discriminator.hidden=[8]", "--set", "data.n_train=64",
                  "--set", "train.batch_size=16", "--set", "train.sample_every=0", "--out", str(out), "--quiet"]) == 0
     assert build_dataset(load_run(out).config.data).target.modes.shape == (5, 2)
+
+
+def test_a_csv_text_over_the_budget_and_an_image_over_pillows_bomb_limit_are_refused(tmp_path, monkeypatch):
+    from PIL import Image
+
+    table = tmp_path / "t.csv"
+    table.write_text("a,b\n" + "1.5,2\n" * 400)  # 2,404 bytes
+    monkeypatch.setenv("ORIGAN_MAX_DATA_BYTES", "2K")
+    with pytest.raises(DataError, match="t.csv: the table's text would take 2.35 KiB, over the 2 KiB limit"):
+        build_dataset(DataConfig(name="csv", path=str(table)))
+    monkeypatch.delenv("ORIGAN_MAX_DATA_BYTES")
+    (tmp_path / "imgs").mkdir()
+    Image.new("L", (30, 30), 7).save(tmp_path / "imgs" / "big.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 900 pixels is more than twice the limit: a bomb
+    with pytest.raises(DataError, match="big.png: not a readable image \\(Image size \\(900 pixels\\) exceeds limit"):
+        build_dataset(DataConfig(name="folder", path=str(tmp_path / "imgs"), image_size=8))
