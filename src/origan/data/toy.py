@@ -101,10 +101,9 @@ def _options(name: str, params: dict[str, float]) -> dict[str, float | int]:
                 raise ConfigError(f"data.params.{key}: expected a positive integer, got {value!r}")
             value = int(value)
         options[key] = value
-    for key in ("modes", "side"):
-        count = int(options.get(key, defaults.get(key, 1))) ** (2 if key == "side" else 1)
-        if count > MAX_COMPONENTS:
-            raise ConfigError(f"data.params.{key}: {options[key]} gives {count} Gaussians; "
+    for key, power in (("modes", 1), ("side", 2)):  # ring8: modes Gaussians; grid25: side x side
+        if key in options and options[key] ** power > MAX_COMPONENTS:
+            raise ConfigError(f"data.params.{key}: {options[key]} gives {options[key] ** power} Gaussians; "
                               f"expected at most {MAX_COMPONENTS}")
     return options
 
