@@ -134,7 +134,7 @@ def test_a_rank_draws_its_rows_of_the_global_dropout_mask_and_batch():
     base = BatchSampler(data, 6, torch.Generator().manual_seed(1))
     shards = [ShardedBatchSampler(BatchSampler(data, 6, torch.Generator().manual_seed(1)), r, 3) for r in range(3)]
     for _ in range(12):  # across epoch boundaries
-        assert torch.equal(torch.cat([s.next() for s in shards]), base.next())
+        assert torch.equal(torch.cat([s.next()[0] for s in shards]), base.next()[0])
 
 
 def test_a_global_batch_that_does_not_split_evenly_is_a_config_error(tmp_path):

@@ -56,7 +56,7 @@ def _reference_run(cfg, steps):
 
     for _ in range(steps):
         if cfg.train.update == "simultaneous":
-            x = s.sampler.next()
+            x, _ = s.sampler.next()
             z = s.gan.prior.sample(m, s.noise_gen, "cpu")
             x_fake = G(z)
             logits = _reference_d(D, torch.cat([x, x_fake]))
@@ -70,7 +70,7 @@ def _reference_run(cfg, steps):
             n_d, n_g = n_d + 1, n_g + 1
             continue
         for _ in range(cfg.train.k):
-            x = s.sampler.next()
+            x, _ = s.sampler.next()
             z = s.gan.prior.sample(m, s.noise_gen, "cpu")
             with torch.no_grad():
                 x_fake = G(z)

@@ -25,8 +25,8 @@ def test_alternating_k3_takes_three_d_steps_on_distinct_minibatches_per_g_step()
     calls = []
     gan = state.gan
     d_obj, g_obj = gan.d_objective, gan.g_objective
-    gan.d_objective = lambda x, z: calls.append(("D", x.clone(), z.clone())) or d_obj(x, z)  # type: ignore[method-assign]
-    gan.g_objective = lambda z: calls.append(("G", None, z.clone())) or g_obj(z)  # type: ignore[method-assign]
+    gan.d_objective = lambda x, z, y: calls.append(("D", x.clone(), z.clone())) or d_obj(x, z, y)  # type: ignore
+    gan.g_objective = lambda z, y: calls.append(("G", None, z.clone())) or g_obj(z, y)  # type: ignore
     Trainer(cfg, state).fit()
     assert [c[0] for c in calls] == ["D", "D", "D", "G"] * 4
     batches = [c[1] for c in calls if c[0] == "D"]
@@ -51,7 +51,7 @@ def test_simultaneous_update_uses_one_batch_for_both_players_and_halves_d():
     # Reproduce the step by hand: same batch, same z, same dropout masks (no dropout here), gradients at the old point.
     sampler_state = {k: (v.clone() if torch.is_tensor(v) else v) for k, v in state.sampler.state_dict().items()}
     noise_state = state.noise_gen.get_state()
-    x = state.sampler.next()
+    x, _ = state.sampler.next()
     z = gan.noise(32, state.noise_gen)
     state.sampler.load_state_dict(sampler_state)
     state.noise_gen.set_state(noise_state)

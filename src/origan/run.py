@@ -137,7 +137,7 @@ def _prepare(cfg: Config, device: torch.device, rank: int = 0) -> tuple[Dataset,
     dropout_gen = torch.Generator(**gen_kw).manual_seed(derive_seed(cfg.seed, "dropout"))
     bind_dropout(gan, dropout_gen)
     prepare_modules(cfg.train, gan.G, gan.D)
-    sampler = BatchSampler(data.train.to(device), cfg.train.batch_size, order_gen)
+    sampler = BatchSampler(data.train.to(device), cfg.train.batch_size, order_gen, (data.labels or {}).get("train"))
     state = TrainState(gan, make_optimizer(cfg.optim_d, gan.D.parameters()),
                        make_optimizer(cfg.optim_g, gan.G.parameters()), sampler, noise_gen, dropout_gen)
     fixed_z = gan.prior.sample(cfg.train.n_fixed_samples, torch.Generator().manual_seed(derive_seed(cfg.seed, "fixed-noise")))

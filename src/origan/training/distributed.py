@@ -10,8 +10,8 @@ How N ranks equal one process at the same global batch (``train.batch_size``, wh
   dropout), seeded from the run's seed. The global RNGs (Python, NumPy, torch) get per-rank seeds
   (``seed + rank``); origan's own nets draw nothing from them.
 - Each global batch is cut into N shards of ``m = batch_size / N`` rows and rank r takes the r-th: its
-  rows of the data minibatch (the permutation is the same everywhere), of the noise batch (drawn whole and
-  sliced), and of the dropout masks (:class:`~origan.models.dropout.Dropout` draws the whole batch's mask
+  rows of the data minibatch and of its labels (the permutation is the same everywhere), of the noise
+  batch (drawn whole and sliced), and of the dropout masks (:class:`~origan.models.dropout.Dropout` draws the whole batch's mask
   and keeps its rows). D's one pass over ``[real; fake]`` is, globally, ``[all ranks' real; all ranks' fake]``.
 - D and G are wrapped in ``DistributedDataParallel``; the wrapper of the player being updated runs its
   forward pass and averages its gradients over the ranks during backward. Each rank's loss is the mean
@@ -147,11 +147,11 @@ class ShardedBatchSampler(BatchSampler):
         self.__dict__.update(base.__dict__)  # same data, generator, epoch, cursor and permutation (no draw)
         self.rank, self.world = rank, world
 
-    def next(self) -> Tensor:
-        """``(m / world, *shape)`` this rank's shard of the next global minibatch."""
+    def next(self) -> tuple[Tensor, Tensor | None]:
+        """``(m / world, *shape)`` this rank's shard of the next global minibatch, and its labels' shard."""
         idx = self.next_indices()  # (m,) the global batch
         share = self.batch_size // self.world
-        return self.data.index_select(0, idx[self.rank * share : (self.rank + 1) * share])
+        return self.take(idx[self.rank * share : (self.rank + 1) * share])
 
 
 def parallelize(ctx: DistContext, cfg: Any, state: TrainState) -> None:
