@@ -119,7 +119,7 @@ def test_a_two_process_checkpoint_resumes_in_one_process(two_process_run, tmp_pa
     assert _max_diff(_weights(tmp_path / "r"), _weights(ddp)) <= 1e-6
 
 
-def test_a_rank_draws_its_rows_of_the_global_dropout_mask_and_batch():
+def test_a_rank_draws_its_rows_of_the_global_dropout_mask_and_batch_and_labels():
     world, m, width = 3, 4, 50
     x = torch.randn(2 * m * world, width)  # [real of ranks 0..2; fake of ranks 0..2], m rows each
     full = Dropout(0.3)
@@ -130,11 +130,16 @@ def test_a_rank_draws_its_rows_of_the_global_dropout_mask_and_batch():
         part.generator, part.shard = torch.Generator().manual_seed(7), (rank, world, m)
         rows = torch.cat([torch.arange(rank * m, (rank + 1) * m), m * world + torch.arange(rank * m, (rank + 1) * m)])
         assert torch.equal(part(x[rows]), expected[rows])
-    data = torch.arange(60.0).view(30, 2)
-    base = BatchSampler(data, 6, torch.Generator().manual_seed(1))
-    shards = [ShardedBatchSampler(BatchSampler(data, 6, torch.Generator().manual_seed(1)), r, 3) for r in range(3)]
+    data, labels = torch.arange(60.0).view(30, 2), torch.arange(30) % 4
+    base = BatchSampler(data, 6, torch.Generator().manual_seed(1), labels)
+    shards = [ShardedBatchSampler(BatchSampler(data, 6, torch.Generator().manual_seed(1), labels), r, 3)
+              for r in range(3)]
     for _ in range(12):  # across epoch boundaries
-        assert torch.equal(torch.cat([s.next()[0] for s in shards]), base.next()[0])
+        x, y = base.next()
+        parts = [s.next() for s in shards]
+        assert all(len(px) == len(py) == 2 for px, py in parts)
+        assert torch.equal(torch.cat([px for px, _ in parts]), x)
+        assert torch.equal(torch.cat([py for _, py in parts]), y)  # labels are sharded like their rows
 
 
 def test_a_global_batch_that_does_not_split_evenly_is_a_config_error(tmp_path):
