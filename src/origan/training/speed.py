@@ -35,7 +35,8 @@ AUTOCAST_DTYPES = {"bf16": torch.bfloat16}
 # benchmarks/train_step.py --threads-table: ring8's 0.6 ms pass runs no faster on two threads).
 MIN_PARALLEL_S = 0.004
 MIN_SPEEDUP = 1.3  # every core is used only when the pass is at least this much faster on them
-PROBE_BUDGET_S = 0.3  # about this long measuring, however large the model (at least 3 passes each way)
+PROBE_BUDGET_S = 0.3  # about this long measuring a model (3 to 9 passes each way)
+PROBE_LIMIT_S = 1.0  # and never much longer: on a busy core the many-thread passes can take 10x longer
 
 
 def autocast_context(name: str, device: torch.device) -> Callable[[], Any]:
@@ -75,7 +76,7 @@ def choose_threads(train_cfg: Any, gan: nn.Module, batch_shape: Sequence[int]) -
     ``train.threads = 0`` on the CPU: ``OMP_NUM_THREADS`` when set (torchrun sets 1), else one thread unless
     G's and D's forward passes on a ``batch_shape`` batch take over ``MIN_PARALLEL_S`` on one thread and run
     ``MIN_SPEEDUP`` times faster on every available core, timed alternately at start (about
-    ``PROBE_BUDGET_S``). The probe runs both nets in eval mode without gradients on zeros: it draws no random
+    ``PROBE_BUDGET_S``, at most about ``PROBE_LIMIT_S``). The probe runs both nets in eval mode without gradients on zeros: it draws no random
     number and changes no state, so the choice never changes a trajectory (nor, on the CPU, do the threads).
     On a GPU the CPU threads are left as they are.
     """
@@ -101,12 +102,14 @@ def choose_threads(train_cfg: Any, gan: nn.Module, batch_shape: Sequence[int]) -
         torch.set_num_threads(cores)
         probe()
         repeats = max(3, min(9, int(PROBE_BUDGET_S / 2 / one)))
-        ones, manys = [], []
+        ones, manys, limit = [], [], time.perf_counter() + PROBE_LIMIT_S
         for _ in range(repeats):  # alternately, so a machine that gets busier slows both alike
             torch.set_num_threads(1)
             ones += _times(probe, 1)
             torch.set_num_threads(cores)
             manys += _times(probe, 1)
+            if time.perf_counter() > limit:
+                break
     finally:
         torch.set_num_threads(before)
     one, speedup = statistics.median(ones), statistics.median(ones) / statistics.median(manys)
