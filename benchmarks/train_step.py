@@ -378,7 +378,7 @@ def main() -> None:
     p.add_argument("--load", action="store_true", help="the threads table also with one core kept busy")
     p.add_argument("--load-seconds", type=float, default=300, help="the busy process stops itself after this")
     args = p.parse_args()
-    args.threads_iters = {"ring8": 500, "paper-mnist": 40}
+    args.threads_iters = {"ring8": 200, "paper-mnist": 20}
     if args.threads_table:
         load0 = os.getloadavg()
         print(f"torch {torch.__version__}, {available_cores()} cores; load average at start {load0[0]:.2f}")

@@ -31,8 +31,9 @@ __all__ = ["AUTOCAST_DTYPES", "autocast_context", "available_cores", "choose_thr
 log = logging.getLogger(__name__)
 
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16}
-# train.threads = 0: a forward pass faster than this on one thread gains nothing from more (measured with
-# benchmarks/train_step.py --threads-table: ring8's 0.6 ms pass runs no faster on two threads).
+# train.threads = 0: a forward pass faster than this on one thread (its fastest of 3) stays on one thread: the
+# gain of more is small at best, while one busy core makes 2 threads 8-12x slower (benchmarks/train_step.py
+# --threads-table). ring8's pass takes ~1.4 ms, paper-mnist's ~30 ms, dcgan-digits' ~70 ms on one core.
 MIN_PARALLEL_S = 0.004
 MIN_SPEEDUP = 1.3  # every core is used only when the pass is at least this much faster on them
 PROBE_BUDGET_S = 0.3  # about this long measuring a model (3 to 9 passes each way)
@@ -75,10 +76,10 @@ def choose_threads(train_cfg: Any, gan: nn.Module, batch_shape: Sequence[int]) -
 
     ``train.threads = 0`` on the CPU: ``OMP_NUM_THREADS`` when set (torchrun sets 1), else one thread unless
     G's and D's forward passes on a ``batch_shape`` batch take over ``MIN_PARALLEL_S`` on one thread and run
-    ``MIN_SPEEDUP`` times faster on every available core, timed alternately at start (about
-    ``PROBE_BUDGET_S``, at most about ``PROBE_LIMIT_S``). The probe runs both nets in eval mode without gradients on zeros: it draws no random
-    number and changes no state, so the choice never changes a trajectory (nor, on the CPU, do the threads).
-    On a GPU the CPU threads are left as they are.
+    ``MIN_SPEEDUP`` times faster (in the median) on every available core, timed alternately at start (about
+    ``PROBE_BUDGET_S``, at most about ``PROBE_LIMIT_S``). The probe runs both nets in eval mode without
+    gradients on zeros: it draws no random number and changes no state, so the choice never changes a
+    trajectory (nor, on the CPU, do the threads). On a GPU the CPU threads are left as they are.
     """
     if train_cfg.threads:
         return int(train_cfg.threads)
@@ -95,12 +96,10 @@ def choose_threads(train_cfg: Any, gan: nn.Module, batch_shape: Sequence[int]) -
     try:
         torch.set_num_threads(1)
         probe()  # warm-up
-        one = statistics.median(_times(probe, 3))
+        one = min(_times(probe, 3))  # the fastest: what the model costs, whatever else the machine runs
         if one < MIN_PARALLEL_S:
             log.info("train.threads = 0: 1 intra-op thread (forward pass %.2f ms)", 1e3 * one)
             return 1
-        torch.set_num_threads(cores)
-        probe()
         repeats = max(3, min(9, int(PROBE_BUDGET_S / 2 / one)))
         ones, manys, limit = [], [], time.perf_counter() + PROBE_LIMIT_S
         for _ in range(repeats):  # alternately, so a machine that gets busier slows both alike
