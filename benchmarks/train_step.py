@@ -36,8 +36,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch

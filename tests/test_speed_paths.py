@@ -9,9 +9,8 @@ import torch.nn.functional as F
 
 import origan
 from origan.models.mlp import Maxout
-from origan.training import speed
 from origan.run import _prepare
-from origan.training import Trainer
+from origan.training import Trainer, speed
 from origan.training.schedules import learning_rate, momentum
 
 SMALL_MNIST = ["generator.hidden=[48,48]", "discriminator.hidden=[24,24]", "train.batch_size=20",
