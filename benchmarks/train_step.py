@@ -17,16 +17,26 @@ Printed as a Markdown table.
     python benchmarks/train_step.py                          # MLP batch 100/256/1024, both updates, fp32
     python benchmarks/train_step.py --dtype fp32 bf16 --batch 100
     python benchmarks/train_step.py --batch 100 --update simultaneous --profile   # + torch.profiler tables
+    python benchmarks/train_step.py --threads-table --load        # train.threads: auto vs 1 vs 2, quiet and loaded
+
+``--threads-table`` times origan's iteration for ``ring8`` and ``paper-mnist`` on the threads that
+``train.threads = 0`` chooses at start (``choose_threads``), on 1 and on 2 threads, interleaved; with
+``--load`` it does so twice: on the machine as it is, then with a competing busy process pinned to one
+core (a pure-Python spin loop that stops itself after ``--load-seconds`` and is killed when the table ends).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -39,6 +49,7 @@ import origan
 from origan.models import GENERATORS, build_discriminator, build_generator
 from origan.run import _prepare
 from origan.training import Trainer
+from origan.training.speed import available_cores, choose_threads
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16}
 
@@ -281,6 +292,67 @@ def profile(step: Callable[[], None], title: str, rows: int) -> None:
     print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows, max_name_column_width=48))
 
 
+# ---------------------------------------------------------------------------------------------------------
+# train.threads: the automatic choice against 1 and 2 threads, on a quiet and on a loaded machine
+
+BUSY_LOOP = ("import os, sys, time\nos.sched_setaffinity(0, {int(sys.argv[1])})\n"
+             "end = time.time() + float(sys.argv[2])\nwhile time.time() < end:\n    pass\n")
+
+
+@contextlib.contextmanager
+def busy_core(core: int, seconds: float) -> Iterator[None]:
+    """A competing process spinning on ``core`` for at most ``seconds`` (it stops itself; killed on exit)."""
+    proc = subprocess.Popen([sys.executable, "-c", BUSY_LOOP, str(core), str(seconds)])
+    try:
+        time.sleep(0.5)  # let it start spinning
+        yield
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def threads_rows(args: argparse.Namespace, preset: str, load: str) -> list[dict[str, Any]]:
+    """ms per iteration of ``preset``'s trainer on the auto-chosen threads, 1 and 2, interleaved in rounds."""
+    overrides = ["train.device=cpu", "train.threads=1", "train.steps=1000000"]
+    cfg = origan.load_config(preset, overrides=overrides)
+    data, state, _ = _prepare(cfg, torch.device("cpu"))
+    trainer = Trainer(cfg, state)
+    t0 = time.perf_counter()
+    auto = choose_threads(dataclasses.replace(cfg.train, threads=0), state.gan, (cfg.train.batch_size, *data.shape))
+    choose_ms = (time.perf_counter() - t0) * 1e3
+    settings = {f"auto ({auto})": auto, "1": 1, "2": 2}
+
+    def on(n: int) -> Callable[[], None]:
+        def step() -> None:
+            torch.set_num_threads(n)
+            trainer.iteration()
+        return step
+
+    steps = {name: on(n) for name, n in settings.items()}
+    times, _ = time_interleaved(steps, args.threads_iters[preset], max(1, args.threads_iters[preset] // 5), [], 3)
+    return [{"preset": preset, "load": load, "threads": name, "ms": statistics.median(times[name]) * 1e3,
+             "img_s": cfg.train.batch_size / statistics.median(times[name]), "choose_ms": choose_ms,
+             "n": len(times[name])} for name in settings]
+
+
+def threads_table(args: argparse.Namespace) -> None:
+    rows = []
+    loads = ["as is", "1 core busy"] if args.load else ["as is"]
+    for load in loads:
+        for preset in ("ring8", "paper-mnist"):
+            if load == "as is":
+                rows += threads_rows(args, preset, load)
+            else:
+                with busy_core(available_cores() - 1, args.load_seconds):
+                    rows += threads_rows(args, preset, load)
+    print("\n| preset | machine | threads | ms/iter | img/s | vs 1 thread | choice took |")
+    print("|---|---|---|---:|---:|---:|---:|")
+    for r in rows:
+        one = next(x["ms"] for x in rows if (x["preset"], x["load"], x["threads"]) == (r["preset"], r["load"], "1"))
+        print(f"| {r['preset']} | {r['load']} | {r['threads']} | {r['ms']:.2f} | {r['img_s']:.0f} | "
+              f"{one / r['ms']:.2f}x | {r['choose_ms']:.0f} ms |")
+
+
 def print_table(rows: list[dict[str, Any]]) -> None:
     print("\n| net | batch | update | dtype | impl | ms/iter | img/s | GFLOP/iter | GFLOP/s | peak GFLOP/s | % of peak | speedup vs textbook |")
     print("|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -301,7 +373,17 @@ def main() -> None:
     p.add_argument("--no-conv", action="store_true", help="skip the conv net")
     p.add_argument("--profile", action="store_true", help="print torch.profiler tables for every configuration")
     p.add_argument("--profile-rows", type=int, default=25)
+    p.add_argument("--threads-table", action="store_true", help="only the train.threads table (auto vs 1 vs 2)")
+    p.add_argument("--load", action="store_true", help="the threads table also with one core kept busy")
+    p.add_argument("--load-seconds", type=float, default=300, help="the busy process stops itself after this")
     args = p.parse_args()
+    args.threads_iters = {"ring8": 200, "paper-mnist": 20}
+    if args.threads_table:
+        load0 = os.getloadavg()
+        print(f"torch {torch.__version__}, {available_cores()} cores; load average at start {load0[0]:.2f}")
+        threads_table(args)
+        print(f"load average at end {os.getloadavg()[0]:.2f}")
+        return
     torch.set_num_threads(args.threads)
     load0 = os.getloadavg()
     print(f"torch {torch.__version__}, {args.threads} threads, {platform.processor() or platform.machine()}, "

@@ -178,9 +178,9 @@ def test_divergence_guard_rolls_back_once_and_recovers(tmp_path, monkeypatch):
     real = gan_mod.GAN.g_objective
     count = {"n": 0}
 
-    def poisoned(self, z):
+    def poisoned(self, z, y=None):
         count["n"] += 1
-        out = real(self, z)
+        out = real(self, z, y)
         if count["n"] == 17:  # one NaN, in step 17
             out.loss = out.loss * float("nan")
         return out

@@ -1,6 +1,8 @@
 """The fast paths keep the maths: the trainer against a plain reference loop, bit for bit; cheap dropout
 masks against the Bernoulli law; the bf16 / channels_last / compile options on the CPU."""
 
+import dataclasses
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -8,7 +10,7 @@ import torch.nn.functional as F
 import origan
 from origan.models.mlp import Maxout
 from origan.run import _prepare
-from origan.training import Trainer
+from origan.training import Trainer, speed
 from origan.training.schedules import learning_rate, momentum
 
 SMALL_MNIST = ["generator.hidden=[48,48]", "discriminator.hidden=[24,24]", "train.batch_size=20",
@@ -56,7 +58,7 @@ def _reference_run(cfg, steps):
 
     for _ in range(steps):
         if cfg.train.update == "simultaneous":
-            x = s.sampler.next()
+            x, _ = s.sampler.next()
             z = s.gan.prior.sample(m, s.noise_gen, "cpu")
             x_fake = G(z)
             logits = _reference_d(D, torch.cat([x, x_fake]))
@@ -70,7 +72,7 @@ def _reference_run(cfg, steps):
             n_d, n_g = n_d + 1, n_g + 1
             continue
         for _ in range(cfg.train.k):
-            x = s.sampler.next()
+            x, _ = s.sampler.next()
             z = s.gan.prior.sample(m, s.noise_gen, "cpu")
             with torch.no_grad():
                 x_fake = G(z)
@@ -266,3 +268,71 @@ def test_torch_compile_option_trains_like_eager():
     assert compiled.gan.D._compiled_call_impl is not None  # nn.Module.compile: same module, same state_dict keys
     for a, b in zip(compiled.gan.parameters(), eager.gan.parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+# -- train.threads = 0: one thread unless the model is large and measurably faster on every core -------------
+
+
+def _built(preset="ring8", *extra):
+    cfg = origan.load_config(preset, overrides=[*SMALL_MNIST, "train.threads=1", *extra])
+    data, state, _ = _prepare(cfg, torch.device("cpu"))
+    return cfg, state, (cfg.train.batch_size, *data.shape)
+
+
+def _auto(cfg):
+    return dataclasses.replace(cfg.train, threads=0)
+
+
+def test_explicit_threads_and_omp_num_threads_win_without_measuring(monkeypatch):
+    cfg, state, shape = _built()
+    monkeypatch.setattr(speed, "_times", lambda fn, repeats: pytest.fail("measured"))
+    assert speed.choose_threads(dataclasses.replace(cfg.train, threads=3), state.gan, shape) == 3
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert speed.choose_threads(_auto(cfg), state.gan, shape) == 2
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    monkeypatch.setattr(speed, "available_cores", lambda: 1)
+    assert speed.choose_threads(_auto(cfg), state.gan, shape) == 1
+
+
+@pytest.mark.parametrize("preset", ["ring8", "dcgan-digits"])
+def test_the_probe_draws_no_random_number_and_changes_no_state(monkeypatch, preset):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(speed, "available_cores", lambda: 4)
+    monkeypatch.setattr(speed, "MIN_PARALLEL_S", 0.0)  # always measure on 1 and 4 threads
+    extra = ["discriminator.dropout_hidden=0.3"] if preset == "ring8" else ["generator.width=8", "discriminator.width=8"]
+    cfg, state, shape = _built(preset, *extra)
+    gens = {k: g.get_state() for k, g in state.generators().items()}
+    rng, weights = torch.get_rng_state(), {k: v.clone() for k, v in state.gan.state_dict().items()}
+    chosen = speed.choose_threads(_auto(cfg), state.gan, shape)
+    assert chosen in (1, 4) and torch.get_num_threads() == 1  # the caller sets the choice
+    assert all(torch.equal(g.get_state(), gens[k]) for k, g in state.generators().items())
+    assert torch.equal(torch.get_rng_state(), rng)
+    assert all(torch.equal(v, weights[k]) for k, v in state.gan.state_dict().items())  # BN statistics included
+    assert state.gan.G.training and state.gan.D.training
+
+
+@pytest.mark.parametrize(("one_ms", "speedup", "expected"), [(0.5, 3.0, 1), (20.0, 1.1, 1), (20.0, 1.8, 4)])
+def test_every_core_only_for_a_slow_pass_that_runs_clearly_faster_on_them(monkeypatch, one_ms, speedup, expected):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(speed, "available_cores", lambda: 4)
+    timed = []
+
+    def fake_times(fn, repeats):  # the pass takes one_ms on one thread, speedup times less on four
+        timed.append(torch.get_num_threads())
+        return [one_ms / 1e3 / (speedup if torch.get_num_threads() == 4 else 1.0)] * repeats
+
+    monkeypatch.setattr(speed, "_times", fake_times)
+    cfg, state, shape = _built()
+    assert speed.choose_threads(_auto(cfg), state.gan, shape) == expected
+    assert (4 in timed) == (one_ms > 1e3 * speed.MIN_PARALLEL_S)  # a fast pass is never timed on more threads
+    assert torch.get_num_threads() == 1
+
+
+def test_the_thread_count_does_not_change_the_bits():
+    try:
+        two, _ = _fit(origan.load_config("paper-mnist", overrides=[*SMALL_MNIST, "train.steps=4", "train.threads=2"]))
+        one, _ = _fit(origan.load_config("paper-mnist", overrides=[*SMALL_MNIST, "train.steps=4", "train.threads=1"]))
+    finally:
+        torch.set_num_threads(1)
+    for a, b in zip(two.gan.parameters(), one.gan.parameters(), strict=True):
+        assert torch.equal(a, b)

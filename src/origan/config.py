@@ -121,7 +121,7 @@ class TrainConfig:
     n_fixed_samples: int = 100  # size of the fixed noise batch for sample figures
     device: str = "auto"  # cpu, cuda, cuda:N, or auto (cuda when available)
     deterministic: bool = True  # torch.use_deterministic_algorithms (cheap on CPU)
-    threads: int = 0  # torch intra-op threads; 0 keeps torch's default
+    threads: int = 0  # torch intra-op threads on the CPU; 0 chooses at start (1 unless the model is large and gains)
     guard: bool = True  # divergence guard: a NaN/Inf loss, gradient or weight rolls back to the last good state
     guard_lr_factor: float = 0.5  # after a rollback, both learning rates are multiplied by this
     guard_max_rollbacks: int = 3  # give up after this many rollbacks

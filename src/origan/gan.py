@@ -2,6 +2,10 @@
 
 Networks are plain modules (they return samples and logits); the game says what each step optimises.
 The trainer owns optimizers, ``backward`` and the order of steps (Algorithm 1).
+
+Every objective takes the batch's labels ``y`` ``(m,)`` (None for unlabelled data). A net that declares
+``conditional = True`` is called as ``G(z, y)`` / ``D(x, y)``; any other net is called as ``G(z)`` / ``D(x)``
+and the labels are ignored, so unconditional runs keep their exact trajectories on labelled data too.
 """
 
 from __future__ import annotations
@@ -51,6 +55,8 @@ class GAN(nn.Module):
         self.generator_loss = generator_loss
         self._g_loss = g_loss(generator_loss)
         self._update_modules: tuple[nn.Module, nn.Module] | None = None  # (G, D) called for the updated player
+        self._conditional = {"G": bool(getattr(generator, "conditional", False)),
+                             "D": bool(getattr(discriminator, "conditional", False))}
 
     def use_update_modules(self, generator: nn.Module, discriminator: nn.Module) -> None:
         """Call these (DDP wrappers of G and D) for the player an objective updates; the other player's net
@@ -62,6 +68,21 @@ class GAN(nn.Module):
             return self.G if player == "G" else self.D
         return self._update_modules[0] if player == "G" else self._update_modules[1]
 
+    def _call(self, player: str, inputs: Tensor, y: Tensor | None, update: bool) -> Tensor:
+        """``net(inputs, y)`` for a conditional net given labels, else ``net(inputs)``; ``update`` picks the
+        module that reduces gradients (see :meth:`use_update_modules`)."""
+        net = self._updating(player) if update else (self.G if player == "G" else self.D)
+        if y is not None and self._conditional[player]:
+            return net(inputs, y)
+        return net(inputs)
+
+    def _d_pass(self, x_real: Tensor, x_fake: Tensor, y: Tensor | None) -> tuple[Tensor, Tensor]:
+        """``(m,), (m,)`` D's logits on data and on G's samples from one pass over ``[x_real; x_fake]`` (the
+        fakes carry the data's labels); dropout masks are drawn per example, so it equals two passes."""
+        y_both = torch.cat([y, y]) if y is not None and self._conditional["D"] else None  # (2m,)
+        logits = _fp32(self._call("D", torch.cat([x_real, x_fake]), y_both, update=True))  # (2m,)
+        return logits[: len(x_real)], logits[len(x_real) :]
+
     @property
     def device(self) -> torch.device:
         return next(self.G.parameters()).device
@@ -70,30 +91,27 @@ class GAN(nn.Module):
         """``(n, noise_dim)`` draws from p_z on the model's device."""
         return self.prior.sample(n, generator=generator, device=self.device)
 
-    def d_objective(self, x_real: Tensor, z: Tensor) -> StepOutput:
-        """D's step: minimise -V on a data minibatch and G(z); G is held fixed (no graph through G).
-
-        Real and fake go through D in one pass; dropout masks are drawn per example, so this is the same
-        objective as two passes.
-        """
+    def d_objective(self, x_real: Tensor, z: Tensor, y: Tensor | None = None) -> StepOutput:
+        """D's step: minimise -V on a data minibatch (labels ``y``) and G(z); G is held fixed (no graph
+        through G). Real and fake go through D in one pass."""
         with torch.no_grad():
-            x_fake = self.G(z)  # (m, *shape)
-        logits = _fp32(self._updating("D")(torch.cat([x_real, x_fake])))  # (2m,)
-        logits_real, logits_fake = logits[: len(x_real)], logits[len(x_real) :]
+            x_fake = self._call("G", z, y, update=False)  # (m, *shape)
+        logits_real, logits_fake = self._d_pass(x_real, x_fake, y)
         return StepOutput(d_loss(logits_real, logits_fake), logits_real, logits_fake)
 
-    def g_objective(self, z: Tensor) -> StepOutput:
-        """G's step: minimise the chosen generator cost of D's logits on G(z)."""
-        logits_fake = _fp32(self.D(self._updating("G")(z)))  # (m,)
+    def g_objective(self, z: Tensor, y: Tensor | None = None) -> StepOutput:
+        """G's step: minimise the chosen generator cost of D's logits on G(z) (labels ``y`` for both)."""
+        x_fake = self._call("G", z, y, update=True)  # (m, *shape)
+        logits_fake = _fp32(self._call("D", x_fake, y, update=False))  # (m,)
         return StepOutput(self._g_loss(logits_fake), None, logits_fake)
 
-    def simultaneous_objectives(self, x_real: Tensor, z: Tensor) -> tuple[StepOutput, StepOutput]:
+    def simultaneous_objectives(self, x_real: Tensor, z: Tensor,
+                                y: Tensor | None = None) -> tuple[StepOutput, StepOutput]:
         """The authors' released update: one pass of D over data and G(z) (same dropout masks) gives both
         D's halved objective ``0.5 * (BCE(1, D(x)) + BCE(0, D(G(z))))`` and G's cost on the same logits.
         """
-        x_fake = self._updating("G")(z)  # (m, *shape), with graph: G's cost needs it
-        logits = _fp32(self._updating("D")(torch.cat([x_real, x_fake])))  # (2m,)
-        logits_real, logits_fake = logits[: len(x_real)], logits[len(x_real) :]
+        x_fake = self._call("G", z, y, update=True)  # (m, *shape), with graph: G's cost needs it
+        logits_real, logits_fake = self._d_pass(x_real, x_fake, y)
         d_out = StepOutput(d_loss_halved(logits_real, logits_fake), logits_real, logits_fake)
         g_out = StepOutput(self._g_loss(logits_fake), logits_real, logits_fake)
         return d_out, g_out

@@ -33,7 +33,7 @@ from .models.dropout import bind_dropout
 from .priors import build_prior
 from .seeding import seed_all
 from .training import Callback, Trainer, TrainState
-from .training.speed import prepare_modules
+from .training.speed import choose_threads, prepare_modules
 from .training.trainer import make_optimizer
 
 __all__ = ["Run", "build_gan", "derive_seed", "inspect_run", "load_run", "resume", "train"]
@@ -117,8 +117,6 @@ def _prepare(cfg: Config, device: torch.device, rank: int = 0) -> tuple[Dataset,
     data order, dropout) are the run's own on every rank.
     """
     seed_all(cfg.seed, rank)
-    if cfg.train.threads:
-        torch.set_num_threads(cfg.train.threads)
     torch.use_deterministic_algorithms(cfg.train.deterministic, warn_only=True)
     # Deterministic mode also fills every fresh tensor with NaN (a debugging aid: ~5 % of a CPU step). Code
     # that never reads memory before writing it gives the same bits without; the tests check that.
@@ -131,6 +129,7 @@ def _prepare(cfg: Config, device: torch.device, rank: int = 0) -> tuple[Dataset,
     if cfg.train.batch_size > len(data.train):
         raise ConfigError(f"train.batch_size: expected at most the {len(data.train)} training examples, got {cfg.train.batch_size}")
     gan = build_gan(cfg, data.shape, data.bounded, data.train.mean(0)).to(device)
+    torch.set_num_threads(choose_threads(cfg.train, gan, (cfg.train.batch_size, *data.shape)))
     gen_kw = {"device": device}
     noise_gen = torch.Generator(**gen_kw).manual_seed(derive_seed(cfg.seed, "noise"))
     order_gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "data-order"))
@@ -139,7 +138,8 @@ def _prepare(cfg: Config, device: torch.device, rank: int = 0) -> tuple[Dataset,
     dropout_gen = torch.Generator(**gen_kw).manual_seed(derive_seed(cfg.seed, "dropout"))
     bind_dropout(gan, dropout_gen)
     prepare_modules(cfg.train, gan.G, gan.D)
-    sampler = BatchSampler(data.train.to(device), cfg.train.batch_size, order_gen)
+    sampler = BatchSampler(data.train.to(device), cfg.train.batch_size, order_gen,
+                           labels=data.labels["train"] if data.labels else None)
     state = TrainState(gan, make_optimizer(cfg.optim_d, gan.D.parameters()),
                        make_optimizer(cfg.optim_g, gan.G.parameters()), sampler, noise_gen, dropout_gen)
     fixed_z = gan.prior.sample(cfg.train.n_fixed_samples, torch.Generator().manual_seed(derive_seed(cfg.seed, "fixed-noise")))

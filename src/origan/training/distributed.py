@@ -4,27 +4,32 @@
     torchrun --nnodes 2 --node_rank 0 --nproc_per_node 8 --rdzv_backend c10d \\
              --rdzv_endpoint HOST:29500 -m origan train --preset paper-mnist --out runs/mnist
 
-How N ranks equal one process at the same global batch (``train.batch_size``, which must divide by N):
+How N ranks make one process's updates at the same global batch (``train.batch_size``, which must divide by N):
 
 - Every rank builds the same run: same weights, and the same training streams (noise, data order,
   dropout), seeded from the run's seed. The global RNGs (Python, NumPy, torch) get per-rank seeds
   (``seed + rank``); origan's own nets draw nothing from them.
 - Each global batch is cut into N shards of ``m = batch_size / N`` rows and rank r takes the r-th: its
-  rows of the data minibatch (the permutation is the same everywhere), of the noise batch (drawn whole and
-  sliced), and of the dropout masks (:class:`~origan.models.dropout.Dropout` draws the whole batch's mask
-  and keeps its rows). D's one pass over ``[real; fake]`` is, globally, ``[all ranks' real; all ranks' fake]``.
+  rows of the data minibatch and of its labels (the permutation is the same everywhere), of the noise
+  batch (drawn whole and sliced), and of the dropout masks (:class:`~origan.models.dropout.Dropout` draws
+  the whole batch's mask and keeps its rows). D's one pass over ``[real; fake]`` is, globally,
+  ``[all ranks' real; all ranks' fake]``.
 - D and G are wrapped in ``DistributedDataParallel``; the wrapper of the player being updated runs its
   forward pass and averages its gradients over the ranks during backward. Each rank's loss is the mean
   over its rows, so the averaged gradient is the gradient of the global mean: the update equals one
-  process's up to the order of floating-point sums (the tests bound the difference by 1e-6).
+  process's up to the order of floating-point sums (the tests bound the difference by 1e-6 over 12 steps).
+  Over a run the game and Adam amplify that rounding (ring8: weights ~1e-4 apart after 100 steps, ~0.1
+  after 300), so N ranks train a run of the same quality as one process, not the same weights (a slow
+  test checks ring8's modes on 2 ranks against 1).
 - The divergence guard's NaN check, the stop-on-signal flag and the logged means are reduced over ranks,
   so every rank takes the same branch. Only rank 0 writes files (config, metrics, samples, checkpoints);
   a checkpoint holds every rank's RNG states (gathered to rank 0). Resume reads the checkpoint on rank 0
   and broadcasts it: with the same number of ranks each rank gets its own RNG states back and the run is
-  bit-identical to an uninterrupted one; with another number the shared streams carry on exactly (so the
-  trajectory is the same up to the sums' order) and the global RNGs are reseeded per rank.
+  bit-identical to an uninterrupted one; with another number the shared streams carry on exactly (so each
+  update is the same up to the sums' order, and the weights drift apart as above) and the global RNGs
+  are reseeded per rank.
 - Batch normalisation uses each rank's batch statistics (SyncBatchNorm needs a GPU); nets without BN
-  (the paper's) are exact.
+  (the paper's) make exactly one process's updates, up to the sums' order.
 """
 
 from __future__ import annotations
@@ -147,11 +152,11 @@ class ShardedBatchSampler(BatchSampler):
         self.__dict__.update(base.__dict__)  # same data, generator, epoch, cursor and permutation (no draw)
         self.rank, self.world = rank, world
 
-    def next(self) -> Tensor:
-        """``(m / world, *shape)`` this rank's shard of the next global minibatch."""
+    def next(self) -> tuple[Tensor, Tensor | None]:
+        """``(m / world, *shape)`` this rank's shard of the next global minibatch, and its labels' shard."""
         idx = self.next_indices()  # (m,) the global batch
         share = self.batch_size // self.world
-        return self.data.index_select(0, idx[self.rank * share : (self.rank + 1) * share])
+        return self.take(idx[self.rank * share : (self.rank + 1) * share])
 
 
 def parallelize(ctx: DistContext, cfg: Any, state: TrainState) -> None:

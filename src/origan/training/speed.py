@@ -7,20 +7,37 @@
   oneDNN prefer; the maths is the same up to the order of the convolutions' sums.
 - ``compile``: ``torch.compile`` of G's and D's forward (``reduce-overhead`` replays CUDA graphs on a GPU).
   The module objects, their parameters and their state_dict keys stay as they are.
+- ``threads``: torch's intra-op threads on the CPU; ``0`` (the default) chooses by measurement at start
+  (:func:`choose_threads`). A second thread cannot speed a small model up, and on a core another process
+  keeps busy its threads wait for each other at every operation (12x slower for ``ring8``): so one thread,
+  unless the model's forward pass takes long enough to split and runs clearly faster on every core.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+import logging
+import os
+import statistics
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
-__all__ = ["AUTOCAST_DTYPES", "autocast_context", "prepare_modules"]
+__all__ = ["AUTOCAST_DTYPES", "autocast_context", "available_cores", "choose_threads", "prepare_modules"]
+
+log = logging.getLogger(__name__)
 
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16}
+# train.threads = 0: a forward pass faster than this on one thread (its fastest of 3) stays on one thread: the
+# gain of more is small at best, while one busy core makes 2 threads 8-12x slower (benchmarks/train_step.py
+# --threads-table). ring8's pass takes ~1.4 ms, paper-mnist's ~30 ms, dcgan-digits' ~70 ms on one core.
+MIN_PARALLEL_S = 0.004
+MIN_SPEEDUP = 1.3  # every core is used only when the pass is at least this much faster on them
+PROBE_BUDGET_S = 0.3  # about this long measuring a model (3 to 9 passes each way)
+PROBE_LIMIT_S = 1.0  # and never much longer: on a busy core the many-thread passes can take 10x longer
 
 
 def autocast_context(name: str, device: torch.device) -> Callable[[], Any]:
@@ -44,3 +61,88 @@ def prepare_modules(train_cfg: Any, *modules: nn.Module) -> None:
             module.to(memory_format=torch.channels_last)  # only 4-D parameters change layout
         if train_cfg.compile != "none":
             module.compile(mode=train_cfg.compile)
+
+
+def available_cores() -> int:
+    """The CPUs this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def choose_threads(train_cfg: Any, gan: nn.Module, batch_shape: Sequence[int]) -> int:
+    """Torch's intra-op threads for a run: ``train.threads`` when set, else a choice by measurement.
+
+    ``train.threads = 0`` on the CPU: ``OMP_NUM_THREADS`` when set (torchrun sets 1), else one thread unless
+    G's and D's forward passes on a ``batch_shape`` batch take over ``MIN_PARALLEL_S`` on one thread and run
+    ``MIN_SPEEDUP`` times faster (in the median) on every available core, timed alternately at start (about
+    ``PROBE_BUDGET_S``, at most about ``PROBE_LIMIT_S``). The probe runs both nets in eval mode without
+    gradients on zeros: it draws no random number and changes no state, so the choice never changes a
+    trajectory (nor, on the CPU, do the threads). On a GPU the CPU threads are left as they are.
+    """
+    if train_cfg.threads:
+        return int(train_cfg.threads)
+    if gan.device.type != "cpu":
+        return torch.get_num_threads()
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    cores = available_cores()
+    if cores == 1:
+        return 1
+    probe = _forward_probe(gan, batch_shape)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        probe()  # warm-up
+        one = min(_times(probe, 3))  # the fastest: what the model costs, whatever else the machine runs
+        if one < MIN_PARALLEL_S:
+            log.info("train.threads = 0: 1 intra-op thread (forward pass %.2f ms)", 1e3 * one)
+            return 1
+        repeats = max(3, min(9, int(PROBE_BUDGET_S / 2 / one)))
+        ones, manys, limit = [], [], time.perf_counter() + PROBE_LIMIT_S
+        for _ in range(repeats):  # alternately, so a machine that gets busier slows both alike
+            torch.set_num_threads(1)
+            ones += _times(probe, 1)
+            torch.set_num_threads(cores)
+            manys += _times(probe, 1)
+            if time.perf_counter() > limit:
+                break
+    finally:
+        torch.set_num_threads(before)
+    one, speedup = statistics.median(ones), statistics.median(ones) / statistics.median(manys)
+    chosen = cores if speedup >= MIN_SPEEDUP else 1
+    log.info("train.threads = 0: %d intra-op thread(s) (forward pass %.1f ms on 1 thread, %.2fx faster on %d)",
+             chosen, 1e3 * one, speedup, cores)
+    return chosen
+
+
+def _forward_probe(gan: nn.Module, batch_shape: Sequence[int]) -> Callable[[], None]:
+    """A function running D on ``[x; G(z)]`` for zero x and z, as a training step's forward passes do."""
+    m = int(batch_shape[0])
+    x = torch.zeros(tuple(batch_shape), device=gan.device)  # (m, *shape)
+    z = torch.zeros(m, gan.prior.dim, device=gan.device)  # (m, noise_dim)
+
+    def probe() -> None:
+        modes = [(module, module.training) for module in (gan.G, gan.D)]
+        try:
+            gan.G.eval()
+            gan.D.eval()  # dropout off: no mask is drawn; batch norm reads its statistics without updating them
+            with torch.no_grad():
+                gan.D(torch.cat([x, gan.G(z)]))
+        finally:
+            for module, training in modes:
+                module.train(training)
+
+    return probe
+
+
+def _times(fn: Callable[[], None], repeats: int) -> list[float]:
+    """Wall times of ``repeats`` calls of ``fn``."""
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return times

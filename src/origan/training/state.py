@@ -19,14 +19,19 @@ __all__ = ["BatchSampler", "TrainState"]
 
 
 class BatchSampler:
-    """Minibatches from a tensor resident on its device, in the order of a seeded permutation.
+    """Minibatches ``(x, y)`` from tensors resident on their device, in the order of a seeded permutation.
 
     Each epoch is a fresh permutation of the ``n`` examples drawn with ``generator``; an incomplete batch at
-    the end of an epoch is dropped (as pylearn2's iterator did).
+    the end of an epoch is dropped (as pylearn2's iterator did). ``labels`` (class indices, when the data
+    has them) are gathered with the same indices, so they cost no random numbers: a run draws the same
+    batches with or without them.
     """
 
-    def __init__(self, data: Tensor, batch_size: int, generator: torch.Generator) -> None:
+    def __init__(self, data: Tensor, batch_size: int, generator: torch.Generator, labels: Tensor | None = None) -> None:
+        if labels is not None and labels.shape != (len(data),):
+            raise ValueError(f"labels: expected shape ({len(data)},) (one per example), got {tuple(labels.shape)}")
         self.data = data  # (n, *shape) on the training device
+        self.labels = None if labels is None else labels.to(data.device)  # (n,) int64 class indices, or None
         self.batch_size = batch_size
         self.generator = generator
         self.n = len(data)
@@ -51,9 +56,15 @@ class BatchSampler:
         self.cursor += self.batch_size
         return idx
 
-    def next(self) -> Tensor:
-        """``(m, *shape)`` the next minibatch; starts a new epoch when the current one is used up."""
-        return self.data.index_select(0, self.next_indices())  # a plain gather: ~3x faster than data[idx]
+    def next(self) -> tuple[Tensor, Tensor | None]:
+        """``(m, *shape)`` the next minibatch and ``(m,)`` its labels (None without labels); starts a new
+        epoch when the current one is used up."""
+        return self.take(self.next_indices())
+
+    def take(self, idx: Tensor) -> tuple[Tensor, Tensor | None]:
+        """``(x[idx], y[idx])``: plain gathers (~3x faster than ``data[idx]``); ``y`` is None without labels."""
+        y = None if self.labels is None else self.labels.index_select(0, idx)
+        return self.data.index_select(0, idx), y
 
     @property
     def epoch_float(self) -> float:
@@ -80,7 +91,6 @@ class TrainState:
         noise_gen: the generator every z of training is drawn with.
         step: G steps done (training iterations of Algorithm 1).
         d_updates, g_updates: optimizer updates done (they drive the learning-rate decay).
-        inner: D steps done in the current iteration (0 at every checkpoint: saves happen between iterations).
         acc: ``(7,)`` running sums of the current log interval (see ``Trainer``).
     """
 
@@ -92,7 +102,6 @@ class TrainState:
         self.step = 0
         self.d_updates = 0
         self.g_updates = 0
-        self.inner = 0
         self.rollbacks = 0  # divergence-guard rollbacks so far
         self.lr_scale = 1.0  # product of the guard's learning-rate factors
         self.acc = torch.zeros(7, dtype=torch.float64, device=gan.device)
@@ -115,7 +124,7 @@ class TrainState:
             "opt_g": self.opt_g.state_dict(),
             "sampler": self.sampler.state_dict(),
             "counters": {"step": self.step, "d_updates": self.d_updates, "g_updates": self.g_updates,
-                         "inner": self.inner, "rollbacks": self.rollbacks, "lr_scale": self.lr_scale},
+                         "rollbacks": self.rollbacks, "lr_scale": self.lr_scale},
             "acc": self.acc,
             "rng": capture_rng(self.generators()),
         } | ({"rng_ranks": self.rng_ranks} if self.rng_ranks is not None else {})
@@ -128,7 +137,7 @@ class TrainState:
         self.sampler.load_state_dict(state["sampler"])
         c = state["counters"]
         self.step, self.d_updates, self.g_updates = int(c["step"]), int(c["d_updates"]), int(c["g_updates"])
-        self.inner, self.rollbacks, self.lr_scale = int(c["inner"]), int(c["rollbacks"]), float(c["lr_scale"])
+        self.rollbacks, self.lr_scale = int(c["rollbacks"]), float(c["lr_scale"])
         self.acc = state["acc"].to(self.acc)
         saved = state["rng"]["generators"]
         restore_rng(state["rng"], {k: g for k, g in self.generators().items() if k in saved})

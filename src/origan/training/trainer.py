@@ -3,6 +3,10 @@
 ``alternating``: each iteration takes k D steps, each on a fresh data minibatch and fresh noise, then one
 G step on fresh noise. ``simultaneous``: one minibatch and one fake batch give both gradients (D's
 objective halved), and both nets update at once.
+
+Every data minibatch comes with its labels ``y`` (None for unlabelled data), and the steps hand them to the
+game's objectives: the unconditional game ignores them, a conditional G(z, y) / D(x, y) uses them. G's step
+takes the labels of the iteration's last data minibatch (a draw from p(y) that costs no random numbers).
 """
 
 from __future__ import annotations
@@ -13,16 +17,18 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import torch
+from torch import Tensor
 
-from ..config import Config, OptimConfig
 from .. import losses
-from ..gan import GAN, StepOutput
+from ..config import Config, OptimConfig
+from ..gan import StepOutput
 from .schedules import learning_rate, momentum
 from .speed import autocast_context
-from .state import BatchSampler, TrainState
+from .state import TrainState
 
 __all__ = ["Callback", "Trainer", "TrainingDiverged", "TrainingInterrupted", "make_optimizer"]
 
@@ -79,6 +85,17 @@ def make_optimizer(cfg: OptimConfig, params: Any) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay, foreach=True)
 
 
+@dataclass(frozen=True)
+class _Player:
+    """What one player's update needs: its optimizer, parameters, optimizer config and update counter."""
+
+    name: str  # "D" or "G"
+    opt: torch.optim.Optimizer
+    params: list[torch.nn.Parameter]
+    cfg: OptimConfig
+    counter: str  # the TrainState attribute counting its updates (drives the learning-rate decay)
+
+
 def _grad_sum(params: list[torch.nn.Parameter]) -> torch.Tensor:
     """The sum of every gradient element (0-d fp32): NaN/Inf when any element is NaN/Inf."""
     sums = [p.grad.sum() for p in params if p.grad is not None]  # a parameter the loss does not reach has none
@@ -109,8 +126,10 @@ class Trainer:
         self._signal: int | None = None
         self._snapshot: tuple[Any, dict[str, torch.Tensor]] | None = None
         self._t_interval = time.perf_counter()
-        self._g_params = [p for p in state.gan.G.parameters()]
-        self._d_params = [p for p in state.gan.D.parameters()]
+        self._g_params = list(state.gan.G.parameters())
+        self._d_params = list(state.gan.D.parameters())
+        self._d = _Player("D", state.opt_d, self._d_params, cfg.optim_d, "d_updates")
+        self._g = _Player("G", state.opt_g, self._g_params, cfg.optim_g, "g_updates")
         self._amp = autocast_context(cfg.train.autocast, state.gan.device)
         self._one = torch.ones((), device=state.gan.device)
 
@@ -132,29 +151,28 @@ class Trainer:
             if mom is not None:
                 group["momentum"] = mom
 
-    @staticmethod
-    def _backward(loss: torch.Tensor, params: list[torch.nn.Parameter], retain_graph: bool = False) -> None:
-        """``p.grad = d loss / d p`` for this player's parameters only (DDP's hooks see the accumulation)."""
-        for p in params:
-            p.grad = None
-        loss.backward(inputs=params, retain_graph=retain_graph)
+    def _update(self, *steps: tuple[_Player, Tensor]) -> None:
+        """Apply each ``(player, loss)``: gradients of every loss (each only for its player's parameters, all at
+        the current point), the divergence guard's check, then each player's scheduled optimizer step."""
+        for i, (player, loss) in enumerate(steps):
+            for p in player.params:
+                p.grad = None
+            loss.backward(inputs=player.params, retain_graph=i < len(steps) - 1)  # DDP's hooks see the accumulation
+        self._check_finite(*steps)
+        for player, _ in steps:
+            self._apply_schedules(player.opt, player.cfg, getattr(self.state, player.counter))
+            player.opt.step()
+            setattr(self.state, player.counter, getattr(self.state, player.counter) + 1)
 
-    def _update(self, opt: torch.optim.Optimizer, params: list[torch.nn.Parameter], loss: torch.Tensor,
-                cfg: OptimConfig, updates: int) -> None:
-        self._backward(loss, params)
-        self._check_finite((loss, params, "D" if opt is self.state.opt_d else "G"))
-        self._apply_schedules(opt, cfg, updates)
-        opt.step()
-
-    def _check_finite(self, *players: tuple[torch.Tensor, list[torch.nn.Parameter], str]) -> None:
+    def _check_finite(self, *steps: tuple[_Player, Tensor]) -> None:
         """Raise _NonFinite before any update if a loss or a gradient holds NaN/Inf (one host sync in all)."""
         if not self.cfg.train.guard:
             return
-        totals = torch.stack([loss.detach().float() + _grad_sum(params) for loss, params, _ in players])  # NaN/Inf propagate
-        finite = self._finite(totals)
-        for ok, (_, _, who) in zip(finite, players, strict=True):
+        # NaN/Inf propagate through the sums
+        totals = torch.stack([loss.detach().float() + _grad_sum(player.params) for player, loss in steps])
+        for ok, (player, _) in zip(self._finite(totals), steps, strict=True):
             if not ok:
-                raise _NonFinite(f"NaN/Inf in the {who} loss or its gradient")
+                raise _NonFinite(f"NaN/Inf in the {player.name} loss or its gradient")
 
     def _finite(self, totals: torch.Tensor) -> list[bool]:
         """Which totals are finite (the host sync); data-parallel training agrees on it across ranks."""
@@ -174,11 +192,11 @@ class Trainer:
             self.state.acc[G_LOSS : N_G + 1] += torch.stack([out.loss.detach().float(), self._one]).double()
 
     # -- what a data-parallel trainer replaces (training/distributed.py) --------------------------------
-    def _draw_real(self) -> torch.Tensor:
-        """``(m, *shape)`` the next data minibatch."""
+    def _draw_real(self) -> tuple[Tensor, Tensor | None]:
+        """``(m, *shape)`` the next data minibatch and ``(m,)`` its labels (None for unlabelled data)."""
         return self.state.sampler.next()
 
-    def _draw_noise(self) -> torch.Tensor:
+    def _draw_noise(self) -> Tensor:
         """``(m, noise_dim)`` fresh noise from the run's noise stream."""
         return self.state.gan.noise(self.cfg.train.batch_size, self.state.noise_gen)
 
@@ -190,56 +208,42 @@ class Trainer:
         return self._signal is not None
 
     # -- one iteration ---------------------------------------------------------------------------------
-    def d_step(self) -> None:
-        """One D update on a fresh data minibatch and fresh noise (G fixed)."""
-        s = self.state
-        x_real = self._draw_real()  # (m, *shape)
+    def d_step(self, x_real: Tensor, y: Tensor | None = None) -> None:
+        """One D update on the data minibatch ``x_real`` ``(m, *shape)`` (labels ``y`` ``(m,)`` or None) and
+        fresh noise (G fixed)."""
         z = self._draw_noise()  # (m, noise_dim)
         with self._amp():
-            out = s.gan.d_objective(x_real, z)
-        self._update(s.opt_d, self._d_params, out.loss, self.cfg.optim_d, s.d_updates)
-        s.d_updates += 1
+            out = self.state.gan.d_objective(x_real, z, y)
+        self._update((self._d, out.loss))
         self._record_d(out)
 
-    def g_step(self) -> None:
-        """One G update on fresh noise (D fixed; D's dropout stays active, as in the authors' code)."""
-        s = self.state
+    def g_step(self, y: Tensor | None = None) -> None:
+        """One G update on fresh noise (D fixed; D's dropout stays active, as in the authors' code); ``y``
+        ``(m,)``: the labels of the fake batch, or None."""
         z = self._draw_noise()  # (m, noise_dim)
         with self._amp():
-            out = s.gan.g_objective(z)
-        self._update(s.opt_g, self._g_params, out.loss, self.cfg.optim_g, s.g_updates)
-        s.g_updates += 1
+            out = self.state.gan.g_objective(z, y)
+        self._update((self._g, out.loss))
         self._record_g(out)
 
-    def simultaneous_step(self) -> None:
+    def simultaneous_step(self, x_real: Tensor, y: Tensor | None = None) -> None:
         """Both players from one minibatch and one fake batch; gradients taken at the same parameters."""
-        s = self.state
-        x_real = self._draw_real()  # (m, *shape)
         z = self._draw_noise()  # (m, noise_dim)
         with self._amp():
-            d_out, g_out = s.gan.simultaneous_objectives(x_real, z)
-        self._backward(d_out.loss, self._d_params, retain_graph=True)
-        self._backward(g_out.loss, self._g_params)
-        self._check_finite((d_out.loss, self._d_params, "D"), (g_out.loss, self._g_params, "G"))
-        self._apply_schedules(s.opt_d, self.cfg.optim_d, s.d_updates)
-        self._apply_schedules(s.opt_g, self.cfg.optim_g, s.g_updates)
-        s.opt_d.step()
-        s.opt_g.step()
-        s.d_updates += 1
-        s.g_updates += 1
+            d_out, g_out = self.state.gan.simultaneous_objectives(x_real, z, y)
+        self._update((self._d, d_out.loss), (self._g, g_out.loss))
         self._record_d(d_out)
         self._record_g(g_out)
 
     def iteration(self) -> None:
         """One training iteration of the configured update rule."""
         if self.cfg.train.update == "simultaneous":
-            self.simultaneous_step()
+            self.simultaneous_step(*self._draw_real())
         else:
-            for i in range(self.cfg.train.k):
-                self.state.inner = i
-                self.d_step()
-            self.state.inner = 0
-            self.g_step()
+            for _ in range(self.cfg.train.k):
+                x_real, y = self._draw_real()  # (m, *shape), (m,) or None
+                self.d_step(x_real, y)
+            self.g_step(y)
         self.state.step += 1
 
     # -- logging ---------------------------------------------------------------------------------------
