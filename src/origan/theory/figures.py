@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ..losses import LOG4
 from ..plotting import _plt
 from .optimal import d_star_logit
 
 __all__ = ["plot_convergence", "plot_figure1", "plot_identity", "plot_optimal_d_1d", "plot_optimal_d_2d", "plot_saturation",
            "save_gif"]
 
-LOG4 = math.log(4.0)
 
 
 def _save(fig: Any, path: Path) -> Path:

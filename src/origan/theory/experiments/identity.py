@@ -15,6 +15,7 @@ from torch import Tensor
 from torch.nn.functional import logsigmoid
 
 from ...data.toy import GaussianMixture, gauss1d
+from ...losses import LOG4
 from ..densities import TruncatedMixture, UniformBox
 from ..divergences import jsd_mc, summary, value
 from ..lab import ExperimentResult, register_experiment
@@ -23,7 +24,7 @@ from ..quadrature import Domain, integrate
 
 __all__ = ["identity", "random_mixture"]
 
-LOG2, LOG4 = math.log(2.0), math.log(4.0)
+LOG2 = math.log(2.0)
 TAIL_MASS = 1e-12  # mass each random mixture may leave outside the quadrature box
 
 
