@@ -82,15 +82,6 @@ class Registry(Generic[T]):
     def __getitem__(self, name: str) -> T:
         return self.get(name)
 
-    def __setitem__(self, name: str, obj: T) -> None:
-        """Register or replace ``name`` (what ``monkeypatch.setitem`` does in a test; members use ``register``)."""
-        self._load()
-        self._members[name] = obj
-
-    def __delitem__(self, name: str) -> None:
-        self._load()
-        del self._members[name]
-
     def __contains__(self, name: object) -> bool:
         self._load()
         return name in self._members
