@@ -1,7 +1,9 @@
 """Typed, frozen configuration: defaults <- preset <- TOML file <- ``--set a.b=value``; JSON out.
 
-Every field has one default and a comment. Unknown keys, wrong types and impossible values raise a
-:class:`~origan.errors.ConfigError` whose message names the dotted key.
+Every field has one default and a comment. Unknown keys, wrong types, choices outside a ``Literal``,
+non-finite floats and impossible values raise a :class:`~origan.errors.ConfigError` whose message names the
+dotted key. This module knows no registry: names of registered things (data, prior, models, G cost) are
+checked by :func:`origan.names.check_registered` where a config is resolved into a run.
 """
 
 from __future__ import annotations
