@@ -132,6 +132,66 @@ CASES = {
                         "non-finite value"),
     "array of the wrong shape": (lambda t, r: _train_on("array", _npy(t / "a.npy", __import__("numpy").zeros((4, 3, 5, 6, 2)))),
                                  "wrong array shape"),
+    # Hostile data files and options: each a one-line error before any large allocation.
+    "toy integer option not an integer": (
+        lambda t, r: ["train", "--preset", "ring8", "--set", "data.params.modes=8.5", "--out", str(t / "n")],
+        "data.params.modes: expected a positive integer"),
+    "toy grid of a million Gaussians": (
+        lambda t, r: ["train", "--preset", "grid25", "--set", "data.params.side=1000", "--out", str(t / "n")],
+        "data.params.side: 1000 gives 1000000 Gaussians"),
+    "CSV integer beyond int64": (lambda t, r: (t / "t.csv").write_text("a,b\n99999999999999999999,2\n" + "3,4\n" * 40)
+                                 and _train_on("csv", t / "t.csv"), "t.csv: line 2: integer 99999999999999999999"),
+    "CSV cell over the csv field limit": (
+        lambda t, r: (t / "t.csv").write_text("a,b\n1," + "x" * 200_000 + "\n" + "3,4\n" * 40)
+        and _train_on("csv", t / "t.csv"), "t.csv: line 2: a cell longer than 131072"),
+    "CSV with every column dropped": (lambda t, r: (t / "t.csv").write_text("a,b\n" + "3,4\n" * 40)
+                                      and _train_on("csv", t / "t.csv", "--set", 'data.drop_columns=["a","b"]'),
+                                      "t.csv: no columns left after data.drop_columns"),
+    "CSV that is /dev/zero": (lambda t, r: (t / "z.csv").symlink_to("/dev/zero") or _train_on("csv", t / "z.csv"),
+                              "z.csv: a device, pipe or socket, not a regular file"),
+    "array that is /dev/zero": (lambda t, r: (t / "z.npy").symlink_to("/dev/zero") or _train_on("array", t / "z.npy"),
+                                "z.npy: a device, pipe or socket, not a regular file"),
+    "IDX file that is /dev/zero": (lambda t, r: (t / "z-images-idx3-ubyte").symlink_to("/dev/zero")
+                                   or _train_on("idx", t / "z-images-idx3-ubyte"), "not a regular file"),
+    "gzipped IDX that inflates past its header": (
+        lambda t, r: (t / "x-images-idx3-ubyte.gz").write_bytes(
+            __import__("gzip").compress(bytes([0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2]))
+            + __import__("gzip").compress(bytes(2**20)) * 3072)  # 3 GiB of zeros after 4 promised bytes
+        and _train_on("idx", t / "x-images-idx3-ubyte.gz"),
+        "promises 4 bytes of data for shape (1, 2, 2), found 5 or more"),
+    "gzipped IDX whose header promises 2**60 bytes": (
+        lambda t, r: (t / "x-images-idx3-ubyte.gz").write_bytes(__import__("gzip").compress(
+            bytes([0, 0, 8, 3, 0, 0, 0, 16, 64, 0, 0, 0, 64, 0, 0, 0])))
+        and _train_on("idx", t / "x-images-idx3-ubyte.gz"), "over the 8 GiB limit on decoded data"),
+    ".npy header promising 10**12 floats": (
+        lambda t, r: (t / "big.npy").write_bytes(_npy(t / "s.npy", __import__("numpy").zeros(4)).read_bytes()
+                                                 .replace(b"(4,), }" + b" " * 12, b"(1000000000000,), }"))
+        and _train_on("array", t / "big.npy"), "big.npy: the .npy header promises shape (1000000000000,)"),
+    ".npz member promising 10**12 floats": (
+        lambda t, r: (z := __import__("zipfile").ZipFile(t / "big.npz", "w")).writestr(
+            "x.npy", _npy(t / "s.npy", __import__("numpy").zeros(4)).read_bytes()
+            .replace(b"(4,), }" + b" " * 12, b"(1000000000000,), }"))
+        or z.close() or _train_on("array", t / "big.npz"),
+        "big.npz[x]: the .npy header promises shape (1000000000000,)"),
+    "huge image_size for an array": (
+        lambda t, r: _train_on("array", _npy(t / "a.npy", __import__("numpy").zeros((50, 8, 8), "uint8")),
+                               "--set", "data.image_size=100000"), "limit on decoded data"),
+    "huge image_size for a folder": (
+        lambda t, r: _train_on("folder", _images(t / "imgs", ("a.png", "L", (12, 12))),
+                               "--set", "data.image_size=100000"),
+        "imgs: 1 images of 3x100000x100000"),
+    "complex-valued array": (
+        lambda t, r: _train_on("array", _npy(t / "c.npy", __import__("numpy").ones((40, 2), complex))),
+        "c.npy: complex values"),
+    "array of zero-width rows": (lambda t, r: _train_on("array", _npy(t / "e.npy", __import__("numpy").zeros((40, 0)))),
+                                 "e.npy: examples of shape (0,) hold no values"),
+    "eval after the CSV's columns changed": (
+        lambda t, r: (t / "t.csv").write_text("a,b\n" + "".join(f"{i % 7}.5,{i % 3}\n" for i in range(80)))
+        and main(_train_on("csv", t / "t.csv", "--set", "train.batch_size=16", "--set", "generator.hidden=[8]",
+                           "--set", "discriminator.hidden=[8]")) == 0
+        and (t / "t.csv").write_text("a,b\n" + "".join(f"{i % 7}.5,{i % 4}\n" for i in range(80)))
+        and ["eval", str(t / "t.csv") + "-run", "--n-samples", "50"],
+        "t.csv: the table changed since the run was trained"),
     # config-level checks: non-finite floats, RNG seed and thread bounds, device form, choices, registered names
     "infinite learning rate": (lambda t, r: ["train", "--preset", "ring8", "--set", "optim_d.lr=inf", "--dry-run"],
                                "optim_d.lr: expected a finite number, got inf"),

@@ -72,6 +72,8 @@ def _data_info(data: Dataset) -> dict[str, Any]:
     info = {"name": data.name, "shape": list(data.shape), "kind": data.kind, "bounded": data.bounded}
     if "codec" in data.info:  # tables: how to decode samples to the original columns (plain JSON)
         info["codec"] = data.info["codec"]
+    if data.classes:  # labelled data: the class names, in class-index order (plain JSON)
+        info["classes"] = list(data.classes)
     return info
 
 

@@ -2,23 +2,60 @@
 
 ``build_dataset(cfg.data)`` returns a :class:`Dataset` whose splits are float32 tensors of shape
 ``(n, *shape)``. Small datasets live on the training device as one tensor; the trainer draws batches
-from a seeded permutation.
+from a seeded permutation. Every builder registers itself in :data:`DATASETS` where it is defined.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 from torch import Tensor
+
+from ..errors import DataError
+from ..registry import Registry
 
 if TYPE_CHECKING:
     from ..config import DataConfig
     from .toy import GaussianMixture
 
-__all__ = ["DATASETS", "Dataset", "build_dataset", "register_dataset"]
+__all__ = ["DATASETS", "SPLIT_FRACTIONS", "Dataset", "build_dataset", "class_indices", "split_indices"]
+
+SPLIT_FRACTIONS = (0.1, 0.1)  # validation, test: a fixed permutation cut 80 % / 10 % / 10 %
+SPLIT_RULE = "fixed permutation: 80% train, 10% validation, 10% test"
+SPLITS = ("train", "val", "test")
+MAX_CLASSES = 100_000  # integer labels are class indices below this
+
+DATASETS: Registry[Callable[[DataConfig], Dataset]] = Registry("dataset", modules=(
+    "origan.data.toy", "origan.data.images", "origan.data.arrays", "origan.data.folders", "origan.data.idx",
+    "origan.data.tables"))
+
+
+def split_indices(n: int, fractions: tuple[float, float], seed: int) -> tuple[Tensor, Tensor, Tensor]:
+    """A fixed permutation of ``range(n)`` cut into train / val / test by the val and test fractions."""
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    n_val, n_test = round(n * fractions[0]), round(n * fractions[1])
+    return perm[n_val + n_test :], perm[:n_val], perm[n_val : n_val + n_test]
+
+
+def class_indices(values: Sequence[Any] | np.ndarray, source: str) -> tuple[Tensor, tuple[str, ...]]:
+    """``(n,)`` int64 class indices and the class names.
+
+    Integer labels are class indices already: they must lie in ``0 .. MAX_CLASSES - 1`` and the classes are
+    ``"0" .. str(max)``. Text labels index their distinct values, sorted.
+    """
+    arr = np.asarray(values)
+    if arr.dtype.kind in "biu":
+        lo, hi = (int(arr.min()), int(arr.max())) if arr.size else (0, -1)
+        if lo < 0 or hi >= MAX_CLASSES:
+            raise DataError(f"{source}: integer labels are class indices and must lie in 0..{MAX_CLASSES - 1}; "
+                            f"found {lo}..{hi}")
+        return torch.from_numpy(arr.astype(np.int64).reshape(-1)), tuple(str(i) for i in range(hi + 1))
+    levels, index = np.unique(arr, return_inverse=True)
+    return torch.from_numpy(index.astype(np.int64).reshape(-1)), tuple(str(v) for v in levels.tolist())
 
 
 @dataclass
@@ -32,8 +69,10 @@ class Dataset:
         kind: ``"image"`` (``(C, H, W)`` in [0, 1]), ``"vector"`` (toy points) or ``"table"``.
         bounded: whether every value lies in [0, 1] (G then ends in a sigmoid).
         target: the exact distribution for toy data, else ``None``.
-        labels: class labels per split when the data has them.
-        info: how the data was made and split, for the run's records.
+        labels: ``{"train", "val", "test"}`` -> ``(n,)`` int64 class indices into ``classes``; ``None``
+            for unlabelled data.
+        classes: the class names (``()`` for unlabelled data); also in ``info["classes"]``.
+        info: how the data was made and split, for the run's records (plain JSON).
     """
 
     name: str
@@ -45,44 +84,28 @@ class Dataset:
     bounded: bool
     target: GaussianMixture | None = None
     labels: dict[str, Tensor] | None = None
+    classes: tuple[str, ...] = ()
     info: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_splits(cls, name: str, x: Tensor, kind: str, bounded: bool, info: dict[str, Any], seed: int = 0,
+                    labels: Tensor | None = None, classes: Sequence[str] = (),
+                    split: tuple[Tensor, Tensor, Tensor] | None = None) -> Dataset:
+        """Cut ``x`` ``(n, *shape)`` (and its ``(n,)`` labels) into train / val / test.
 
-DATASETS: dict[str, Callable[[DataConfig], Dataset]] = {}
-
-
-def register_dataset(name: str) -> Callable[[Callable[[DataConfig], Dataset]], Callable[[DataConfig], Dataset]]:
-    """Decorator: register a builder ``f(cfg.data) -> Dataset`` under ``name``."""
-
-    def deco(fn: Callable[[DataConfig], Dataset]) -> Callable[[DataConfig], Dataset]:
-        DATASETS[name] = fn
-        return fn
-
-    return deco
-
-
-def split_indices(n: int, fractions: tuple[float, float], seed: int) -> tuple[Tensor, Tensor, Tensor]:
-    """A fixed permutation of ``range(n)`` cut into train / val / test by the val and test fractions."""
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    n_val, n_test = round(n * fractions[0]), round(n * fractions[1])
-    return perm[n_val + n_test :], perm[:n_val], perm[n_val : n_val + n_test]
+        ``split`` gives the source's own train / val / test indices; without it the split is the fixed
+        permutation of :func:`split_indices` seeded with ``seed`` (80 / 10 / 10). ``info`` gains the sizes,
+        the seed, the rule and the class names.
+        """
+        parts = split if split is not None else split_indices(len(x), SPLIT_FRACTIONS, seed)
+        names = tuple(classes) if labels is not None else ()
+        info = dict(info) | {"sizes": [len(p) for p in parts], "split_seed": seed,
+                             "split": "the source's own" if split is not None else SPLIT_RULE, "classes": list(names)}
+        y = None if labels is None else dict(zip(SPLITS, (labels[p] for p in parts), strict=True))
+        tr, va, te = (x[p] for p in parts)
+        return cls(name, tr, va, te, tuple(x.shape[1:]), kind, bounded, labels=y, classes=names, info=info)
 
 
 def build_dataset(cfg: DataConfig) -> Dataset:
     """The dataset named by ``cfg.name``, built on the CPU."""
-    return DATASETS[cfg.name](cfg)
-
-
-from . import images as _images  # noqa: E402,F401  (registers mnist, digits)
-from . import arrays as _arrays  # noqa: E402,F401  (registers array)
-from . import folders as _folders  # noqa: E402,F401  (registers folder)
-from . import idx as _idx  # noqa: E402,F401  (registers idx)
-from . import tables as _tables  # noqa: E402,F401  (registers csv, wine, breast-cancer)
-from . import toy as _toy  # noqa: E402,F401
-
-for _name in _toy.TOY_TARGETS:
-
-    def _make(cfg: DataConfig, _n: str = _name) -> Dataset:
-        return _toy.toy_dataset(_n, cfg)
-
-    DATASETS[_name] = _make
+    return DATASETS.get(cfg.name, "data.name")(cfg)

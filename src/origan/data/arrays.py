@@ -15,9 +15,11 @@ in [0, 1]. Images are centre-cropped to a square and resized (antialiased biline
 
 from __future__ import annotations
 
+import math
 import zipfile
+import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 import torch
@@ -25,14 +27,15 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..errors import DataError
-from . import Dataset, register_dataset, split_indices
+from . import DATASETS, Dataset, class_indices
+from .limits import check_decoded_size, regular_file
 
 if TYPE_CHECKING:
     from ..config import DataConfig
 
 __all__ = ["array_dataset", "images_from_array", "load_array", "resize_center_crop", "to_channels"]
 
-SPLIT_FRACTIONS = (0.1, 0.1)  # validation, test
+NPY_MAGIC = b"\x93NUMPY"
 LUMA = (0.299, 0.587, 0.114)  # ITU-R 601-2 luma, as Pillow's RGB -> L
 
 
@@ -43,31 +46,63 @@ def resolve_path(cfg: DataConfig, what: str) -> Path:
     path = Path(cfg.path).expanduser()
     if not path.exists():
         raise DataError(f"{path}: no such file or folder (data.path, expected {what})")
+    if not path.is_dir():
+        regular_file(path, what)
     return path
 
 
-def load_array(path: Path, key: str = "") -> tuple[np.ndarray, list[str]]:
-    """The array in a ``.npy`` file, or the one named ``key`` in a ``.npz`` (never unpickling); also the npz's names."""
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise DataError(f"{path}: not a readable .npy/.npz file ({str(e).splitlines()[0]})") from None
-    if isinstance(loaded, np.ndarray):
-        if key:
-            raise DataError(f"{path}: data.array_key={key!r} given, but a .npy file holds one unnamed array")
-        return loaded, []
-    with loaded as z:
-        names = list(z.files)
+def _check_npy_header(f: BinaryIO, size: int, source: str) -> None:
+    """Refuse an ``.npy`` stream whose header promises more data than it holds, or more than the budget."""
+    fmt = np.lib.format
+    major, _ = fmt.read_magic(f)
+    shape, _, dtype = (fmt.read_array_header_1_0 if major == 1 else fmt.read_array_header_2_0)(f)
+    if dtype.hasobject:
+        raise DataError(f"{source}: holds Python objects (dtype {dtype}); origan never unpickles, expected numbers")
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > size - f.tell():
+        raise DataError(f"{source}: the .npy header promises shape {shape} of {dtype} ({nbytes} bytes), "
+                        f"the file holds {size - f.tell()}")
+    check_decoded_size(nbytes, source, f"an array of shape {shape} and dtype {dtype}")
+
+
+def _load_npz(path: Path, key: str) -> tuple[np.ndarray, list[str]]:
+    with zipfile.ZipFile(path) as z:
+        members = {m.filename.removesuffix(".npy"): m for m in z.infolist() if not m.is_dir()}
+        names = list(members)
         if not key:
             if len(names) != 1:
                 raise DataError(f"{path}: holds {len(names)} arrays ({', '.join(names)}); choose one with data.array_key")
             key = names[0]
-        if key not in names:
+        if key not in members:
             raise DataError(f"{path}: no array {key!r} (data.array_key); it holds {', '.join(names) or 'none'}")
-        try:
-            return z[key], names
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-            raise DataError(f"{path}: array {key!r} cannot be read ({str(e).splitlines()[0]})") from None
+        with z.open(members[key]) as f:
+            _check_npy_header(f, members[key].file_size, f"{path}[{key}]")
+        with z.open(members[key]) as f:
+            return np.lib.format.read_array(f, allow_pickle=False), names
+
+
+def load_array(path: Path, key: str = "") -> tuple[np.ndarray, list[str]]:
+    """The array in a ``.npy`` file, or the one named ``key`` in a ``.npz`` (never unpickling); also the npz's names.
+
+    The header's shape and dtype are checked against the file's size and the decoded-data budget first.
+    """
+    size = regular_file(path, "a .npy or .npz file")
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(len(NPY_MAGIC))
+            if magic.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+                return _load_npz(path, key)
+            if magic != NPY_MAGIC:
+                raise DataError(f"{path}: not a .npy or .npz file (it starts with {magic!r})")
+            if key:
+                raise DataError(f"{path}: data.array_key={key!r} given, but a .npy file holds one unnamed array")
+            f.seek(0)
+            _check_npy_header(f, size, str(path))
+            f.seek(0)
+            return np.lib.format.read_array(f, allow_pickle=False), []
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise DataError(f"{path}: not a readable .npy/.npz file ({why})") from None
 
 
 def _as_unit_interval(arr: np.ndarray, source: str) -> np.ndarray:
@@ -136,15 +171,33 @@ def images_from_array(arr: np.ndarray, source: str, cfg: DataConfig) -> Tensor |
         raise DataError(f"{source}: wrong array shape {arr.shape}; expected (n, H, W), (n, H, W, C), (n, C, H, W) or (n, d)")
     if len(arr) == 0:
         raise DataError(f"{source}: the array holds no examples")
+    n, c, h, w = arr.shape
+    size, c = cfg.image_size or min(h, w), max(c, cfg.channels)
+    check_decoded_size(4 * n * c * (h * w + size * size), source,
+                       f"{n} images of {c}x{h}x{w} resized to {size}x{size} (data.image_size) as float32")
     x = torch.from_numpy(np.ascontiguousarray(_as_unit_interval(arr, source)))  # (n, C, H, W)
     x = to_channels(x, cfg.channels)
-    size = cfg.image_size or min(x.shape[-2:])
     return resize_center_crop(x, size)
+
+
+def _labels(labels: np.ndarray, n: int, source: str) -> tuple[Tensor, tuple[str, ...]]:
+    if labels.shape != (n,) or labels.dtype.kind not in "biuU":
+        raise DataError(f"{source}: labels must be {n} integers or strings, got shape {labels.shape} "
+                        f"dtype {labels.dtype}")
+    return class_indices(labels, source)
 
 
 def array_dataset(name: str, arr: np.ndarray, labels: np.ndarray | None, cfg: DataConfig, source: str,
                   split: tuple[Tensor, Tensor, Tensor] | None = None) -> Dataset:
-    """A Dataset of images (or vectors) from an array; ``split`` gives train/val/test indices, else 80/10/10."""
+    """A Dataset of images (or vectors) from an array; ``split`` gives train/val/test indices, else 80/10/10.
+
+    ``labels``: one per example, integers (class indices) or strings (see :func:`~origan.data.class_indices`).
+    """
+    if np.iscomplexobj(arr):
+        raise DataError(f"{source}: complex values (dtype {arr.dtype}); expected real numbers")
+    if 0 in arr.shape[1:]:
+        raise DataError(f"{source}: examples of shape {arr.shape[1:]} hold no values; "
+                        "expected at least one per example")
     x = images_from_array(arr, source, cfg)
     kind, bounded = "image", True
     if x is None:  # (n, d) vectors: unbounded data, modelled as they are
@@ -154,19 +207,11 @@ def array_dataset(name: str, arr: np.ndarray, labels: np.ndarray | None, cfg: Da
         if len(arr) == 0:
             raise DataError(f"{source}: the array holds no examples")
         x, kind, bounded = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32)), "vector", False
-    y = None
-    if labels is not None:
-        if labels.shape != (len(x),) or not np.issubdtype(labels.dtype, np.integer):
-            raise DataError(f"{source}: labels must be {len(x)} integers, got shape {labels.shape} dtype {labels.dtype}")
-        y = torch.from_numpy(labels.astype(np.int64))
-    tr, va, te = split if split is not None else split_indices(len(x), SPLIT_FRACTIONS, cfg.split_seed)
-    info = {"source": source, "sizes": [len(tr), len(va), len(te)], "split_seed": cfg.split_seed,
-            "split": "the source's own" if split is not None else "fixed permutation: 80% train, 10% validation, 10% test"}
-    return Dataset(name, x[tr], x[va], x[te], tuple(x.shape[1:]), kind, bounded,
-                   labels=None if y is None else {"train": y[tr], "val": y[va], "test": y[te]}, info=info)
+    y, classes = _labels(labels, len(x), source) if labels is not None else (None, ())
+    return Dataset.from_splits(name, x, kind, bounded, {"source": source}, cfg.split_seed, y, classes, split)
 
 
-@register_dataset("array")
+@DATASETS.register("array")
 def array(cfg: DataConfig) -> Dataset:
     """An array of images or vectors from ``data.path`` (``.npy``, or ``.npz`` with ``data.array_key``)."""
     path = resolve_path(cfg, "a .npy or .npz file")

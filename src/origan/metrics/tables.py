@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..data.tables import TableCodec
+from ..data.tables import TableCodec, check_codec
 from ..errors import ConfigError
 from . import register_metric
 
@@ -201,6 +201,7 @@ def fidelity_report(run_or_samples: Run | Tensor, dataset: Dataset | None = None
             raise ConfigError("fidelity_report: samples need their dataset")
     else:
         dataset = dataset or build_dataset(run_or_samples.config.data)
+        check_codec(run_or_samples.data_info.get("codec"), dataset)
         samples = run_or_samples.sample(n or len(dataset.train), generator=torch.Generator().manual_seed(seed))
     if dataset.kind != "table" or "codec" not in dataset.info:
         raise ConfigError(f"fidelity_report: needs a table dataset, got {dataset.name!r} ({dataset.kind})")
