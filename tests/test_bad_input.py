@@ -192,6 +192,36 @@ CASES = {
         and (t / "t.csv").write_text("a,b\n" + "".join(f"{i % 7}.5,{i % 4}\n" for i in range(80)))
         and ["eval", str(t / "t.csv") + "-run", "--n-samples", "50"],
         "t.csv: the table changed since the run was trained"),
+    # config-level checks: non-finite floats, RNG seed and thread bounds, device form, choices, registered names
+    "infinite learning rate": (lambda t, r: ["train", "--preset", "ring8", "--set", "optim_d.lr=inf", "--dry-run"],
+                               "optim_d.lr: expected a finite number, got inf"),
+    "NaN learning rate": (lambda t, r: ["train", "--preset", "ring8", "--set", "optim_g.lr=nan", "--out", str(t / "n")],
+                          "optim_g.lr: expected a finite number, got nan"),
+    "infinite epochs": (lambda t, r: ["train", "--preset", "ring8", "--set", "train.epochs=inf", "--dry-run"],
+                        "train.epochs: expected a finite number, got inf"),
+    "seed beyond the RNGs": (lambda t, r: ["train", "--preset", "ring8", "--set", f"seed={2**64}",
+                                           "--out", str(t / "n")],
+                             f"seed: expected an integer in [0, 2**63 - 1], got {2**64}"),
+    "negative seed": (lambda t, r: ["train", "--preset", "ring8", "--set", "seed=-3", "--dry-run"],
+                      "seed: expected an integer in [0, 2**63 - 1], got -3"),
+    "too many threads": (lambda t, r: ["train", "--preset", "ring8", "--set", "train.threads=100000",
+                                       "--out", str(t / "n")],
+                         "train.threads: expected an integer in [0, 1024] (0 = chosen at start), got 100000"),
+    "bad device string": (lambda t, r: ["train", "--preset", "ring8", "--set", "train.device=gpu0",
+                                        "--out", str(t / "n")],
+                          "train.device: expected auto, cpu, mps, cuda or cuda:N, got 'gpu0'"),
+    "unknown choice": (lambda t, r: ["train", "--preset", "ring8", "--set", "train.autocast=fp8", "--dry-run"],
+                       "train.autocast: expected one of none, bf16, got 'fp8'"),
+    "unknown generator (dry run)": (lambda t, r: ["train", "--preset", "ring8", "--set", "generator.name=vae",
+                                                  "--dry-run"],
+                                    "generator.name: expected one of affine, coupling, dcgan, mlp, spline, got 'vae'"),
+    "unknown G cost": (lambda t, r: ["train", "--preset", "ring8", "--set", "loss.generator=wgan",
+                                     "--out", str(t / "n")],
+                       "loss.generator: expected one of minimax, ml, nonsaturating, got 'wgan'"),
+    "unknown prior in a run's config": (lambda t, r: _edit_json(_copy_run(r, t / "c") / "config.json",
+                                                                lambda d: d["noise"].update(prior="cauchy"))
+                                        or ["train", "--resume", str(t / "c")],
+                                        "noise.prior: expected one of normal, uniform, got 'cauchy'"),
 }
 
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from origan import losses
+from origan.errors import ConfigError
 
 LOGITS = torch.linspace(-20, 20, 401, dtype=torch.float64)
 
@@ -69,12 +70,20 @@ def test_losses_are_finite_in_float32_at_extreme_logits():
     assert torch.isfinite(losses.d_loss(l, l))
 
 
-def test_unknown_generator_loss_names_the_choices():
-    with pytest.raises(KeyError, match="nonsaturating"):
+def test_unknown_generator_loss_names_the_key_and_the_choices():
+    with pytest.raises(ConfigError) as e:
         losses.g_loss("wgan")
+    assert str(e.value) == "loss.generator: unknown generator loss 'wgan'; expected one of minimax, ml, nonsaturating"
+
+
+def test_generator_costs_register_where_defined():
+    assert list(losses.GENERATOR_LOSSES) == ["minimax", "nonsaturating", "ml"]
+    assert "ml" in losses.GENERATOR_LOSSES and "wgan" not in losses.GENERATOR_LOSSES
+    assert losses.g_loss("minimax") is losses.g_loss_minimax
 
 
 def test_optimal_discriminator_value_is_minus_log4_at_equilibrium():
     # D(x) = 1/2 everywhere (logit 0) gives V = -log 4 exactly.
     zero = torch.zeros(10, dtype=torch.float64)
     assert losses.value(zero, zero).item() == pytest.approx(-math.log(4), abs=1e-15)
+    assert losses.LOG4 == math.log(4.0)

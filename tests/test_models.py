@@ -5,9 +5,12 @@ import math
 import pytest
 import torch
 
+from origan.config import DiscriminatorConfig, GeneratorConfig
 from origan.data.toy import GaussianMixture, grid25, ring8
+from origan.errors import ConfigError
+from origan.models import DISCRIMINATORS, GENERATORS, build_discriminator, build_generator
 from origan.models.mlp import Maxout, MaxoutDiscriminator, MLPDiscriminator, MLPGenerator
-from origan.priors import NormalPrior, UniformPrior
+from origan.priors import PRIORS, NormalPrior, UniformPrior, build_prior
 
 
 def test_maxout_matches_naive_reference():
@@ -95,3 +98,28 @@ def test_ring_and_grid_geometry_and_samples():
     x = g.sample(5000, torch.Generator().manual_seed(0))
     nearest = torch.cdist(x.double(), g.modes).min(1).values
     assert nearest.max() < 0.05 * 6  # every sample within 6 std of a mode
+
+
+def test_every_registered_model_builds_from_its_typed_config_where_it_is_defined():
+    assert sorted(GENERATORS) == ["affine", "coupling", "dcgan", "mlp", "spline"]
+    assert sorted(DISCRIMINATORS) == ["dcgan", "maxout", "mlp"]
+    homes = {"mlp": "mlp", "maxout": "mlp", "affine": "flows", "spline": "flows", "coupling": "flows", "dcgan": "conv"}
+    shape = (1, 8, 8)  # 64 dimensions: every model applies, flows with noise.dim = 64
+    for name in GENERATORS:
+        assert GENERATORS[name].__module__ == f"origan.models.{homes[name]}"
+        g = build_generator(GeneratorConfig(name=name, hidden=(8, 8), width=4), shape, True, 64)
+        assert g(torch.randn(3, 64)).shape == (3, *shape), name
+    for name in DISCRIMINATORS:
+        assert DISCRIMINATORS[name].__module__ == f"origan.models.{homes[name]}"
+        d = build_discriminator(DiscriminatorConfig(name=name, hidden=(8, 8), width=4), shape, True, 64)
+        assert d(torch.rand(3, *shape)).shape == (3,), name
+
+
+def test_unknown_model_and_prior_names_are_config_errors_listing_the_known_ones():
+    with pytest.raises(ConfigError) as e:
+        build_generator(GeneratorConfig(name="vae"), (2,), False, 2)
+    assert str(e.value) == "generator.name: unknown generator 'vae'; expected one of affine, coupling, dcgan, mlp, spline"
+    with pytest.raises(ConfigError) as e:
+        build_prior("cauchy", 2)
+    assert str(e.value) == "noise.prior: unknown prior 'cauchy'; expected one of normal, uniform"
+    assert list(PRIORS) == ["uniform", "normal"] and isinstance(build_prior("normal", 3), NormalPrior)

@@ -248,7 +248,7 @@ class _TinyConvD(torch.nn.Module):
 def test_channels_last_lays_out_conv_weights_and_keeps_the_maths(monkeypatch):
     from origan.models import DISCRIMINATORS
 
-    monkeypatch.setitem(DISCRIMINATORS, "tinyconv", lambda cfg, shape, bounded, dim: _TinyConvD(shape))
+    monkeypatch.setitem(DISCRIMINATORS._members, "tinyconv", lambda cfg, shape, bounded, dim: _TinyConvD(shape))
     base = ["data.name=digits", "discriminator.name=tinyconv", "generator.hidden=[32]", "train.batch_size=16",
             "train.steps=5", "train.sample_every=0", "train.checkpoint_every=0", "train.log_every=5"]
     cl_state, cl_rows = _fit(origan.load_config("digits", overrides=[*base, "train.channels_last=true"]))

@@ -77,10 +77,11 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 def _config_from_args(args: argparse.Namespace) -> Any:
     from .config import load_config
+    from .names import check_registered
 
     if args.preset is None and args.config is None:
         raise UserError("train: give --preset NAME and/or --config FILE.toml (see `origan presets`)")
-    return load_config(args.preset, args.config, args.set or [])
+    return check_registered(load_config(args.preset, args.config, args.set or []))
 
 
 def cmd_train(args: argparse.Namespace) -> int:

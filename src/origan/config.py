@@ -1,25 +1,32 @@
 """Typed, frozen configuration: defaults <- preset <- TOML file <- ``--set a.b=value``; JSON out.
 
-Every field has one default and a comment. Unknown keys, wrong types and impossible values raise a
-:class:`~origan.errors.ConfigError` whose message names the dotted key.
+Every field has one default and a comment. Unknown keys, wrong types, choices outside a ``Literal``,
+non-finite floats and impossible values raise a :class:`~origan.errors.ConfigError` whose message names the
+dotted key. This module knows no registry: names of registered things (data, prior, models, G cost) are
+checked by :func:`origan.names.check_registered` where a config is resolved into a run.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import re
 import tomllib
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .errors import ConfigError
 from .presets import PRESETS, merge
 
 __all__ = [
+    "MAX_SEED",
+    "MAX_THREADS",
+    "PRESETS",
     "Config",
     "DataConfig",
     "DiscriminatorConfig",
@@ -27,13 +34,21 @@ __all__ = [
     "LossConfig",
     "NoiseConfig",
     "OptimConfig",
-    "PRESETS",
     "TrainConfig",
     "from_dict",
     "load_config",
     "parse_set",
     "to_dict",
 ]
+
+MAX_SEED = 2**63 - 1  # torch seeds take 64 bits and the rank is added under torchrun; TOML's largest integer
+MAX_THREADS = 1024  # torch.set_num_threads takes seconds at 10^5 and hangs the first matmul beyond
+
+Activation = Literal["relu", "leaky_relu", "tanh", "sigmoid"]  # hidden activations (origan.models.mlp)
+Output = Literal["auto", "sigmoid", "identity"]  # G's output layer
+Update = Literal["alternating", "simultaneous"]  # how D and G take turns
+Autocast = Literal["none", "bf16"]  # autocast dtype of the forward passes
+Compile = Literal["none", "default", "reduce-overhead", "max-autotune"]  # torch.compile modes
 
 
 @dataclass(frozen=True)
@@ -44,7 +59,7 @@ class DataConfig:
     n_train: int = 50_000  # toy targets: size of the sampled training set
     n_val: int = 10_000  # toy targets: size of the sampled validation set
     n_test: int = 10_000  # toy targets: size of the sampled test set
-    split_seed: int = 0  # seed of the fixed train/validation/test split (independent of the run's seed)
+    split_seed: int = 0  # seed of the fixed train/validation/test split (independent of the run's seed; <= MAX_SEED)
     image_size: int = 0  # images are resized and centre-cropped to this square side; 0 = folders 32, arrays/IDX keep theirs
     channels: int = 0  # 1 (grayscale) or 3 (RGB); 0 = the source's (a folder is RGB if any image has colour)
     folder_labels: bool = False  # image folders: the first-level sub-folder names become class labels
@@ -65,8 +80,8 @@ class NoiseConfig:
 class GeneratorConfig:
     name: str = "mlp"  # generator architecture (registry in origan.models)
     hidden: tuple[int, ...] = (1200, 1200)  # hidden widths
-    activation: str = "relu"  # hidden activation: relu, leaky_relu, tanh, sigmoid
-    output: str = "auto"  # sigmoid (data in [0, 1]), identity (unbounded data), or auto from the dataset
+    activation: Activation = "relu"  # hidden activation: relu, leaky_relu, tanh, sigmoid
+    output: Output = "auto"  # sigmoid (data in [0, 1]), identity (unbounded data), or auto from the dataset
     init_range: float = 0.05  # weights U(-r, r) and zero biases; 0 keeps PyTorch's default init
     output_bias_from_data: bool = True  # set the output bias from the data's mean (logit of the mean pixel)
     width: int = 64  # dcgan: channels of the largest hidden feature map (ngf), doubled at each halving of the side
@@ -80,7 +95,7 @@ class DiscriminatorConfig:
     name: str = "maxout"  # maxout (the paper's) or mlp
     hidden: tuple[int, ...] = (240, 240)  # units per hidden layer (maxout: units, each of `pieces` pieces)
     pieces: int = 5  # maxout pieces per unit
-    activation: str = "leaky_relu"  # hidden activation of the mlp discriminator
+    activation: Activation = "leaky_relu"  # hidden activation of the mlp discriminator
     dropout_input: float = 0.2  # drop probability on D's input (the paper keeps 0.8)
     dropout_hidden: float = 0.5  # drop probability after each hidden layer (the paper keeps 0.5)
     init_range: float = 0.005  # weights U(-r, r) and zero biases; 0 keeps PyTorch's default init
@@ -94,7 +109,7 @@ class LossConfig:
 
 @dataclass(frozen=True)
 class OptimConfig:
-    name: str = "sgd"  # sgd (with momentum) or adam
+    name: Literal["sgd", "adam"] = "sgd"  # sgd (with momentum) or adam
     lr: float = 0.1  # initial learning rate
     lr_decay: float = 1.000004  # learning rate divided by this after every update (1 = constant)
     lr_min: float = 1e-6  # floor of the decayed learning rate (a learning rate below it stays constant)
@@ -109,7 +124,7 @@ class OptimConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    update: str = "alternating"  # alternating (Algorithm 1: k D steps, then one G step) or simultaneous (authors' code)
+    update: Update = "alternating"  # alternating (Algorithm 1: k D steps, then a G step) or simultaneous (authors' code)
     k: int = 1  # D steps per G step (alternating update)
     batch_size: int = 100  # minibatch size m
     steps: int = 5000  # budget in G steps (training iterations); 0 = use `epochs`
@@ -119,20 +134,23 @@ class TrainConfig:
     checkpoint_every: int = 1000  # steps between checkpoints (0 = only at the end)
     keep_checkpoints: int = 3  # how many step checkpoints to keep besides `last`
     n_fixed_samples: int = 100  # size of the fixed noise batch for sample figures
-    device: str = "auto"  # cpu, cuda, cuda:N, or auto (cuda when available)
+    device: str = "auto"  # auto (cuda when available), cpu, mps, cuda or cuda:N
     deterministic: bool = True  # torch.use_deterministic_algorithms (cheap on CPU)
-    threads: int = 0  # torch intra-op threads on the CPU; 0 chooses at start (1 unless the model is large and gains)
+    threads: int = 0  # torch intra-op threads, at most MAX_THREADS; 0 chooses at start (1 unless the model gains)
     guard: bool = True  # divergence guard: a NaN/Inf loss, gradient or weight rolls back to the last good state
     guard_lr_factor: float = 0.5  # after a rollback, both learning rates are multiplied by this
     guard_max_rollbacks: int = 3  # give up after this many rollbacks
-    autocast: str = "none"  # none (fp32) or bf16: G's and D's forward passes under bfloat16 autocast (CPU or GPU); weights, optimizer and losses stay fp32
+    # none (fp32) or bf16: G's and D's forward passes under bfloat16 autocast (CPU or GPU); weights, optimizer
+    # and losses stay fp32
+    autocast: Autocast = "none"
     channels_last: bool = False  # 4-D weights (convolutions) in channels_last memory layout, for tensor cores and oneDNN
-    compile: str = "none"  # torch.compile G and D: none, default, reduce-overhead (CUDA graphs on a GPU) or max-autotune
+    # torch.compile G and D: none, default, reduce-overhead (CUDA graphs on a GPU) or max-autotune
+    compile: Compile = "none"
 
 
 @dataclass(frozen=True)
 class Config:
-    seed: int = 0  # one seed fixes the whole run
+    seed: int = 0  # one seed fixes the whole run (0 <= seed <= MAX_SEED)
     data: DataConfig = field(default_factory=DataConfig)
     noise: NoiseConfig = field(default_factory=NoiseConfig)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
@@ -176,7 +194,15 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
             return value
     elif tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            number = float(value) if isinstance(value, float) or abs(value) < 2**1023 else math.inf
+            if not math.isfinite(number):  # no float of the config means anything at inf or nan
+                raise ConfigError(f"{key}: expected a finite number, got {value!r}")
+            return number
+    elif origin is Literal:
+        options = typing.get_args(tp)
+        if isinstance(value, str) and value in options:
+            return value
+        raise ConfigError(f"{key}: expected one of {', '.join(options)}, got {value!r}")
     elif tp is str:
         if isinstance(value, str):
             return value
@@ -284,7 +310,77 @@ def load_config(
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Value checks
+# Value checks (types, choices and finiteness are checked while building; registered names by
+# origan.names.check_registered where a config is resolved)
+
+_DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+
+
+def _positive(v: Any) -> bool:
+    return v > 0
+
+
+def _non_negative(v: Any) -> bool:
+    return v >= 0
+
+
+def _unit(v: float) -> bool:
+    return 0 <= v < 1
+
+
+def _widths(v: tuple[int, ...]) -> bool:
+    return all(h > 0 for h in v)
+
+
+_OPTIM_RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
+    ("lr", _positive, "a positive learning rate"),
+    ("lr_decay", lambda v: v >= 1, "a divisor >= 1"),
+    ("lr_min", _non_negative, "a number >= 0"),
+    ("momentum", _unit, "a number in [0, 1)"),
+    ("momentum_final", _unit, "a number in [0, 1)"),
+    ("beta1", _unit, "a number in [0, 1)"),
+    ("beta2", _unit, "a number in [0, 1)"),
+    ("weight_decay", _non_negative, "a number >= 0"),
+)
+
+# dotted key -> (check, what is expected); each names the key of the first value that fails
+_RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
+    ("seed", lambda v: 0 <= v <= MAX_SEED, "an integer in [0, 2**63 - 1]"),
+    ("data.n_train", _positive, "a positive integer"),
+    ("data.n_val", _positive, "a positive integer"),
+    ("data.n_test", _positive, "a positive integer"),
+    ("data.split_seed", lambda v: 0 <= v <= MAX_SEED, "an integer in [0, 2**63 - 1]"),
+    ("data.image_size", _non_negative, "a side in pixels >= 0"),
+    ("data.channels", lambda v: v in (0, 1, 3), "0 (the source's), 1 or 3"),
+    ("data.max_categories", lambda v: v >= 2, "an integer >= 2"),
+    ("noise.dim", _positive, "a positive integer"),
+    ("generator.hidden", _widths, "positive widths"),
+    ("generator.init_range", _non_negative, "a number >= 0"),
+    ("generator.spline_bins", lambda v: v >= 2, "an integer >= 2"),
+    ("generator.spline_bound", _positive, "a number > 0"),
+    ("generator.coupling_layers", _positive, "a positive integer"),
+    ("generator.width", _positive, "a positive number of channels"),
+    ("discriminator.hidden", _widths, "positive widths"),
+    ("discriminator.pieces", _positive, "a positive integer"),
+    ("discriminator.dropout_input", _unit, "a probability in [0, 1)"),
+    ("discriminator.dropout_hidden", _unit, "a probability in [0, 1)"),
+    ("discriminator.init_range", _non_negative, "a number >= 0"),
+    ("discriminator.width", _positive, "a positive number of channels"),
+    *((f"{o}.{key}", ok, expected) for o in ("optim_d", "optim_g") for key, ok, expected in _OPTIM_RULES),
+    ("train.k", _positive, "a positive integer"),
+    ("train.batch_size", _positive, "a positive integer"),
+    ("train.steps", _non_negative, "an integer >= 0"),
+    ("train.epochs", _non_negative, "a number >= 0"),
+    ("train.log_every", _positive, "a positive integer"),
+    ("train.sample_every", _non_negative, "an integer >= 0"),
+    ("train.checkpoint_every", _non_negative, "an integer >= 0"),
+    ("train.keep_checkpoints", _non_negative, "an integer >= 0"),
+    ("train.n_fixed_samples", _positive, "a positive integer"),
+    ("train.device", _DEVICE.fullmatch, "auto, cpu, mps, cuda or cuda:N"),
+    ("train.threads", lambda v: 0 <= v <= MAX_THREADS, f"an integer in [0, {MAX_THREADS}] (0 = chosen at start)"),
+    ("train.guard_lr_factor", lambda v: 0 < v <= 1, "a factor in (0, 1]"),
+    ("train.guard_max_rollbacks", _non_negative, "an integer >= 0"),
+)
 
 
 def _check(ok: bool, key: str, expected: str, value: Any) -> None:
@@ -292,74 +388,21 @@ def _check(ok: bool, key: str, expected: str, value: Any) -> None:
         raise ConfigError(f"{key}: expected {expected}, got {value!r}")
 
 
-def _one_of(key: str, value: str, options: Sequence[str]) -> None:
-    _check(value in options, key, "one of " + ", ".join(options), value)
+def _get(cfg: Config, dotted: str) -> Any:
+    node: Any = cfg
+    for part in dotted.split("."):
+        node = getattr(node, part)
+    return node
 
 
 def _validate(cfg: Config) -> None:
-    from .data import DATASETS
-    from .losses import GENERATOR_LOSSES
-    from .models import DISCRIMINATORS, GENERATORS
-    from .priors import PRIORS
-
-    _one_of("data.name", cfg.data.name, sorted(DATASETS))
-    for key in ("n_train", "n_val", "n_test"):
-        _check(getattr(cfg.data, key) > 0, f"data.{key}", "a positive integer", getattr(cfg.data, key))
-    _check(cfg.data.image_size >= 0, "data.image_size", "a side in pixels >= 0", cfg.data.image_size)
-    _check(cfg.data.channels in (0, 1, 3), "data.channels", "0 (the source's), 1 or 3", cfg.data.channels)
-    _check(cfg.data.max_categories >= 2, "data.max_categories", "an integer >= 2", cfg.data.max_categories)
-    _one_of("noise.prior", cfg.noise.prior, sorted(PRIORS))
-    _check(cfg.noise.dim > 0, "noise.dim", "a positive integer", cfg.noise.dim)
-    g, d = cfg.generator, cfg.discriminator
-    _one_of("generator.name", g.name, sorted(GENERATORS))
-    _one_of("generator.output", g.output, ["auto", "sigmoid", "identity"])
-    _one_of("generator.activation", g.activation, ["relu", "leaky_relu", "tanh", "sigmoid"])
-    _check(all(h > 0 for h in g.hidden), "generator.hidden", "positive widths", list(g.hidden))
-    _check(g.init_range >= 0, "generator.init_range", "a number >= 0", g.init_range)
-    _check(g.spline_bins >= 2, "generator.spline_bins", "an integer >= 2", g.spline_bins)
-    _check(g.spline_bound > 0, "generator.spline_bound", "a number > 0", g.spline_bound)
-    _check(g.coupling_layers >= 1, "generator.coupling_layers", "a positive integer", g.coupling_layers)
-    _check(g.width > 0 and d.width > 0, "generator.width" if g.width <= 0 else "discriminator.width",
-           "a positive number of channels", g.width if g.width <= 0 else d.width)
-    _one_of("discriminator.name", d.name, sorted(DISCRIMINATORS))
-    _one_of("discriminator.activation", d.activation, ["relu", "leaky_relu", "tanh", "sigmoid"])
-    _check(all(h > 0 for h in d.hidden), "discriminator.hidden", "positive widths", list(d.hidden))
-    _check(d.pieces > 0, "discriminator.pieces", "a positive integer", d.pieces)
-    for key in ("dropout_input", "dropout_hidden"):
-        v = getattr(d, key)
-        _check(0 <= v < 1, f"discriminator.{key}", "a probability in [0, 1)", v)
-    _check(d.init_range >= 0, "discriminator.init_range", "a number >= 0", d.init_range)
-    _one_of("loss.generator", cfg.loss.generator, sorted(GENERATOR_LOSSES))
+    for key, ok, expected in _RULES:
+        value = _get(cfg, key)
+        _check(bool(ok(value)), key, expected, list(value) if isinstance(value, tuple) else value)
     for name in ("optim_d", "optim_g"):
         o: OptimConfig = getattr(cfg, name)
-        _one_of(f"{name}.name", o.name, ["sgd", "adam"])
-        _check(o.lr > 0, f"{name}.lr", "a positive learning rate", o.lr)
-        _check(o.lr_decay >= 1, f"{name}.lr_decay", "a divisor >= 1", o.lr_decay)
-        _check(o.lr_min >= 0, f"{name}.lr_min", "a number >= 0", o.lr_min)
-        for key in ("momentum", "momentum_final"):
-            _check(0 <= getattr(o, key) < 1, f"{name}.{key}", "a number in [0, 1)", getattr(o, key))
         _check(0 <= o.momentum_start_epoch < o.momentum_saturate_epoch, f"{name}.momentum_saturate_epoch",
                f"an epoch after momentum_start_epoch={o.momentum_start_epoch}", o.momentum_saturate_epoch)
-        for key in ("beta1", "beta2"):
-            _check(0 <= getattr(o, key) < 1, f"{name}.{key}", "a number in [0, 1)", getattr(o, key))
-        _check(o.weight_decay >= 0, f"{name}.weight_decay", "a number >= 0", o.weight_decay)
     t = cfg.train
-    _one_of("train.update", t.update, ["alternating", "simultaneous"])
-    _check(t.k >= 1, "train.k", "a positive integer", t.k)
     _check(t.update == "alternating" or t.k == 1, "train.k", "1 with the simultaneous update", t.k)
-    _check(t.batch_size >= 1, "train.batch_size", "a positive integer", t.batch_size)
-    _check(t.steps >= 0, "train.steps", "an integer >= 0", t.steps)
-    _check(t.epochs >= 0, "train.epochs", "a number >= 0", t.epochs)
     _check(t.steps > 0 or t.epochs > 0, "train.steps", "a budget: train.steps > 0 or train.epochs > 0", t.steps)
-    _check(t.log_every >= 1, "train.log_every", "a positive integer", t.log_every)
-    for key in ("sample_every", "checkpoint_every"):
-        _check(getattr(t, key) >= 0, f"train.{key}", "an integer >= 0", getattr(t, key))
-    _check(t.keep_checkpoints >= 0, "train.keep_checkpoints", "an integer >= 0", t.keep_checkpoints)
-    _check(t.n_fixed_samples >= 1, "train.n_fixed_samples", "a positive integer", t.n_fixed_samples)
-    _check(t.device == "auto" or t.device == "cpu" or t.device.startswith("cuda") or t.device == "mps",
-           "train.device", "auto, cpu, cuda or cuda:N", t.device)
-    _check(t.threads >= 0, "train.threads", "an integer >= 0", t.threads)
-    _check(0 < t.guard_lr_factor <= 1, "train.guard_lr_factor", "a factor in (0, 1]", t.guard_lr_factor)
-    _check(t.guard_max_rollbacks >= 0, "train.guard_max_rollbacks", "an integer >= 0", t.guard_max_rollbacks)
-    _one_of("train.autocast", t.autocast, ["none", "bf16"])
-    _one_of("train.compile", t.compile, ["none", "default", "reduce-overhead", "max-autotune"])

@@ -7,14 +7,18 @@ Nothing here calls ``backward``; the trainer owns the updates.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
 from torch import Tensor
 from torch.nn.functional import softplus
 
+from .registry import Registry
+
 __all__ = [
     "GENERATOR_LOSSES",
+    "LOG4",
     "d_loss",
     "d_loss_halved",
     "g_loss",
@@ -23,6 +27,11 @@ __all__ = [
     "g_loss_nonsaturating",
     "value",
 ]
+
+LOG4 = math.log(4.0)  # -V at D = 1/2 everywhere; -C(G) at the global optimum p_g = p_data (Theorem 1)
+
+GeneratorLoss = Callable[[Tensor], Tensor]  # logits_fake (m,) -> scalar cost G minimises
+GENERATOR_LOSSES: Registry[GeneratorLoss] = Registry("generator loss")
 
 
 def value(logits_real: Tensor, logits_fake: Tensor) -> Tensor:
@@ -45,16 +54,19 @@ def d_loss_halved(logits_real: Tensor, logits_fake: Tensor) -> Tensor:
     return 0.5 * d_loss(logits_real, logits_fake)
 
 
+@GENERATOR_LOSSES.register("minimax")
 def g_loss_minimax(logits_fake: Tensor) -> Tensor:
     """The saturating minimax cost G minimises: mean log(1 - D(G(z))). d/dl = -sigmoid(l)."""
     return -softplus(logits_fake).mean()  # mean log(1 - sigmoid(l))
 
 
+@GENERATOR_LOSSES.register("nonsaturating")
 def g_loss_nonsaturating(logits_fake: Tensor) -> Tensor:
     """The non-saturating cost (Section 3): -mean log D(G(z)). d/dl = -(1 - sigmoid(l))."""
     return softplus(-logits_fake).mean()  # -mean log sigmoid(l)
 
 
+@GENERATOR_LOSSES.register("ml")
 def g_loss_ml(logits_fake: Tensor) -> Tensor:
     """The maximum-likelihood cost (NIPS 2016 tutorial): -mean exp(sigmoid^-1(D(G(z)))) / 2. d/dl = -exp(l)/2.
 
@@ -63,16 +75,6 @@ def g_loss_ml(logits_fake: Tensor) -> Tensor:
     return -0.5 * torch.exp(logits_fake).mean()  # -mean exp(l) / 2
 
 
-GENERATOR_LOSSES: dict[str, Callable[[Tensor], Tensor]] = {
-    "minimax": g_loss_minimax,
-    "nonsaturating": g_loss_nonsaturating,
-    "ml": g_loss_ml,
-}
-
-
-def g_loss(name: str) -> Callable[[Tensor], Tensor]:
-    """The generator cost registered under ``name`` (one of ``GENERATOR_LOSSES``)."""
-    try:
-        return GENERATOR_LOSSES[name]
-    except KeyError:
-        raise KeyError(f"unknown generator loss {name!r}; expected one of {sorted(GENERATOR_LOSSES)}") from None
+def g_loss(name: str) -> GeneratorLoss:
+    """The generator cost registered under ``name``; an unknown name is a ConfigError naming loss.generator."""
+    return GENERATOR_LOSSES.get(name, "loss.generator")

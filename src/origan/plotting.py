@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor
 
+from .losses import LOG4
+
 if TYPE_CHECKING:
     from .data.toy import GaussianMixture
 
@@ -86,8 +88,6 @@ def save_sample_figure(x: Tensor, kind: str, target: GaussianMixture | None, pat
 
 def plot_curves(rows: list[dict[str, Any]], folder: Path) -> list[Path]:
     """``losses.png`` (d_loss, g_loss, V with -log 4) and ``d_outputs.png`` (mean D(x), mean D(G(z)))."""
-    import math
-
     rows = [r for r in rows if "d_loss" in r]
     if not rows:
         return []
@@ -99,7 +99,7 @@ def plot_curves(rows: list[dict[str, Any]], folder: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(7, 4))
     for key, label in (("d_loss", "D loss"), ("g_loss", "G loss"), ("value", "V(D, G) estimate")):
         ax.plot(steps, [r[key] for r in rows], label=label)
-    ax.axhline(-math.log(4), color="gray", ls=":", label="-log 4 (equilibrium V)")
+    ax.axhline(-LOG4, color="gray", ls=":", label="-log 4 (equilibrium V)")
     ax.set_xlabel("step")
     ax.legend()
     fig.tight_layout()

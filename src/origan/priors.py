@@ -8,7 +8,9 @@ from typing import Protocol
 import torch
 from torch import Tensor
 
-__all__ = ["NormalPrior", "Prior", "UniformPrior", "build_prior", "PRIORS"]
+from .registry import Registry
+
+__all__ = ["PRIORS", "NormalPrior", "Prior", "UniformPrior", "build_prior"]
 
 
 class Prior(Protocol):
@@ -23,6 +25,10 @@ class Prior(Protocol):
         ...
 
 
+PRIORS: Registry[type[Prior]] = Registry("prior")  # name -> class taking the dimension
+
+
+@PRIORS.register("uniform")
 class UniformPrior:
     """U(-a, a)^dim with ``a = sqrt(3)`` by default: zero mean, unit variance (the paper's MNIST noise)."""
 
@@ -40,6 +46,7 @@ class UniformPrior:
         return torch.where(inside, lp, torch.full_like(lp, -math.inf))
 
 
+@PRIORS.register("normal")
 class NormalPrior:
     """N(0, I_dim)."""
 
@@ -53,9 +60,6 @@ class NormalPrior:
         return -0.5 * (z * z).sum(dim=1) - 0.5 * self.dim * math.log(2.0 * math.pi)
 
 
-PRIORS = {"uniform": UniformPrior, "normal": NormalPrior}
-
-
 def build_prior(name: str, dim: int) -> Prior:
     """The prior registered under ``name`` (``uniform`` or ``normal``) in ``dim`` dimensions."""
-    return PRIORS[name](dim)
+    return PRIORS.get(name, "noise.prior")(dim)

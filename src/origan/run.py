@@ -30,6 +30,7 @@ from .io.files import write_atomic
 from .io.rundir import RunDir, next_run_path
 from .models import build_discriminator, build_generator
 from .models.dropout import bind_dropout
+from .names import check_registered
 from .priors import build_prior
 from .seeding import seed_all
 from .training import Callback, Trainer, TrainState
@@ -234,7 +235,7 @@ def train(config: Config, out: str | Path | None = None, *, overwrite: bool = Fa
     """
     from .training import distributed
 
-    cfg = config.validate()
+    cfg = check_registered(config.validate())
     ctx = distributed.setup()
     try:
         path = Path(out) if out is not None else distributed.on_main(ctx, lambda: next_run_path(Path("runs"), cfg.data.name))
@@ -271,7 +272,7 @@ def newest_good_checkpoint(folder: Path) -> Checkpoint:
 def _open_for_resume(path: str | Path, overrides: dict[str, Any] | None) -> tuple[RunDir, dict[str, Any], Any, str]:
     """The run, its config (with the budget overrides, written back) and its newest intact checkpoint's state."""
     run = RunDir.open(Path(path))
-    cfg = from_dict(run.read_config_dict())
+    cfg = check_registered(from_dict(run.read_config_dict()))
     for key in overrides or {}:
         if key not in (f"train.{k}" for k in BUDGET_KEYS):
             raise ConfigError(f"{key}: a resumed run keeps its config; only train.steps and train.epochs may change")
@@ -334,7 +335,7 @@ def load_run(path: str | Path, map_location: str | torch.device = "cpu") -> Run:
     else:
         ckpt = load_checkpoint(path)
         run_path = path.parent.parent if path.parent.name == "checkpoints" else None
-    cfg = from_dict(ckpt.manifest["config"])
+    cfg = check_registered(from_dict(ckpt.manifest["config"]))
     info = ckpt.manifest["data"]
     gan = build_gan(cfg, info["shape"], info["bounded"])
     state = ckpt.state

@@ -96,7 +96,7 @@ def test_cli_exit_code_1_when_a_claim_fails(tmp_path, monkeypatch, capsys):
         result.claim("one_is_two", "1 <= 0", 1.0, "<=", 0.0)
         return result
 
-    monkeypatch.setitem(EXPERIMENTS, "broken", ("a claim that does not hold", broken))
+    monkeypatch.setitem(EXPERIMENTS._members, "broken", ("a claim that does not hold", broken))
     assert main(["theory", "broken", "--out", str(tmp_path)]) == 1
     assert "failed: 1 <= 0" in capsys.readouterr().out
     assert json.loads((tmp_path / "report.json").read_text())["passed"] is False

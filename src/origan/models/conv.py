@@ -20,13 +20,13 @@ Initialisation as in DCGAN: every convolution and linear weight N(0, 0.02), BN s
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from ..config import DiscriminatorConfig, GeneratorConfig
 from ..errors import ConfigError
-from . import DISCRIMINATORS, GENERATORS
+from .builders import DISCRIMINATORS, GENERATORS, output_activation
 
 __all__ = ["DCGANDiscriminator", "DCGANGenerator", "dcgan_init_", "dcgan_plan"]
 
@@ -115,14 +115,12 @@ class DCGANDiscriminator(nn.Module):
         return self.logit(self.body(x).flatten(1)).squeeze(1)  # (n,) logits
 
 
-def _dcgan_generator(cfg: Any, data_shape: tuple[int, ...], bounded: bool, noise_dim: int) -> nn.Module:
-    output = cfg.output if cfg.output != "auto" else ("sigmoid" if bounded else "identity")
-    return DCGANGenerator(noise_dim, data_shape, cfg.width, output)
+@GENERATORS.register("dcgan")
+def dcgan_generator(cfg: GeneratorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int) -> nn.Module:
+    return DCGANGenerator(noise_dim, data_shape, cfg.width, output_activation(cfg, bounded))
 
 
-def _dcgan_discriminator(cfg: Any, data_shape: tuple[int, ...], bounded: bool, noise_dim: int) -> nn.Module:
+@DISCRIMINATORS.register("dcgan")
+def dcgan_discriminator(cfg: DiscriminatorConfig, data_shape: tuple[int, ...], bounded: bool,
+                        noise_dim: int) -> nn.Module:
     return DCGANDiscriminator(data_shape, cfg.width)
-
-
-GENERATORS["dcgan"] = _dcgan_generator
-DISCRIMINATORS["dcgan"] = _dcgan_discriminator

@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-if TYPE_CHECKING:
-    from ..priors import Prior
+from ..config import GeneratorConfig
+from ..errors import ConfigError
+from ..priors import Prior
+from .builders import GENERATORS
 
 __all__ = ["AffineFlow", "CouplingFlow", "Flow", "SplineFlow", "rq_spline"]
 
@@ -292,3 +293,30 @@ class CouplingFlow(Flow):
             z, ld = layer.inverse(z)
             log_det = log_det + ld
         return z, log_det
+
+
+def _check_flow_dim(name: str, data_shape: tuple[int, ...], noise_dim: int) -> None:
+    """A flow is a bijection z -> x, so z and x must have the same number of dimensions."""
+    if math.prod(data_shape) != noise_dim:
+        raise ConfigError(f"noise.dim: the {name} generator is invertible and needs noise.dim = the data's "
+                          f"dimension {math.prod(data_shape)}, got {noise_dim}")
+
+
+@GENERATORS.register("affine")
+def affine_flow(cfg: GeneratorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int) -> nn.Module:
+    _check_flow_dim("affine", data_shape, noise_dim)
+    return AffineFlow(data_shape)
+
+
+@GENERATORS.register("spline")
+def spline_flow(cfg: GeneratorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int) -> nn.Module:
+    _check_flow_dim("spline", data_shape, noise_dim)
+    return SplineFlow(data_shape, bins=cfg.spline_bins, bound=cfg.spline_bound)
+
+
+@GENERATORS.register("coupling")
+def coupling_flow(cfg: GeneratorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int) -> nn.Module:
+    _check_flow_dim("coupling", data_shape, noise_dim)
+    if noise_dim < 2:
+        raise ConfigError(f"generator.name: a coupling flow needs data of dimension >= 2, got dimension {noise_dim}")
+    return CouplingFlow(data_shape, layers=cfg.coupling_layers, hidden=cfg.hidden)

@@ -12,6 +12,9 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from ..config import DiscriminatorConfig, GeneratorConfig
+from ..errors import ConfigError
+from .builders import DISCRIMINATORS, GENERATORS, output_activation
 from .dropout import Dropout
 
 __all__ = ["MLPDiscriminator", "MLPGenerator", "Maxout", "MaxoutDiscriminator", "maxout"]
@@ -197,3 +200,25 @@ class MLPDiscriminator(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.logit(self.body(x.flatten(1))).squeeze(1)  # (n,) logits
+
+
+@GENERATORS.register("mlp")
+def mlp_generator(cfg: GeneratorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int) -> nn.Module:
+    return MLPGenerator(noise_dim, data_shape, cfg.hidden, cfg.activation, output_activation(cfg, bounded),
+                        cfg.init_range)
+
+
+@DISCRIMINATORS.register("maxout")
+def maxout_discriminator(cfg: DiscriminatorConfig, data_shape: tuple[int, ...], bounded: bool,
+                         noise_dim: int) -> nn.Module:
+    if len(set(cfg.hidden)) != 1:
+        raise ConfigError(f"discriminator.hidden: maxout needs one or more equal widths, got {list(cfg.hidden)}")
+    return MaxoutDiscriminator(data_shape, cfg.hidden[0], cfg.pieces, len(cfg.hidden),
+                               cfg.dropout_input, cfg.dropout_hidden, cfg.init_range)
+
+
+@DISCRIMINATORS.register("mlp")
+def mlp_discriminator(cfg: DiscriminatorConfig, data_shape: tuple[int, ...], bounded: bool,
+                      noise_dim: int) -> nn.Module:
+    return MLPDiscriminator(data_shape, cfg.hidden, cfg.activation, cfg.dropout_input, cfg.dropout_hidden,
+                            cfg.init_range)

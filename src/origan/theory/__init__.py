@@ -17,8 +17,8 @@ Example (a notebook)::
 
 from .densities import FlowDensity, TruncatedMixture, UniformBox
 from .divergences import criterion, criterion_mc, jsd, jsd_mc, kl, kl_mc, summary, value, value_mc
-from .lab import EXPERIMENTS, Claim, ExperimentResult, run_lab
 from .experiments import convergence, figure1, identity, optimal_d, saturation
+from .lab import EXPERIMENTS, Claim, ExperimentResult, run_lab
 from .optimal import OptimalDiscriminator, d_star_logit, optimal_discriminator
 from .quadrature import Domain, Estimate
 

@@ -9,15 +9,13 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
-if TYPE_CHECKING:
-    from ..data.toy import GaussianMixture
-    from ..models.flows import Flow
-    from ..priors import Prior
+from ..data.toy import GaussianMixture
+from ..models.flows import Flow
+from ..priors import Prior
 
 __all__ = ["FlowDensity", "TruncatedMixture", "UniformBox"]
 

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import math
+import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ..data.toy import gauss1d
+from ..losses import LOG4
 from ..plotting import _plt
+from .densities import FlowDensity
 from .optimal import d_star_logit
 
 __all__ = ["plot_convergence", "plot_figure1", "plot_identity", "plot_optimal_d_1d", "plot_optimal_d_2d", "plot_saturation",
            "save_gif"]
 
-LOG4 = math.log(4.0)
 
 
 def _save(fig: Any, path: Path) -> Path:
@@ -141,8 +143,6 @@ def plot_saturation(d_fake: torch.Tensor, histories: dict[str, list[tuple[int, f
 
 def _figure1_axes(ax: Any, gan: Any, title: str) -> None:
     """One panel in the paper's style: p_data as dots, p_g green, D blue dashed, and the z -> x mapping below."""
-    from ..data.toy import gauss1d
-    from .densities import FlowDensity
 
     p_data, p_g = gauss1d(), FlowDensity(gan.G)
     x = torch.linspace(0.5, 7.0, 600, dtype=torch.float64)[:, None]
@@ -183,8 +183,6 @@ def plot_figure1(panels: dict[str, Any], numbers: dict[str, dict[str, float]], p
 
 def save_gif(frames: Sequence[tuple[int, Any]], path: Path, ms_per_frame: int = 120) -> Path:
     """An animated GIF, one frame per snapshot of the run (Pillow)."""
-    import io
-
     from PIL import Image
 
     plt = _plt()

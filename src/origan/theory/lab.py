@@ -24,6 +24,8 @@ from typing import Any
 import torch
 
 from ..errors import ConfigError
+from ..io.files import write_atomic
+from ..registry import Registry
 
 __all__ = ["EXPERIMENTS", "Claim", "Experiment", "ExperimentResult", "LabReport", "experiment_names", "register_experiment",
            "run_lab"]
@@ -103,14 +105,15 @@ class ExperimentResult:
 
 
 Experiment = Callable[..., ExperimentResult]
-EXPERIMENTS: dict[str, tuple[str, Experiment]] = {}  # name -> (title, function)
+# name -> (title, function); the experiments package registers them in the order `origan theory all` runs them
+EXPERIMENTS: Registry[tuple[str, Experiment]] = Registry("experiment", modules=("origan.theory.experiments",))
 
 
 def register_experiment(name: str, title: str) -> Callable[[Experiment], Experiment]:
     """Decorator: register ``f(out, *, seed, quick) -> ExperimentResult`` under ``name``."""
 
     def deco(fn: Experiment) -> Experiment:
-        EXPERIMENTS[name] = (title, fn)
+        EXPERIMENTS.add(name, (title, fn))
         return fn
 
     return deco
@@ -118,9 +121,7 @@ def register_experiment(name: str, title: str) -> Callable[[Experiment], Experim
 
 def experiment_names() -> list[str]:
     """The registered experiments, in the order ``all`` runs them."""
-    from . import experiments as _experiments  # noqa: F401  (registers the experiments)
-
-    return list(EXPERIMENTS)
+    return EXPERIMENTS.names()
 
 
 @dataclass
@@ -177,8 +178,6 @@ def _json_safe(obj: Any) -> Any:
 
 def write_report(report: LabReport) -> None:
     """Write ``report.json`` (every number, each claim's tolerance and pass/fail) and ``report.md``."""
-    from ..io.files import write_atomic
-
     data = {"passed": report.passed, "seconds": report.seconds, "environment": _environment(),
             "experiments": {r.name: r.as_dict() for r in report.results}}
     write_atomic(report.out / "report.json", json.dumps(_json_safe(data), indent=1, allow_nan=False).encode())

@@ -6,7 +6,6 @@ logit, here ``log p_data(x) - log p_g(x)``, so it drops into :class:`~origan.gan
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
@@ -59,6 +58,3 @@ def optimal_discriminator(log_p_data: LogDensity, log_p_g: LogDensity) -> Optima
         d_star.prob(x)          # (n,) D*(x)
     """
     return OptimalDiscriminator(log_p_data, log_p_g)
-
-
-LOG4 = math.log(4.0)  # -C(G) at the global optimum p_g = p_data (Theorem 1)

@@ -18,13 +18,13 @@ its mass.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ...data.toy import gauss1d
+from ...losses import LOG4
 from ...models.flows import AffineFlow
 from ...priors import NormalPrior
 from ..densities import FlowDensity
@@ -34,7 +34,6 @@ from .games import flow_domain, hdr_threshold, max_d_star_deviation, seeded, tra
 
 __all__ = ["convergence"]
 
-LOG4 = math.log(4.0)
 SUPPORT_MASS = 0.999  # the data's support: its highest-density region holding this mass
 TARGETS = {"jsd": 1e-3, "criterion": 2e-3, "d_star": 0.02}  # the targets
 TARGETS_QUICK_TRAINED = {"jsd": 1e-2, "criterion": 2e-2}  # the test suite's short trained-D run

@@ -28,8 +28,9 @@ from ...models.mlp import MLPDiscriminator
 from ...priors import NormalPrior
 from ..densities import FlowDensity
 from ..divergences import summary
+from ..figures import plot_figure1, save_gif
 from ..lab import ExperimentResult, register_experiment
-from ..quadrature import Domain
+from ..quadrature import Domain, integrate
 from .games import alternating_step, cosine_schedule, d_star_gap, seeded, train_discriminator
 
 __all__ = ["figure1"]
@@ -66,7 +67,6 @@ def measure(gan: GAN) -> dict[str, float]:
 
 
 def _d_half_gap(discriminator: torch.nn.Module, domain: Domain) -> float:
-    from ..quadrature import integrate
 
     d64 = copy.deepcopy(discriminator).double().eval()
     p_data = gauss1d()
@@ -144,7 +144,6 @@ def figure1(out: Path | None = None, *, seed: int = 0, quick: bool = False) -> E
     result.claim("d_half", "(d) end of the run: mean |D - 1/2| under p_data", numbers["d"]["mean_abs_d_minus_half"],
                  "<=", 0.1 if quick else 0.05)
     if out is not None:
-        from ..figures import plot_figure1, save_gif
 
         result.figures.append(plot_figure1(panels, numbers, Path(out) / "figure1.png").name)
         frames = [(s, _restore(gan, snap)) for s, snap in snaps]

@@ -15,15 +15,17 @@ from torch import Tensor
 from torch.nn.functional import logsigmoid
 
 from ...data.toy import GaussianMixture, gauss1d
+from ...losses import LOG4
 from ..densities import TruncatedMixture, UniformBox
 from ..divergences import jsd_mc, summary, value
+from ..figures import plot_identity
 from ..lab import ExperimentResult, register_experiment
 from ..optimal import LogDensity, d_star_logit, optimal_discriminator
 from ..quadrature import Domain, integrate
 
 __all__ = ["identity", "random_mixture"]
 
-LOG2, LOG4 = math.log(2.0), math.log(4.0)
+LOG2 = math.log(2.0)
 TAIL_MASS = 1e-12  # mass each random mixture may leave outside the quadrature box
 
 
@@ -150,7 +152,6 @@ def identity(out: Path | None = None, *, seed: int = 0, quick: bool = False) -> 
     result.claim("equal_jsd", "p_g = p_data: |JSD|", abs(c["jsd"]), "<=", 1e-12)
     result.claim("equal_criterion", "p_g = p_data: |C(G) + log 4|", abs(c["criterion"] + LOG4), "<=", 1e-12)
     if out is not None:
-        from ..figures import plot_identity
 
         result.figures.append(plot_identity(rows, pairs[0], Path(out) / "identity.png").name)
     return result

@@ -8,6 +8,7 @@ C(G) = max_D V(G, D), and a Monte Carlo estimate of V(G, D) as a user would comp
 
 from __future__ import annotations
 
+import copy
 import math
 from pathlib import Path
 
@@ -15,11 +16,12 @@ import torch
 
 from ...data.toy import GaussianMixture, mixture1d
 from ...gan import GAN
-from ...models.flows import CouplingFlow, Flow, SplineFlow
+from ...models.flows import MIN_BIN, MIN_DERIV, CouplingFlow, Flow, SplineFlow, _knots
 from ...models.mlp import MLPDiscriminator
 from ...priors import NormalPrior
 from ..densities import FlowDensity
 from ..divergences import summary, value_mc
+from ..figures import plot_optimal_d_1d, plot_optimal_d_2d
 from ..lab import ExperimentResult, register_experiment
 from .games import d_star_gap, flow_domain, seeded, train_discriminator
 
@@ -55,7 +57,6 @@ def _fixed_generator(dim: int, seed: int) -> Flow:
 
 @torch.no_grad()
 def _smooth_knot_derivatives_(flow: SplineFlow) -> None:
-    from ...models.flows import MIN_BIN, MIN_DERIV, _knots
 
     xk, yk = _knots(flow.raw_widths, flow.bound, MIN_BIN), _knots(flow.raw_heights, flow.bound, MIN_BIN)
     slopes = yk.diff(dim=-1) / xk.diff(dim=-1)  # (d, K)
@@ -99,7 +100,6 @@ def _run(dim: int, seed: int, quick: bool) -> tuple[dict[str, float], dict[str, 
 
 
 def _double(module: torch.nn.Module) -> torch.nn.Module:
-    import copy
 
     return copy.deepcopy(module).double().eval().requires_grad_(False)
 
@@ -132,7 +132,6 @@ def optimal_d(out: Path | None = None, *, seed: int = 0, quick: bool = False) ->
         result.claim(f"d_below_d_star_{dim}d", f"{dim}-D: V(G, D_trained) - C(G) (D* is the maximiser)",
                      numbers["value_trained"] - numbers["criterion"], "<=", numbers["value_trained_error"] + numbers["criterion_error"])
     if out is not None:
-        from ..figures import plot_optimal_d_1d, plot_optimal_d_2d
 
         result.figures.append(plot_optimal_d_1d(views[1], Path(out) / "optimal_d_1d.png").name)
         result.figures.append(plot_optimal_d_2d(views[2], Path(out) / "optimal_d_2d.png").name)

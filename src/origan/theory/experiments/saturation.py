@@ -25,6 +25,7 @@ from ...models.mlp import MLPDiscriminator
 from ...priors import NormalPrior
 from ..densities import FlowDensity
 from ..divergences import summary
+from ..figures import plot_saturation
 from ..lab import ExperimentResult, register_experiment
 from ..quadrature import Domain
 from .games import SnapshotDStar, alternating_step, seeded, train_discriminator
@@ -116,7 +117,6 @@ def saturation(out: Path | None = None, *, seed: int = 0, quick: bool = False) -
     result.claim("minimax_slower", "steps(minimax) / steps(non-saturating) to JSD < 0.05 (minimax: cap if not reached)",
                  mm / ns if ns else math.nan, ">=", STEPS_RATIO)
     if out is not None:
-        from ..figures import plot_saturation
 
         result.figures.append(plot_saturation(d_fake, curves, Path(out) / "saturation.png").name)
     return result
