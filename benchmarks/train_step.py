@@ -37,7 +37,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import origan
 from origan.models import GENERATORS, build_discriminator, build_generator
-from origan.run import _prepare
+from origan.training.build import build_state
 from origan.training import Trainer
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16}
@@ -164,7 +164,7 @@ def origan_trainer(preset: str, batch: int, update: str, dtype: str, threads: in
     overrides = [f"train.batch_size={batch}", f"train.update={update}", "train.k=1", "train.steps=1000000",
                  "train.device=cpu", f"train.threads={threads}", f"train.autocast={'none' if dtype == 'fp32' else dtype}"]
     cfg = origan.load_config(preset, overrides=overrides)
-    data, state, _ = _prepare(cfg, torch.device("cpu"))
+    data, state, _ = build_state(cfg, torch.device("cpu"))
     return Trainer(cfg, state), (cfg, data)
 
 
