@@ -84,7 +84,7 @@ def test_commands_on_damaged_runs_exit_0_1_or_2_and_never_crash(trained, tmp_pat
     rng = random.Random(2014)
     commands = ["inspect", "sample", "plot", "resume", "resume-more", "inspect-json"]
     seen = set()
-    for i in range(48):
+    for i in range(30):
         run = shutil.copytree(trained, tmp_path / f"r{i}")
         damage = []
         for _ in range(rng.randint(1, 2)):

@@ -182,6 +182,9 @@ def _check_manifest(manifest: dict[str, Any], where: Path) -> None:
     def bad(field: str, expected: str) -> CheckpointError:
         return CheckpointError(f"{where}: field {field!r} must be {expected}, got {manifest.get(field)!r:.60}")
 
+    tensor_file = manifest.get("tensor_file")
+    if not isinstance(tensor_file, str) or Path(tensor_file).name != tensor_file or not tensor_file.endswith(".safetensors"):
+        raise CheckpointError(f"{where}: tensor_file must name a .safetensors file beside the manifest")
     sha = manifest.get("sha256")
     if not (isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{64}", sha)):
         raise bad("sha256", "64 hex digits")
@@ -237,10 +240,7 @@ def load_checkpoint(path: Path) -> Checkpoint:
                               "checkpoints and never unpickles files")
     manifest_path = path.with_name(path.name + ".json")
     manifest = verify_checkpoint(manifest_path)
-    tensor_file = manifest.get("tensor_file")
-    if not isinstance(tensor_file, str) or Path(tensor_file).name != tensor_file or not tensor_file.endswith(".safetensors"):
-        raise CheckpointError(f"{manifest_path}: tensor_file must name a .safetensors file beside the manifest")
-    tensors = read_safetensors(manifest_path.parent / tensor_file, manifest["sha256"])
+    tensors = read_safetensors(manifest_path.parent / manifest["tensor_file"], manifest["sha256"])
     return Checkpoint(manifest_path, tensors, manifest)
 
 
