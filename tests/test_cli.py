@@ -194,6 +194,7 @@ def test_sampling_a_billion_streams_in_bounded_memory(tiny_run, tmp_path):
     import os
     import signal
     import time
+    from pathlib import Path
 
     out = tmp_path / "big.npy"
     proc = subprocess.Popen([sys.executable, "-m", "origan", "sample", str(tiny_run), "-n", "1000000000", "--out", str(out)],
@@ -204,7 +205,8 @@ def test_sampling_a_billion_streams_in_bounded_memory(tiny_run, tmp_path):
         while time.time() < deadline and proc.poll() is None and not (tmp.exists() and tmp.stat().st_size > 32 << 20):
             time.sleep(0.1)
         assert proc.poll() is None, proc.stderr.read()
-        rss_kb = int(next(line for line in open(f"/proc/{proc.pid}/status") if line.startswith("VmRSS")).split()[1])
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        rss_kb = int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1])
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()

@@ -176,7 +176,11 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from .plotting import plot_curves
 
     run = RunDir.open(Path(args.run))
-    for path in plot_curves(run.read_metrics(), run.plots):
+    problems: list[str] = []
+    rows = run.read_metrics(problems)
+    for problem in problems:
+        print(f"origan: skipped a damaged row: {problem}", file=sys.stderr)
+    for path in plot_curves(rows, run.plots):
         print(path)
     return 0
 

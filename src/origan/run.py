@@ -23,8 +23,15 @@ from .config import Config, _apply_layer, _nest, from_dict, to_dict
 from .data import Dataset
 from .errors import CheckpointError, ConfigError, RunDirError, UserError
 from .gan import GAN
-from .io.checkpoint import (Checkpoint, has_checkpoint_files, link_last, load_checkpoint, newest_good_checkpoint,
-                            prune_checkpoints, save_checkpoint)
+from .io.checkpoint import (
+    Checkpoint,
+    has_checkpoint_files,
+    link_last,
+    load_checkpoint,
+    newest_good_checkpoint,
+    prune_checkpoints,
+    save_checkpoint,
+)
 from .io.rundir import BUDGET_KEYS, RunDir, inspect_run, next_run_path
 from .seeding import derive_seed
 from .training import Callback, Trainer, TrainState

@@ -25,8 +25,8 @@ import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from ..version import __version__
 from ..errors import CheckpointError
+from ..version import __version__
 from .files import write_atomic
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "Checkpoint", "checkpoint_problem", "flatten", "has_checkpoint_files", "link_last", "list_checkpoints",

@@ -23,7 +23,7 @@ from typing import Any
 from ..errors import ConfigError, RunDirError
 from .checkpoint import read_json
 
-__all__ = ["BUDGET_KEYS", "MARKER", "METRIC_FIELDS", "RunDir", "TIMING_FIELDS", "inspect_run", "next_run_path"]
+__all__ = ["BUDGET_KEYS", "MARKER", "METRIC_FIELDS", "TIMING_FIELDS", "RunDir", "inspect_run", "next_run_path"]
 
 log = logging.getLogger(__name__)
 
@@ -253,7 +253,9 @@ def inspect_run(path: str | Path) -> dict[str, Any]:
         status = "no checkpoint yet"
     else:
         status = "healthy"
-    section = lambda name: cfg.get(name) if isinstance(cfg.get(name), dict) else {}  # noqa: E731
+    def section(name: str) -> dict[str, Any]:
+        return cfg[name] if isinstance(cfg.get(name), dict) else {}
+
     return {
         "path": str(run.path), "data": section("data").get("name"), "seed": cfg.get("seed"),
         "budget": {k: section("train").get(k) for k in BUDGET_KEYS},
