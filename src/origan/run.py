@@ -70,8 +70,9 @@ class Run:
     def sample_chunks(self, n: int, seed: int = 0, chunk: int = SAMPLE_CHUNK) -> Iterator[Tensor]:
         """``n`` samples of G with noise from ``seed``, as CPU tensors of at most ``2 * chunk - 1`` rows.
 
-        The noise is drawn chunk by chunk from one seeded CPU generator; for a multiple of 16 as ``chunk`` (the
-        default) the samples equal ``sample(n, seed=seed)`` bit for bit, in a memory that does not grow with ``n``.
+        The noise is drawn chunk by chunk from one seeded CPU generator, so memory does not grow with ``n``. With
+        the default ``chunk`` the samples equal ``sample(n, seed=seed)`` bit for bit: every chunk but the last
+        holds a multiple of 16 noise values (torch fills normal noise 16 at a time) and G sees the same batches.
         """
         generator = torch.Generator().manual_seed(seed)
         done = 0
