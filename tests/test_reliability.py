@@ -288,3 +288,22 @@ def test_overwrite_never_deletes_a_folder_that_is_not_an_origan_run(tmp_path):
     (tmp_path / "r" / "config.json").write_text("{torn")
     origan.train(cfg, out=tmp_path / "r", overwrite=True)
     assert origan.load_run(tmp_path / "r").step == 2
+
+
+def test_a_kill_during_the_first_checkpoint_write_resumes_from_step_0(tmp_path):
+    cfg = origan.load_config("ring8", overrides=[*TINY, "train.steps=10", "train.checkpoint_every=0"])
+    ref = origan.train(cfg, out=tmp_path / "ref")
+    origan.train(cfg, out=tmp_path / "r")
+    ck = tmp_path / "r" / "checkpoints"
+    blob = (ck / "step-000000010.safetensors").read_bytes()
+    for p in ck.iterdir():
+        p.unlink()
+    (ck / "step-000000010.safetensors").write_bytes(blob)  # renamed into place; its manifest never written
+    (ck / ".step-000000010.json.tmp-99").write_bytes(b'{"format"')
+    report = origan.run.inspect_run(tmp_path / "r")
+    assert report["status"] == "no checkpoint yet" and report["problems"] == []
+    with pytest.raises(CheckpointError, match="no checkpoint yet"):
+        origan.load_run(tmp_path / "r")
+    assert origan.resume(tmp_path / "r").step == 10
+    assert _rows(tmp_path / "r") == _rows(ref.path)
+    _same_weights(_weights(tmp_path / "r"), _weights(ref.path))

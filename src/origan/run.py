@@ -25,7 +25,7 @@ from .errors import CheckpointError, ConfigError, RunDirError, UserError
 from .gan import GAN
 from .io.checkpoint import (
     Checkpoint,
-    has_checkpoint_files,
+    ever_checkpointed,
     link_last,
     load_checkpoint,
     newest_good_checkpoint,
@@ -206,7 +206,7 @@ def _open_for_resume(path: str | Path, overrides: dict[str, Any] | None) -> tupl
     the run stopped before its first checkpoint, and its name). Reads only: nothing is written here."""
     run = RunDir.open(Path(path))
     cfg = _with_budget(run.read_config(), overrides)
-    if not has_checkpoint_files(run.checkpoints):
+    if not ever_checkpointed(run.checkpoints):
         return run, cfg, None, None
     ckpt = newest_good_checkpoint(run.checkpoints, check=lambda c: _check_same_config(c, cfg))
     return run, cfg, ckpt.state, ckpt.path.name
@@ -298,7 +298,7 @@ def load_run(path: str | Path, map_location: str | torch.device = "cpu") -> Run:
 
     if path.is_dir():
         run = RunDir.open(path)
-        if not has_checkpoint_files(run.checkpoints):
+        if not ever_checkpointed(run.checkpoints):
             raise CheckpointError(f"{path}: no checkpoint yet (the run stopped before its first one; "
                                   f"`origan train --resume {path}` starts it from step 0)")
         ckpt = newest_good_checkpoint(run.checkpoints, check=fits)

@@ -29,8 +29,8 @@ from ..errors import CheckpointError
 from ..version import __version__
 from .files import write_atomic
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "Checkpoint", "checkpoint_problem", "flatten", "has_checkpoint_files", "link_last", "list_checkpoints",
-           "load_checkpoint", "newest_good_checkpoint", "prune_checkpoints", "read_json", "save_checkpoint",
+__all__ = ["FORMAT", "FORMAT_VERSION", "Checkpoint", "checkpoint_problem", "ever_checkpointed", "flatten", "link_last",
+           "list_checkpoints", "load_checkpoint", "newest_good_checkpoint", "prune_checkpoints", "read_json", "save_checkpoint",
            "scan_checkpoints", "unflatten", "verify_checkpoint"]
 
 log = logging.getLogger(__name__)
@@ -286,11 +286,16 @@ def newest_good_checkpoint(folder: Path, check: Callable[[Checkpoint], None] | N
     raise CheckpointError(f"{folder}: no intact checkpoint to resume from{detail}")
 
 
-def has_checkpoint_files(folder: Path) -> bool:
-    """Whether ``folder`` holds any checkpoint, intact or torn (temporary files of an unfinished write aside)."""
+def ever_checkpointed(folder: Path) -> bool:
+    """Whether a checkpoint was ever completed in ``folder``, intact now or not.
+
+    A checkpoint is complete once its manifest is written (the manifest comes last), and ``last.*`` is made
+    only from a complete one: without any manifest and without ``last``, what is there (a tensor file, a
+    temporary file) is what a kill during the first write leaves, and the run has no checkpoint yet.
+    """
     folder = Path(folder)
-    return folder.is_dir() and any(p.stem == "last" or STEP_NAME.fullmatch(p.stem)
-                                   for p in folder.iterdir() if p.suffix in (".json", ".safetensors"))
+    return folder.is_dir() and any(p.stem == "last" and p.suffix in (".json", ".safetensors")
+                                   or p.suffix == ".json" and STEP_NAME.fullmatch(p.stem) for p in folder.iterdir())
 
 
 def link_last(folder: Path, name: str) -> None:

@@ -229,7 +229,7 @@ def inspect_run(path: str | Path) -> dict[str, Any]:
     (the newest checkpoint, or ``last``, torn or edited; ``config.json`` unreadable or no origan config;
     damaged rows of ``metrics.jsonl``). ``healthy`` is ``status == "healthy"``.
     """
-    from .checkpoint import has_checkpoint_files, scan_checkpoints
+    from .checkpoint import ever_checkpointed, scan_checkpoints
 
     run = RunDir.open(Path(path))
     problems: list[str] = []
@@ -242,14 +242,15 @@ def inspect_run(path: str | Path) -> dict[str, Any]:
     checkpoints = scan_checkpoints(run.checkpoints)
     step_files = [c for c in checkpoints if c["name"] != "last"]
     newest = max(step_files, key=lambda c: c["step"], default=None)  # by name: a torn one has no readable step
+    started = ever_checkpointed(run.checkpoints)  # else a torn tensor file is the first write, cut short
     for c in checkpoints:
-        if not c["ok"] and (c["name"] == "last" or c is newest):
+        if started and not c["ok"] and (c["name"] == "last" or c is newest):
             problems.append(f"newest checkpoint {c['name']} is torn: {c['problem']}")
     rows = run.read_metrics(problems)
     rows = [r for r in rows if "d_loss" in r]
     if problems:
         status = "unhealthy"
-    elif not has_checkpoint_files(run.checkpoints):
+    elif not started:
         status = "no checkpoint yet"
     else:
         status = "healthy"
