@@ -209,7 +209,7 @@ def _open_for_resume(path: str | Path, overrides: dict[str, Any] | None) -> tupl
     if not ever_checkpointed(run.checkpoints):
         return run, cfg, None, None
     ckpt = newest_good_checkpoint(run.checkpoints, check=lambda c: _check_same_config(c, cfg))
-    return run, cfg, ckpt.state, ckpt.path.name
+    return run, cfg, ckpt.state, str(ckpt.path)
 
 
 def _load_state(state: TrainState, tree: Any, name: str) -> None:
@@ -255,7 +255,7 @@ def resume(path: str | Path, *, overrides: dict[str, Any] | None = None, callbac
         if tree is None:
             log.warning("%s has no checkpoint yet: starting from step 0 with its stored config", run.path)
         else:
-            log.info("resuming %s from %s at step %d", run.path, name, state.step)
+            log.info("resuming %s from %s at step %d", run.path, Path(name).name, state.step)
         return _run_trainer(cfg, run, data, state, fixed_z, callbacks, ctx)
     finally:
         distributed.teardown(ctx)

@@ -283,7 +283,7 @@ def newest_good_checkpoint(folder: Path, check: Callable[[Checkpoint], None] | N
             log.warning("falling back to %s", path.name)
         return ckpt
     detail = f" ({errors[0]})" if errors else ""
-    raise CheckpointError(f"{folder}: no intact checkpoint to resume from{detail}")
+    raise CheckpointError(f"{folder}: no intact checkpoint{detail}")
 
 
 def ever_checkpointed(folder: Path) -> bool:
