@@ -13,9 +13,8 @@ bits for the same seed.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
@@ -72,19 +71,12 @@ def data_info(data: Dataset) -> dict[str, Any]:
     return info
 
 
-@dataclass
-class BuiltState:
-    """A run's starting point: the dataset, the :class:`TrainState` and the fixed noise of the sample figures.
-
-    Unpacks as ``data, state, fixed_z = build_state(...)``.
-    """
+class BuiltState(NamedTuple):
+    """A run's starting point; unpacks as ``data, state, fixed_z = build_state(...)``."""
 
     data: Dataset
     state: TrainState
     fixed_z: Tensor  # (n_fixed_samples, noise.dim) on the run's device
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter((self.data, self.state, self.fixed_z))
 
 
 def _check_data(cfg: Config, data: Dataset) -> None:
