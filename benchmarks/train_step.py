@@ -47,7 +47,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import origan
 from origan.models import GENERATORS, build_discriminator, build_generator
-from origan.run import _prepare
+from origan.training.build import build_state
 from origan.training import Trainer
 from origan.training.speed import available_cores, choose_threads
 
@@ -175,7 +175,7 @@ def origan_trainer(preset: str, batch: int, update: str, dtype: str, threads: in
     overrides = [f"train.batch_size={batch}", f"train.update={update}", "train.k=1", "train.steps=1000000",
                  "train.device=cpu", f"train.threads={threads}", f"train.autocast={'none' if dtype == 'fp32' else dtype}"]
     cfg = origan.load_config(preset, overrides=overrides)
-    data, state, _ = _prepare(cfg, torch.device("cpu"))
+    data, state, _ = build_state(cfg, torch.device("cpu"))
     return Trainer(cfg, state), (cfg, data)
 
 
@@ -315,7 +315,7 @@ def threads_rows(args: argparse.Namespace, preset: str, load: str) -> list[dict[
     """ms per iteration of ``preset``'s trainer on the auto-chosen threads, 1 and 2, interleaved in rounds."""
     overrides = ["train.device=cpu", "train.threads=1", "train.steps=1000000"]
     cfg = origan.load_config(preset, overrides=overrides)
-    data, state, _ = _prepare(cfg, torch.device("cpu"))
+    data, state, _ = build_state(cfg, torch.device("cpu"))
     trainer = Trainer(cfg, state)
     t0 = time.perf_counter()
     auto = choose_threads(dataclasses.replace(cfg.train, threads=0), state.gan, (cfg.train.batch_size, *data.shape))

@@ -222,7 +222,65 @@ CASES = {
                                                                 lambda d: d["noise"].update(prior="cauchy"))
                                         or ["train", "--resume", str(t / "c")],
                                         "noise.prior: expected one of normal, uniform, got 'cauchy'"),
+    # Damaged run directories, missing output folders, impossible devices: one line each, nothing touched.
+    "sample into a folder that does not exist": (lambda t, r: ["sample", str(r), "--out", str(t / "no" / "x.npy")],
+                                                 "does not exist"),
+    "sample into a CSV in a missing folder": (lambda t, r: ["sample", str(r), "--out", str(t / "no" / "s.csv")],
+                                              "does not exist"),
+    "--config naming a folder": (lambda t, r: ["train", "--config", str(t), "--dry-run"], "--config expects a TOML file"),
+    "device that is no device": (lambda t, r: ["train", "--preset", "ring8", *TINY, "--set", "train.device=banana",
+                                               "--out", str(t / "n")], "train.device: expected auto, cpu"),
+    "device with a bad index": (lambda t, r: ["train", "--preset", "ring8", *TINY, "--set", "train.device=cuda:x",
+                                              "--out", str(t / "n")], "train.device: expected auto, cpu"),
+    "resume with config.json not UTF-8": (
+        lambda t, r: (_copy_run(r, t / "c") / "config.json").write_bytes(b"\xff\xfe{}") and ["train", "--resume", str(t / "c")],
+        "config is not UTF-8"),
+    "resume with config.json truncated": (
+        lambda t, r: _truncate(_copy_run(r, t / "c") / "config.json") or ["train", "--resume", str(t / "c")],
+        "config.json: config is not valid JSON"),
+    "resume with config.json nested too deeply": (
+        lambda t, r: (_copy_run(r, t / "c") / "config.json").write_text("[" * 100_000 + "]" * 100_000)
+        and ["train", "--resume", str(t / "c")], "nested too deeply"),
+    "resume with config.json a list": (
+        lambda t, r: (_copy_run(r, t / "c") / "config.json").write_text("[1, 2]") and ["train", "--resume", str(t / "c")],
+        "expected a JSON object, got list"),
+    "resume with a config field of the wrong type": (
+        lambda t, r: _edit_json(_copy_run(r, t / "c") / "config.json", lambda d: d["train"].update(k="two"))
+        or ["train", "--resume", str(t / "c")], "config.json: train.k: expected int"),
+    "resume with train.steps on a run without a checkpoint": (
+        lambda t, r: [p.unlink() for p in (_copy_run(r, t / "c") / "checkpoints").glob("*.json")]
+        and ["train", "--resume", str(t / "c"), "--set", "train.steps=50"], "no intact checkpoint"),
+    "sample from a manifest with a wrong-typed step": (
+        lambda t, r: _edit_json(_copy_run(r, t / "c") / "checkpoints" / "last.json", lambda d: d.update(step="9"))
+        or ["sample", str(t / "c" / "checkpoints" / "last.json"), "--out", str(t / "x.npy")], "field 'step' must be"),
+    "sample from a manifest without data.shape": (
+        lambda t, r: _edit_json(_copy_run(r, t / "c") / "checkpoints" / "last.json", lambda d: d["data"].pop("shape"))
+        or ["sample", str(t / "c" / "checkpoints" / "last.json"), "--out", str(t / "x.npy")], "'data.shape' must be"),
+    "sample from a manifest whose state is a list": (
+        lambda t, r: _edit_json(_copy_run(r, t / "c") / "checkpoints" / "last.json", lambda d: d.update(state=[]))
+        or ["sample", str(t / "c" / "checkpoints" / "last.json"), "--out", str(t / "x.npy")], "field 'state' must be"),
+    "sample from a truncated manifest": (
+        lambda t, r: _truncate(_copy_run(r, t / "c") / "checkpoints" / "last.json")
+        or ["sample", str(t / "c" / "checkpoints" / "last.json"), "--out", str(t / "x.npy")], "manifest is not valid JSON"),
+    "sample from a manifest that is not UTF-8": (
+        lambda t, r: (_copy_run(r, t / "c") / "checkpoints" / "last.json").write_bytes(b"{\xff}")
+        and ["sample", str(t / "c" / "checkpoints" / "last.json"), "--out", str(t / "x.npy")], "manifest is not UTF-8"),
+    "sample from a run whose manifests all have a wrong type": (
+        lambda t, r: [_edit_json(p, lambda d: d["data"].update(bounded="yes"))
+                      for p in (_copy_run(r, t / "c") / "checkpoints").glob("*.json")]
+        and ["sample", str(t / "c"), "--out", str(t / "x.npy")], "no intact checkpoint"),
+    "eval of a run whose manifests are truncated": (
+        lambda t, r: [_truncate(p) for p in (_copy_run(r, t / "c") / "checkpoints").glob("*.json")]
+        and ["eval", str(t / "c"), "--n-samples", "10"], "no intact checkpoint"),
+    "resume with a manifest state that does not fit": (
+        lambda t, r: [_edit_json(p, lambda d: d["state"].update(counters={"step": "x"}))
+                      for p in (_copy_run(r, t / "c") / "checkpoints").glob("*.json")]
+        and ["train", "--resume", str(t / "c")], "its state does not fit the run"),
 }
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
 
 @pytest.mark.parametrize("name", list(CASES))

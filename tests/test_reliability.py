@@ -210,3 +210,100 @@ def test_divergence_guard_gives_up_after_max_rollbacks(tmp_path, capsys):
     assert err.strip().splitlines()[-1].startswith("origan: training diverged") and "after 2 rollbacks" in err
     rows = [json.loads(x) for x in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
     assert sum(r.get("event") == "rollback" for r in rows) == 2
+
+
+def test_a_run_killed_in_its_first_second_resumes_from_step_0(tmp_path):
+    """SIGKILL in the first second (before anything, or before the first checkpoint); the run still completes."""
+    sets = ["train.steps=200", "train.log_every=5", "train.checkpoint_every=0", "train.sample_every=0",
+            "train.threads=1", "generator.hidden=[16]", "discriminator.hidden=[16]", "data.n_train=512",
+            "train.batch_size=32"]
+    fresh = ["train", "--preset", "ring8", *[a for s in sets for a in ("--set", s)], "--quiet"]
+    ref = origan.train(origan.load_config("ring8", overrides=sets), out=tmp_path / "ref")
+    run = tmp_path / "killed"
+    for delay in (0.1, 0.5, 0.9):  # seconds after the launch: python has not even imported torch
+        proc = _launch([*fresh, "--out", str(run)], tmp_path)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert not (run / "config.json").exists() or not any((run / "checkpoints").glob("*.json"))
+    # Killed as soon as its config is written: a run directory with no checkpoint.
+    proc = _launch([*fresh, "--out", str(run)] if not (run / "config.json").exists() else
+                   ["train", "--resume", str(run), "--quiet"], tmp_path)
+    deadline = time.time() + 300
+    while not (run / "config.json").exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert (run / "config.json").exists() and not any((run / "checkpoints").glob("*.json"))
+    report = origan.run.inspect_run(run)
+    assert report["status"] == "no checkpoint yet" and not report["healthy"] and report["problems"] == []
+    same = subprocess.run([sys.executable, "-m", "origan", *fresh, "--out", str(run)], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert same.returncode == 2 and "pass --resume" in same.stderr
+    r = subprocess.run([sys.executable, "-m", "origan", "train", "--resume", str(run), "--quiet"], capture_output=True,
+                       text=True, timeout=300, check=False)
+    assert r.returncode == 0, r.stderr
+    assert "no checkpoint yet: starting from step 0" in r.stderr
+    assert _rows(run) == _rows(ref.path)
+    _same_weights(_weights(run), _weights(ref.path))
+
+
+def test_a_failed_resume_changes_nothing(tmp_path):
+    cfg = origan.load_config("ring8", overrides=[*TINY, "train.steps=10", "train.checkpoint_every=0"])
+    origan.train(cfg, out=tmp_path / "r")
+    for p in (tmp_path / "r" / "checkpoints").glob("*.json"):
+        p.unlink()
+    before = {p: p.read_bytes() for p in (tmp_path / "r").rglob("*") if p.is_file()}
+    with pytest.raises(CheckpointError, match="no intact checkpoint"):
+        origan.resume(tmp_path / "r", overrides={"train.steps": 50})
+    assert {p: p.read_bytes() for p in (tmp_path / "r").rglob("*") if p.is_file()} == before
+
+
+def test_resume_budget_overrides_follow_the_fresh_config_rule(tmp_path):
+    """Setting train.epochs on a step budget clears the steps, exactly as in a fresh config."""
+    cfg = origan.load_config("ring8", overrides=[*TINY, "train.steps=10", "train.checkpoint_every=0"])
+    origan.train(cfg, out=tmp_path / "r")
+    run = origan.resume(tmp_path / "r", overrides={"train.epochs": 2})  # 512 examples / 32 = 16 steps per epoch
+    assert (run.config.train.steps, run.config.train.epochs) == (0, 2)
+    assert run.step == 32
+    stored = json.loads((tmp_path / "r" / "config.json").read_text())["train"]
+    assert (stored["steps"], stored["epochs"]) == (0, 2)
+    fresh = origan.load_config("ring8", overrides=[*TINY, "train.steps=10", "train.checkpoint_every=0", "train.epochs=2"])
+    assert run.config == fresh
+
+
+def test_overwrite_never_deletes_a_folder_that_is_not_an_origan_run(tmp_path):
+    from origan.cli import main
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "config.json").write_text('{"name": "my web app", "port": 8080}')
+    (mine / "data.csv").write_text("a,b\n1,2\n")
+    before = {p: p.read_bytes() for p in mine.rglob("*")}
+    assert main(["train", "--preset", "ring8", "--set", "train.steps=2", "--out", str(mine), "--overwrite", "--quiet"]) == 2
+    assert {p: p.read_bytes() for p in mine.rglob("*")} == before
+    # A run origan wrote is replaced, whether its config or only its marker says so.
+    cfg = origan.load_config("ring8", overrides=[*TINY, "train.steps=2"])
+    origan.train(cfg, out=tmp_path / "r")
+    (tmp_path / "r" / "config.json").write_text("{torn")
+    origan.train(cfg, out=tmp_path / "r", overwrite=True)
+    assert origan.load_run(tmp_path / "r").step == 2
+
+
+def test_a_kill_during_the_first_checkpoint_write_resumes_from_step_0(tmp_path):
+    cfg = origan.load_config("ring8", overrides=[*TINY, "train.steps=10", "train.checkpoint_every=0"])
+    ref = origan.train(cfg, out=tmp_path / "ref")
+    origan.train(cfg, out=tmp_path / "r")
+    ck = tmp_path / "r" / "checkpoints"
+    blob = (ck / "step-000000010.safetensors").read_bytes()
+    for p in ck.iterdir():
+        p.unlink()
+    (ck / "step-000000010.safetensors").write_bytes(blob)  # renamed into place; its manifest never written
+    (ck / ".step-000000010.json.tmp-99").write_bytes(b'{"format"')
+    report = origan.run.inspect_run(tmp_path / "r")
+    assert report["status"] == "no checkpoint yet" and report["problems"] == []
+    with pytest.raises(CheckpointError, match="no checkpoint yet"):
+        origan.load_run(tmp_path / "r")
+    assert origan.resume(tmp_path / "r").step == 10
+    assert _rows(tmp_path / "r") == _rows(ref.path)
+    _same_weights(_weights(tmp_path / "r"), _weights(ref.path))

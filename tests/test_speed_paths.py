@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 import origan
 from origan.models.mlp import Maxout
-from origan.run import _prepare
+from origan.training.build import build_state
 from origan.training import Trainer, speed
 from origan.training.schedules import learning_rate, momentum
 
@@ -47,7 +47,7 @@ class _PlainSGD:
 
 def _reference_run(cfg, steps):
     """Algorithm 1 / the simultaneous update in plain autograd, drawing data, noise and masks in origan's order."""
-    _, s, _ = _prepare(cfg, torch.device("cpu"))
+    _, s, _ = build_state(cfg, torch.device("cpu"))
     G, D, m = s.gan.G, s.gan.D, cfg.train.batch_size
     d_params, g_params = list(D.parameters()), list(G.parameters())
     opt_d, opt_g = _PlainSGD(d_params), _PlainSGD(g_params)
@@ -92,11 +92,11 @@ def test_trainer_equals_the_plain_reference_loop_bit_for_bit(update):
     extra = ["train.update=alternating", "train.k=2"] if update == "alternating" else []
     cfg = origan.load_config("paper-mnist", overrides=[*SMALL_MNIST, "train.steps=6", *extra])
     ref = _reference_run(cfg, 6)
-    _, state, _ = _prepare(cfg, torch.device("cpu"))
+    _, state, _ = build_state(cfg, torch.device("cpu"))
     Trainer(cfg, state).fit()
     for (name, a), b in zip(state.gan.state_dict().items(), ref.gan.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
-    assert not torch.equal(state.gan.D.logit.weight, _prepare(cfg, torch.device("cpu"))[1].gan.D.logit.weight)
+    assert not torch.equal(state.gan.D.logit.weight, build_state(cfg, torch.device("cpu"))[1].gan.D.logit.weight)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -189,7 +189,7 @@ def test_no_nan_fill_of_fresh_tensors_gives_the_same_bits():
     cfg = origan.load_config("paper-mnist", overrides=[*SMALL_MNIST, "train.steps=4"])
     states = []
     for fill in (True, False):
-        _, state, _ = _prepare(cfg, torch.device("cpu"))
+        _, state, _ = build_state(cfg, torch.device("cpu"))
         torch.utils.deterministic.fill_uninitialized_memory = fill
         try:
             Trainer(cfg, state).fit()
@@ -204,7 +204,7 @@ def test_no_nan_fill_of_fresh_tensors_gives_the_same_bits():
 
 
 def _fit(cfg):
-    _, state, _ = _prepare(cfg, torch.device("cpu"))
+    _, state, _ = build_state(cfg, torch.device("cpu"))
     rows = []
     Trainer(cfg, state, write_row=rows.append).fit()
     return state, rows
@@ -215,7 +215,7 @@ def test_bf16_autocast_runs_the_matmuls_in_bf16_keeps_fp32_weights_and_tracks_fp
 
     base = [*SMALL_MNIST, "train.steps=6"]
     cfg = origan.load_config("paper-mnist", overrides=[*base, "train.autocast=bf16"])
-    _, state, _ = _prepare(cfg, torch.device("cpu"))
+    _, state, _ = build_state(cfg, torch.device("cpu"))
     seen = []
     hook = state.gan.D.logit.register_forward_hook(lambda m, i, o: seen.append((i[0].dtype, o.dtype)))
     trainer = Trainer(cfg, state)
@@ -275,7 +275,7 @@ def test_torch_compile_option_trains_like_eager():
 
 def _built(preset="ring8", *extra):
     cfg = origan.load_config(preset, overrides=[*SMALL_MNIST, "train.threads=1", *extra])
-    data, state, _ = _prepare(cfg, torch.device("cpu"))
+    data, state, _ = build_state(cfg, torch.device("cpu"))
     return cfg, state, (cfg.train.batch_size, *data.shape)
 
 

@@ -8,7 +8,7 @@ import torch
 import origan
 from origan.gan import GAN
 from origan.io.rundir import TIMING_FIELDS
-from origan.run import _prepare
+from origan.training.build import build_state
 from origan.training import BatchSampler, Trainer
 
 TINY = ["train.sample_every=0", "train.checkpoint_every=0", "train.log_every=5",
@@ -22,7 +22,7 @@ def _tiny(preset="ring8", *extra):
 
 def test_alternating_k3_takes_three_d_steps_on_distinct_minibatches_per_g_step():
     cfg = _tiny("ring8", "train.k=3", "train.steps=4")
-    _, state, _ = _prepare(cfg, torch.device("cpu"))
+    _, state, _ = build_state(cfg, torch.device("cpu"))
     calls = []
     gan = state.gan
     d_obj, g_obj = gan.d_objective, gan.g_objective
@@ -46,7 +46,7 @@ def test_simultaneous_update_uses_one_batch_for_both_players_and_halves_d():
     cfg = _tiny("ring8", "train.update=simultaneous", "train.steps=1", "optim_d.name=sgd", "optim_g.name=sgd",
                 "optim_d.lr=0.1", "optim_g.lr=0.1", "optim_d.lr_decay=1.0", "optim_g.lr_decay=1.0",
                 "optim_d.momentum=0.0", "optim_g.momentum=0.0", "optim_d.momentum_final=0.0", "optim_g.momentum_final=0.0")
-    _, state, _ = _prepare(cfg, torch.device("cpu"))
+    _, state, _ = build_state(cfg, torch.device("cpu"))
     gan = state.gan
     before = {k: v.clone() for k, v in gan.state_dict().items()}
     # Reproduce the step by hand: same batch, same z, same dropout masks (no dropout here), gradients at the old point.
@@ -142,8 +142,8 @@ def test_sampler_gathers_labels_with_the_batch_and_draws_the_same_random_numbers
 
 def test_labels_reach_both_steps_and_an_unconditional_run_ignores_them():
     cfg = origan.load_config("digits", overrides=[*TINY[:5], "train.batch_size=32", "train.steps=3", "train.k=2"])
-    _, state, _ = _prepare(cfg, torch.device("cpu"))
-    _, bare, _ = _prepare(cfg, torch.device("cpu"))
+    _, state, _ = build_state(cfg, torch.device("cpu"))
+    _, bare, _ = build_state(cfg, torch.device("cpu"))
     bare.sampler.labels = None  # the same run on the same images without their labels
     assert state.sampler.labels is not None
     seen = []
@@ -188,7 +188,7 @@ class _CondD(_CondG):
 @pytest.mark.parametrize("update", ["alternating", "simultaneous"])
 def test_a_conditional_g_and_d_receive_the_labels_of_their_examples(update):
     cfg = _tiny("ring8", "train.steps=2", f"train.update={update}")
-    _, state, _ = _prepare(cfg, torch.device("cpu"))
+    _, state, _ = build_state(cfg, torch.device("cpu"))
     G, D = _CondG(cfg.noise.dim), _CondD()
     state.gan = GAN(G, D, state.gan.prior)
     state.opt_d, state.opt_g = (torch.optim.SGD(m.parameters(), lr=0.1) for m in (D, G))
@@ -212,10 +212,10 @@ def test_a_conditional_g_and_d_receive_the_labels_of_their_examples(update):
 
 def test_a_checkpoint_of_the_former_format_with_an_inner_counter_loads():
     cfg = _tiny("ring8", "train.steps=2")
-    _, state, _ = _prepare(cfg, torch.device("cpu"))
+    _, state, _ = build_state(cfg, torch.device("cpu"))
     Trainer(cfg, state).fit()
     tree = state.state_dict()
     assert "inner" not in tree["counters"]
-    _, fresh, _ = _prepare(cfg, torch.device("cpu"))
+    _, fresh, _ = build_state(cfg, torch.device("cpu"))
     fresh.load_state_dict(tree | {"counters": tree["counters"] | {"inner": 0}})
     assert (fresh.step, fresh.d_updates, fresh.g_updates) == (2, 2, 2)

@@ -81,6 +81,8 @@ def _config_from_args(args: argparse.Namespace) -> Any:
 
     if args.preset is None and args.config is None:
         raise UserError("train: give --preset NAME and/or --config FILE.toml (see `origan presets`)")
+    if args.config is not None and Path(args.config).is_dir():
+        raise UserError(f"{args.config}: a folder; --config expects a TOML file")
     return check_registered(load_config(args.preset, args.config, args.set or []))
 
 
@@ -116,7 +118,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         return TrainingDiverged.exit_code
     if not main_process:
         return 0
-    rows = result.metrics()
+    rows = [r for r in result.metrics() if "d_loss" in r]
     last = rows[-1] if rows else {}
     print(f"run directory: {result.path}")
     if last:
@@ -129,14 +131,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from .io.export import save_samples
+    from .io.export import write_samples
     from .run import load_run
 
     if args.n <= 0:
         raise UserError(f"-n: expected a positive number of samples, got {args.n}")
     run = load_run(args.run)
-    x = run.sample(args.n, seed=args.seed)
-    out = save_samples(x, Path(args.out), run.data_info["kind"], codec=run.data_info.get("codec"))
+    chunks = run.sample_chunks(args.n, seed=args.seed)  # drawn as they are written: memory follows a chunk
+    out = write_samples(chunks, args.n, Path(args.out), run.data_info["kind"], codec=run.data_info.get("codec"))
     print(f"wrote {args.n} samples to {out}")
     return 0
 
@@ -147,20 +149,27 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     report = inspect_run(args.run)
     if args.json:
         print(json.dumps(report, indent=2))
-        return 0 if report["healthy"] else 1
+        return 1 if report["status"] == "unhealthy" else 0
     print(f"run:        {report['path']}")
     print(f"data:       {report['data']}   seed: {report['seed']}   budget: "
           + ", ".join(f"{k}={v}" for k, v in report["budget"].items() if v))
     print(f"steps done: {report['steps_done']}")
-    print("checkpoints:")
+    print("checkpoints:" if report["checkpoints"] else "checkpoints: none yet")
     for c in report["checkpoints"]:
         status = "ok (checksum verified)" if c["ok"] else f"TORN: {c['problem']}"
         print(f"  {c['name']:<16} step {c['step'] if c['step'] is not None else '?':>9}  {status}")
     last = report["last_metrics"]
     if last:
         print("last metrics: " + "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in last.items()))
-    print("healthy" if report["healthy"] else "UNHEALTHY: the newest checkpoint is torn; resume falls back to the previous intact one")
-    return 0 if report["healthy"] else 1
+    for problem in report["problems"]:
+        print(f"problem: {problem}")
+    if report["status"] == "unhealthy":
+        print(f"UNHEALTHY: {len(report['problems'])} problem(s); resume falls back to the newest intact checkpoint")
+    elif report["status"] == "no checkpoint yet":
+        print(f"no checkpoint yet: `origan train --resume {report['path']}` starts the run from step 0 with its config")
+    else:
+        print("healthy")
+    return 1 if report["status"] == "unhealthy" else 0
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -168,7 +177,11 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from .plotting import plot_curves
 
     run = RunDir.open(Path(args.run))
-    for path in plot_curves(run.read_metrics(), run.plots):
+    problems: list[str] = []
+    rows = run.read_metrics(problems)
+    for problem in problems:
+        print(f"origan: skipped a damaged row: {problem}", file=sys.stderr)
+    for path in plot_curves(rows, run.plots):
         print(path)
     return 0
 
@@ -271,7 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "inspect", "check a run: config, steps, checkpoint checksums, last metrics",
                  "origan inspect runs/mnist",
-                 "Report a run's health. Exit 0 for a healthy run, 1 when its newest checkpoint is torn or edited.")
+                 "Report a run's health, one line per problem. Exit 0 for a healthy run or one with no checkpoint yet\n"
+                 "(resume starts it from step 0), 1 when its newest checkpoint is torn or edited, config.json is\n"
+                 "damaged or metrics.jsonl holds damaged rows.")
     p.add_argument("run", metavar="RUN", help="a run directory")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_inspect)

@@ -11,70 +11,37 @@ run = origan.load_run("runs/ring8")
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from .config import Config, from_dict, to_dict
-from .data import Dataset, build_dataset
-from .errors import CheckpointError, ConfigError, DataError, RunDirError
+from .config import Config, _apply_layer, _nest, from_dict, to_dict
+from .data import Dataset
+from .errors import CheckpointError, ConfigError, RunDirError, UserError
 from .gan import GAN
-from .io.checkpoint import Checkpoint, list_checkpoints, load_checkpoint, save_checkpoint
-from .io.files import write_atomic
-from .io.rundir import RunDir, next_run_path
-from .models import build_discriminator, build_generator
-from .models.dropout import bind_dropout
+from .io.checkpoint import (
+    Checkpoint,
+    ever_checkpointed,
+    link_last,
+    load_checkpoint,
+    newest_good_checkpoint,
+    prune_checkpoints,
+    save_checkpoint,
+)
+from .io.rundir import BUDGET_KEYS, RunDir, inspect_run, next_run_path
 from .names import check_registered
-from .priors import build_prior
-from .seeding import seed_all
 from .training import Callback, Trainer, TrainState
-from .training.speed import choose_threads, prepare_modules
-from .training.trainer import make_optimizer
+from .training.build import build_gan, build_state, data_info, resolve_device
 
-__all__ = ["Run", "build_gan", "derive_seed", "inspect_run", "load_run", "resume", "train"]
+__all__ = ["Run", "inspect_run", "load_run", "resume", "train"]
 
 log = logging.getLogger(__name__)
 
-BUDGET_KEYS = ("steps", "epochs")  # the only keys a resume may change
-
-
-def derive_seed(seed: int, tag: str) -> int:
-    """An independent 63-bit seed for the stream named ``tag`` (noise, data order, fixed samples...)."""
-    return int.from_bytes(hashlib.sha256(f"{seed}:{tag}".encode()).digest()[:8], "little") >> 1
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"train.device: {name} requested but no CUDA device is available")
-    return device
-
-
-def build_gan(cfg: Config, shape: Sequence[int], bounded: bool, data_mean: Tensor | None = None) -> GAN:
-    """G, D and p_z from the config, for samples of ``shape``; G's output bias from ``data_mean`` if asked."""
-    shape = tuple(shape)
-    generator = build_generator(cfg.generator, shape, bounded, cfg.noise.dim)
-    discriminator = build_discriminator(cfg.discriminator, shape, bounded, cfg.noise.dim)
-    if data_mean is not None and cfg.generator.output_bias_from_data and hasattr(generator, "init_output_bias"):
-        generator.init_output_bias(data_mean)
-    return GAN(generator, discriminator, build_prior(cfg.noise.prior, cfg.noise.dim), cfg.loss.generator)
-
-
-def _data_info(data: Dataset) -> dict[str, Any]:
-    info = {"name": data.name, "shape": list(data.shape), "kind": data.kind, "bounded": data.bounded}
-    if "codec" in data.info:  # tables: how to decode samples to the original columns (plain JSON)
-        info["codec"] = data.info["codec"]
-    if data.classes:  # labelled data: the class names, in class-index order (plain JSON)
-        info["classes"] = list(data.classes)
-    return info
+SAMPLE_CHUNK = 4096  # samples drawn and written at a time: memory follows the chunk, not the request
 
 
 class Run:
@@ -99,6 +66,21 @@ class Run:
             generator = torch.Generator().manual_seed(seed)
         return self.gan.sample(n, generator=generator).cpu()
 
+    def sample_chunks(self, n: int, seed: int = 0, chunk: int = SAMPLE_CHUNK) -> Iterator[Tensor]:
+        """``n`` samples of G with noise from ``seed``, as CPU tensors of at most ``2 * chunk - 1`` rows.
+
+        The noise is drawn chunk by chunk from one seeded CPU generator, so memory does not grow with ``n``. With
+        the default ``chunk`` the samples equal ``sample(n, seed=seed)`` bit for bit: every chunk but the last
+        holds a multiple of 16 noise values (torch fills normal noise 16 at a time) and G sees the same batches.
+        """
+        generator = torch.Generator().manual_seed(seed)
+        done = 0
+        while done < n:
+            rows = n - done if n - done < 2 * chunk else chunk  # a short tail joins the last chunk
+            z = self.gan.prior.sample(rows, generator=generator)  # (rows, noise.dim)
+            yield self.gan.sample(rows, z=z, batch_size=chunk).cpu()
+            done += rows
+
     def metrics(self) -> list[dict[str, Any]]:
         """The rows of ``metrics.jsonl``."""
         return RunDir(self.path).read_metrics() if self.path else []
@@ -108,86 +90,25 @@ class Run:
 
 
 # -------------------------------------------------------------------------------------------------------
-# Building the state of a run
-
-
-def _prepare(cfg: Config, device: torch.device, rank: int = 0) -> tuple[Dataset, TrainState, Tensor]:
-    """Seed, build data and models, optimizers and RNG streams; return (data, state, fixed noise).
-
-    ``rank`` (data-parallel training) offsets the seed of the global RNGs; the training streams (noise,
-    data order, dropout) are the run's own on every rank.
-    """
-    seed_all(cfg.seed, rank)
-    torch.use_deterministic_algorithms(cfg.train.deterministic, warn_only=True)
-    # Deterministic mode also fills every fresh tensor with NaN (a debugging aid: ~5 % of a CPU step). Code
-    # that never reads memory before writing it gives the same bits without; the tests check that.
-    torch.utils.deterministic.fill_uninitialized_memory = False
-    data = build_dataset(cfg.data)
-    for split in ("train", "val", "test"):
-        if not torch.isfinite(getattr(data, split)).all():
-            raise DataError(f"data ({cfg.data.name}{': ' + cfg.data.path if cfg.data.path else ''}): "
-                            f"the {split} split holds NaN or Inf values")
-    if cfg.train.batch_size > len(data.train):
-        raise ConfigError(f"train.batch_size: expected at most the {len(data.train)} training examples, got {cfg.train.batch_size}")
-    gan = build_gan(cfg, data.shape, data.bounded, data.train.mean(0)).to(device)
-    torch.set_num_threads(choose_threads(cfg.train, gan, (cfg.train.batch_size, *data.shape)))
-    gen_kw = {"device": device}
-    noise_gen = torch.Generator(**gen_kw).manual_seed(derive_seed(cfg.seed, "noise"))
-    order_gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "data-order"))
-    from .training import BatchSampler
-
-    dropout_gen = torch.Generator(**gen_kw).manual_seed(derive_seed(cfg.seed, "dropout"))
-    bind_dropout(gan, dropout_gen)
-    prepare_modules(cfg.train, gan.G, gan.D)
-    sampler = BatchSampler(data.train.to(device), cfg.train.batch_size, order_gen,
-                           labels=data.labels["train"] if data.labels else None)
-    state = TrainState(gan, make_optimizer(cfg.optim_d, gan.D.parameters()),
-                       make_optimizer(cfg.optim_g, gan.G.parameters()), sampler, noise_gen, dropout_gen)
-    fixed_z = gan.prior.sample(cfg.train.n_fixed_samples, torch.Generator().manual_seed(derive_seed(cfg.seed, "fixed-noise")))
-    return data, state, fixed_z.to(device)
+# Training
 
 
 def _checkpoint_writer(run: RunDir, cfg: Config, data: Dataset) -> Any:
     def save(trainer: Trainer, reason: str) -> None:
         s = trainer.state
         extra = {"step": s.step, "epoch": s.sampler.epoch, "reason": reason, "config": to_dict(cfg),
-                 "data": _data_info(data)}
+                 "data": data_info(data)}
         name = f"step-{s.step:09d}"
         try:
             save_checkpoint(run.checkpoints, name, s.state_dict(), extra)
-            _link_last(run.checkpoints, name)
+            link_last(run.checkpoints, name)
         except OSError as e:
             raise CheckpointError(f"{run.checkpoints}: cannot write checkpoint {name} ({e.strerror or e}); "
                                   "the previous checkpoint is intact") from None
-        keep = cfg.train.keep_checkpoints
-        for old in list_checkpoints(run.checkpoints)[: -keep if keep else None]:
-            if old.stem != name:
-                old.with_suffix(".safetensors").unlink(missing_ok=True)
-                old.unlink(missing_ok=True)
+        prune_checkpoints(run.checkpoints, cfg.train.keep_checkpoints, name)
         log.info("checkpoint %s (%s)", name, reason)
 
     return save
-
-
-def _link_last(folder: Path, name: str) -> None:
-    """Make ``last.*`` the checkpoint ``name`` (hard links, swapped in atomically; copies where links fail)."""
-    import os
-    import shutil
-
-    for suffix in (".safetensors", ".json"):  # the manifest last: a torn swap leaves a detectable mismatch
-        src, dst = folder / f"{name}{suffix}", folder / f"last{suffix}"
-        tmp = folder / f".last{suffix}.tmp-{os.getpid()}"
-        tmp.unlink(missing_ok=True)
-        try:
-            os.link(src, tmp)
-        except OSError:
-            shutil.copyfile(src, tmp)
-        if suffix == ".json":  # the manifest of `last` names `last.safetensors`
-            manifest = json.loads(tmp.read_text(encoding="utf-8"))
-            tmp.unlink()
-            manifest["tensor_file"] = "last.safetensors"
-            write_atomic(tmp, json.dumps(manifest, indent=1).encode())
-        os.replace(tmp, dst)
 
 
 def _sample_writer(run: RunDir, data: Dataset, fixed_z: Tensor) -> Any:
@@ -216,7 +137,7 @@ def _run_trainer(cfg: Config, run: RunDir, data: Dataset, state: TrainState, fix
 
     if ctx is None or ctx.is_main:
         plot_curves(run.read_metrics(), run.plots)
-    return Run(run.path, cfg, state.gan, state.step, _data_info(data), run.checkpoints / "last.json")
+    return Run(run.path, cfg, state.gan, state.step, data_info(data), run.checkpoints / "last.json")
 
 
 def _create_run(path: Path, overwrite: bool, cfg: Config) -> RunDir:
@@ -229,9 +150,9 @@ def train(config: Config, out: str | Path | None = None, *, overwrite: bool = Fa
           callbacks: Sequence[Callback] = ()) -> Run:
     """Train a new run of ``config`` into ``out`` (default ``runs/NNNNN-<data>``); return the :class:`Run`.
 
-    ``config.json`` is written before training starts; checkpoints, samples, metrics and plots follow.
-    Under ``torchrun`` every process trains its shard of each batch (see :mod:`origan.training.distributed`)
-    and only rank 0 writes.
+    Every check (the folder, the device, the data) passes before anything is written; then ``config.json``,
+    and checkpoints, samples, metrics and plots as training goes. Under ``torchrun`` every process trains
+    its shard of each batch (see :mod:`origan.training.distributed`) and only rank 0 writes.
     """
     from .training import distributed
 
@@ -239,8 +160,9 @@ def train(config: Config, out: str | Path | None = None, *, overwrite: bool = Fa
     ctx = distributed.setup()
     try:
         path = Path(out) if out is not None else distributed.on_main(ctx, lambda: next_run_path(Path("runs"), cfg.data.name))
+        distributed.on_main(ctx, lambda: RunDir.check_new(path, overwrite))
         device = resolve_device(cfg.train.device)
-        data, state, fixed_z = _prepare(cfg, ctx.device(device) if ctx else device, ctx.rank if ctx else 0)
+        data, state, fixed_z = build_state(cfg, ctx.device(device) if ctx else device, ctx.rank if ctx else 0)
         if ctx is not None:
             distributed.parallelize(ctx, cfg, state)
         run = distributed.on_main(ctx, lambda: _create_run(path, overwrite, cfg))
@@ -249,70 +171,25 @@ def train(config: Config, out: str | Path | None = None, *, overwrite: bool = Fa
         distributed.teardown(ctx)
 
 
-def newest_good_checkpoint(folder: Path) -> Checkpoint:
-    """``last`` if it verifies, else the newest step checkpoint that does (saying so in the log)."""
-    candidates = [folder / "last.json"] + list(reversed(list_checkpoints(folder)))
-    errors = []
-    for path in candidates:
-        if not path.exists() and not path.with_suffix(".safetensors").exists():
-            continue
-        try:
-            ckpt = load_checkpoint(path)
-        except CheckpointError as e:
-            errors.append(str(e))
-            log.warning("skipping checkpoint: %s", e)
-            continue
-        if errors:
-            log.warning("falling back to %s", path.name)
-        return ckpt
-    detail = f" ({errors[0]})" if errors else ""
-    raise CheckpointError(f"{folder}: no intact checkpoint to resume from{detail}")
+# -------------------------------------------------------------------------------------------------------
+# Resuming
 
 
-def _open_for_resume(path: str | Path, overrides: dict[str, Any] | None) -> tuple[RunDir, dict[str, Any], Any, str]:
-    """The run, its config (with the budget overrides, written back) and its newest intact checkpoint's state."""
-    run = RunDir.open(Path(path))
-    cfg = check_registered(from_dict(run.read_config_dict()))
+def _with_budget(cfg: Config, overrides: dict[str, Any] | None) -> Config:
+    """``cfg`` with the budget overrides applied as a fresh config applies them (one budget clears the other)."""
+    budget = {f"train.{k}" for k in BUDGET_KEYS}
     for key in overrides or {}:
-        if key not in (f"train.{k}" for k in BUDGET_KEYS):
+        if key not in budget:
             raise ConfigError(f"{key}: a resumed run keeps its config; only train.steps and train.epochs may change")
-    if overrides:
-        cfg = cfg.replace(**overrides)
-        run.write_json("config.json", to_dict(cfg))
-    ckpt = newest_good_checkpoint(run.checkpoints)
-    _check_same_config(ckpt, cfg)
-    return run, to_dict(cfg), ckpt.state, ckpt.path.name
-
-
-def resume(path: str | Path, *, overrides: dict[str, Any] | None = None, callbacks: Sequence[Callback] = ()) -> Run:
-    """Continue the run at ``path`` from its newest intact checkpoint, exactly where it stopped.
-
-    Args:
-        overrides: ``{"train.steps": N}`` or ``{"train.epochs": E}`` to extend the budget; nothing else may change.
-
-    Under ``torchrun`` rank 0 reads the run and sends the checkpoint to the other ranks.
-    """
-    from .training import distributed
-
-    ctx = distributed.setup()
-    try:
-        run, cfg_dict, tree, name = distributed.on_main(ctx, lambda: _open_for_resume(path, overrides))
-        cfg = from_dict(cfg_dict)
-        device = resolve_device(cfg.train.device)
-        data, state, fixed_z = _prepare(cfg, ctx.device(device) if ctx else device, ctx.rank if ctx else 0)
-        state.load_state_dict(distributed.rank_state(ctx, tree) if ctx else tree)
-        if ctx is not None:
-            distributed.parallelize(ctx, cfg, state)
-        distributed.on_main(ctx, lambda: run.truncate_metrics(state.step))
-        log.info("resuming %s from %s at step %d", run.path, name, state.step)
-        return _run_trainer(cfg, run, data, state, fixed_z, callbacks, ctx)
-    finally:
-        distributed.teardown(ctx)
+    data = to_dict(cfg)
+    for key, value in (overrides or {}).items():
+        data = _apply_layer(data, _nest({key: value}))
+    return from_dict(data)
 
 
 def _check_same_config(ckpt: Checkpoint, cfg: Config) -> None:
     try:  # normalised, so fields added to the config since the checkpoint take their defaults
-        saved = to_dict(from_dict(ckpt.manifest.get("config", {})))
+        saved = to_dict(from_dict(ckpt.manifest["config"]))
     except ConfigError as e:
         raise CheckpointError(f"{ckpt.path}: its config no longer validates ({e})") from None
     mine = to_dict(cfg)
@@ -323,62 +200,110 @@ def _check_same_config(ckpt: Checkpoint, cfg: Config) -> None:
         raise CheckpointError(f"{ckpt.path}: checkpoint was written by another config (differs in: {', '.join(keys)})")
 
 
+def _open_for_resume(path: str | Path, overrides: dict[str, Any] | None) -> tuple[RunDir, Config, Any, str | None]:
+    """The run, its config with the budget overrides, and its newest intact checkpoint's state (``None``, when
+    the run stopped before its first checkpoint, and its name). Reads only: nothing is written here."""
+    run = RunDir.open(Path(path))
+    cfg = check_registered(_with_budget(run.read_config(), overrides))
+    if not ever_checkpointed(run.checkpoints):
+        return run, cfg, None, None
+    ckpt = newest_good_checkpoint(run.checkpoints, check=lambda c: _check_same_config(c, cfg))
+    return run, cfg, ckpt.state, str(ckpt.path)
+
+
+def _load_state(state: TrainState, tree: Any, name: str) -> None:
+    try:
+        state.load_state_dict(tree)
+    except UserError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError, OverflowError) as e:
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise CheckpointError(f"{name}: its state does not fit the run ({first[:200]})") from None
+
+
+def _commit_resume(run: RunDir, cfg: Config, step: int) -> None:
+    """The resume's writes, once every check has passed: the new budget, and metrics cut back to ``step``."""
+    if to_dict(cfg) != run.read_config_dict():
+        run.write_json("config.json", to_dict(cfg))
+    run.truncate_metrics(step)
+
+
+def resume(path: str | Path, *, overrides: dict[str, Any] | None = None, callbacks: Sequence[Callback] = ()) -> Run:
+    """Continue the run at ``path`` from its newest intact checkpoint, exactly where it stopped.
+
+    A run stopped before its first checkpoint starts again from step 0 with its stored config (and says so).
+
+    Args:
+        overrides: ``{"train.steps": N}`` or ``{"train.epochs": E}`` to change the budget (setting one clears
+            the other, as in a fresh config); nothing else may change.
+
+    Under ``torchrun`` rank 0 reads the run and sends the checkpoint to the other ranks.
+    """
+    from .training import distributed
+
+    ctx = distributed.setup()
+    try:
+        run, cfg, tree, name = distributed.on_main(ctx, lambda: _open_for_resume(path, overrides))
+        device = resolve_device(cfg.train.device)
+        data, state, fixed_z = build_state(cfg, ctx.device(device) if ctx else device, ctx.rank if ctx else 0)
+        if tree is not None:
+            _load_state(state, distributed.rank_state(ctx, tree) if ctx else tree, name)
+        if ctx is not None:
+            distributed.parallelize(ctx, cfg, state)
+        distributed.on_main(ctx, lambda: _commit_resume(run, cfg, state.step))
+        if tree is None:
+            log.warning("%s has no checkpoint yet: starting from step 0 with its stored config", run.path)
+        else:
+            log.info("resuming %s from %s at step %d", run.path, Path(name).name, state.step)
+        return _run_trainer(cfg, run, data, state, fixed_z, callbacks, ctx)
+    finally:
+        distributed.teardown(ctx)
+
+
+# -------------------------------------------------------------------------------------------------------
+# Loading
+
+
+def _gan_of(ckpt: Checkpoint, map_location: str | torch.device = "cpu") -> tuple[Config, GAN]:
+    """The config and the GAN with the weights of ``ckpt``; a checkpoint that does not fit is a CheckpointError."""
+    try:
+        cfg = check_registered(from_dict(ckpt.manifest["config"]))
+    except ConfigError as e:
+        raise CheckpointError(f"{ckpt.path}: its config does not validate ({e})") from None
+    info = ckpt.manifest["data"]
+    try:
+        gan = build_gan(cfg, info["shape"], info["bounded"])
+    except UserError as e:
+        raise CheckpointError(f"{ckpt.path}: its model cannot be built for data of shape {info['shape']} ({e})") from None
+    try:
+        state = ckpt.state
+        gan.G.load_state_dict(state["G"])
+        gan.D.load_state_dict(state["D"])
+    except (RuntimeError, KeyError, TypeError, ValueError, AttributeError) as e:
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise CheckpointError(f"{ckpt.path}: weights do not fit the model of its config ({first[:200]})") from None
+    return cfg, gan.to(map_location).eval()
+
+
 def load_run(path: str | Path, map_location: str | torch.device = "cpu") -> Run:
     """Load a run directory (its newest intact checkpoint) or a single checkpoint file for sampling."""
     path = Path(path)
     if not path.exists():
         raise RunDirError(f"{path}: no such run directory or checkpoint")
+    built: dict[str, Any] = {}
+
+    def fits(ckpt: Checkpoint) -> None:
+        built["cfg"], built["gan"] = _gan_of(ckpt, map_location)
+
     if path.is_dir():
         run = RunDir.open(path)
-        ckpt = newest_good_checkpoint(run.checkpoints)
+        if not ever_checkpointed(run.checkpoints):
+            raise CheckpointError(f"{path}: no checkpoint yet (the run stopped before its first one; "
+                                  f"`origan train --resume {path}` starts it from step 0)")
+        ckpt = newest_good_checkpoint(run.checkpoints, check=fits)
         run_path: Path | None = run.path
     else:
         ckpt = load_checkpoint(path)
+        fits(ckpt)
         run_path = path.parent.parent if path.parent.name == "checkpoints" else None
-    cfg = check_registered(from_dict(ckpt.manifest["config"]))
-    info = ckpt.manifest["data"]
-    gan = build_gan(cfg, info["shape"], info["bounded"])
-    state = ckpt.state
-    try:
-        gan.G.load_state_dict(state["G"])
-        gan.D.load_state_dict(state["D"])
-    except (RuntimeError, KeyError) as e:
-        raise CheckpointError(f"{ckpt.path}: weights do not fit the model of its config ({str(e).splitlines()[0]})") from None
-    gan.to(map_location).eval()
-    return Run(run_path, cfg, gan, ckpt.step, info, ckpt.path)
-
-
-def inspect_run(path: str | Path) -> dict[str, Any]:
-    """A health report of a run directory: config, steps done, every checkpoint's status, last metrics.
-
-    ``healthy`` is False when the newest checkpoint (highest step, or ``last``) is torn or edited.
-    """
-    import re
-
-    from .io.checkpoint import checkpoint_problem
-
-    run = RunDir.open(Path(path))
-    cfg = run.read_config_dict()
-    stems = sorted({p.stem for p in run.checkpoints.glob("*.json")} | {p.stem for p in run.checkpoints.glob("*.safetensors")}
-                   if run.checkpoints.exists() else set())
-    checkpoints = []
-    for stem in stems:
-        m = re.fullmatch(r"step-(\d+)", stem)
-        if not m and stem != "last":
-            continue
-        problem = checkpoint_problem(run.checkpoints / f"{stem}.json")
-        step = int(m.group(1)) if m else None
-        if stem == "last" and problem is None:
-            step = load_checkpoint(run.checkpoints / "last.json").step
-        checkpoints.append({"name": stem, "step": step, "ok": problem is None, "problem": problem})
-    step_files = [c for c in checkpoints if c["name"] != "last"]
-    newest = max(step_files, key=lambda c: c["step"], default=None)  # by name: a torn one has no readable step
-    healthy = all(c["ok"] for c in checkpoints if c["name"] == "last" or c is newest)
-    rows = [r for r in run.read_metrics() if "d_loss" in r]
-    return {
-        "path": str(run.path), "data": cfg.get("data", {}).get("name"), "seed": cfg.get("seed"),
-        "budget": {k: cfg.get("train", {}).get(k) for k in BUDGET_KEYS},
-        "steps_done": max((c["step"] for c in checkpoints if c["ok"] and c["step"] is not None), default=0),
-        "checkpoints": checkpoints, "last_metrics": rows[-1] if rows else None,
-        "healthy": healthy,
-    }
+    return Run(run_path, built["cfg"], built["gan"], ckpt.step, ckpt.manifest["data"], ckpt.path)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 from typing import Any
 
 import numpy as np
 import torch
 
-__all__ = ["capture_rng", "restore_rng", "seed_all"]
+__all__ = ["capture_rng", "derive_seed", "restore_rng", "seed_all"]
+
+
+def derive_seed(seed: int, tag: str) -> int:
+    """An independent 63-bit seed for the stream named ``tag`` (noise, data order, fixed samples...)."""
+    return int.from_bytes(hashlib.sha256(f"{seed}:{tag}".encode()).digest()[:8], "little") >> 1
 
 
 def seed_all(seed: int, rank: int = 0) -> None:

@@ -12,7 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
+import re
+import shutil
 import struct
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +25,20 @@ import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from ..version import __version__
 from ..errors import CheckpointError
+from ..version import __version__
 from .files import write_atomic
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "Checkpoint", "flatten", "list_checkpoints", "load_checkpoint",
-           "save_checkpoint", "unflatten", "verify_checkpoint", "checkpoint_problem"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "Checkpoint", "checkpoint_problem", "ever_checkpointed", "flatten", "link_last",
+           "list_checkpoints", "load_checkpoint", "newest_good_checkpoint", "prune_checkpoints", "read_json", "save_checkpoint",
+           "scan_checkpoints", "unflatten", "verify_checkpoint"]
+
+log = logging.getLogger(__name__)
 
 FORMAT = "origan-checkpoint"
 FORMAT_VERSION = 1
 MAX_HEADER_BYTES = 100 * 1024 * 1024  # safetensors' own limit on the JSON header
+DATA_KINDS = ("image", "vector", "table")
 DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
                "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
 
@@ -71,7 +80,7 @@ def unflatten(tree: Any, tensors: dict[str, torch.Tensor]) -> Any:
     if isinstance(tree, dict):
         if set(tree) == {"__tensor__"}:
             key = tree["__tensor__"]
-            if key not in tensors:
+            if not isinstance(key, str) or key not in tensors:
                 raise CheckpointError(f"checkpoint: tensor {key!r} named in the manifest is missing")
             return tensors[key]
         return {k: unflatten(v, tensors) for k, v in tree.items()}
@@ -143,6 +152,8 @@ def read_safetensors(path: Path, expected_sha256: str | None = None) -> dict[str
         blob = Path(path).read_bytes()
     except FileNotFoundError:
         raise CheckpointError(f"{path}: tensor file missing") from None
+    except IsADirectoryError:
+        raise CheckpointError(f"{path}: a folder, not a tensor file") from None
     if expected_sha256 is not None and hashlib.sha256(blob).hexdigest() != expected_sha256:
         raise CheckpointError(f"{path}: checksum mismatch (torn or edited checkpoint)")
     _check_safetensors_header(blob, str(path))
@@ -152,20 +163,70 @@ def read_safetensors(path: Path, expected_sha256: str | None = None) -> dict[str
         raise CheckpointError(f"{path}: not a valid safetensors file ({e})") from None
 
 
+def read_json(path: Path, what: str) -> Any:
+    """Parse a JSON file; any damage (not UTF-8, not JSON, nested too deep) is a :class:`ValueError` naming it."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: {what} is not UTF-8 text") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: {what} is not valid JSON ({e.msg} at line {e.lineno})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: {what} is nested too deeply") from None
+
+
+def _check_manifest(manifest: dict[str, Any], where: Path) -> None:
+    """Every field that loading reads, by type: a manifest is input like any other file."""
+    def bad(field: str, expected: str) -> CheckpointError:
+        return CheckpointError(f"{where}: field {field!r} must be {expected}, got {manifest.get(field)!r:.60}")
+
+    tensor_file = manifest.get("tensor_file")
+    if not isinstance(tensor_file, str) or Path(tensor_file).name != tensor_file or not tensor_file.endswith(".safetensors"):
+        raise CheckpointError(f"{where}: tensor_file must name a .safetensors file beside the manifest")
+    sha = manifest.get("sha256")
+    if not (isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{64}", sha)):
+        raise bad("sha256", "64 hex digits")
+    step = manifest.get("step")
+    if type(step) is not int or step < 0:
+        raise bad("step", "a non-negative integer")
+    for field in ("config", "data", "state"):
+        if not isinstance(manifest.get(field), dict):
+            raise bad(field, "a JSON object")
+    data = manifest["data"]
+    shape = data.get("shape")
+    if not (isinstance(shape, list) and 1 <= len(shape) <= 3 and all(type(v) is int and 0 < v <= 2**20 for v in shape)):
+        raise CheckpointError(f"{where}: field 'data.shape' must be a list of 1 to 3 positive integers, got {shape!r:.60}")
+    if type(data.get("bounded")) is not bool:
+        raise CheckpointError(f"{where}: field 'data.bounded' must be true or false, got {data.get('bounded')!r:.60}")
+    if data.get("kind") not in DATA_KINDS:
+        raise CheckpointError(f"{where}: field 'data.kind' must be one of {', '.join(DATA_KINDS)}, "
+                              f"got {data.get('kind')!r:.60}")
+    if not isinstance(data.get("name"), str):
+        raise CheckpointError(f"{where}: field 'data.name' must be a string, got {data.get('name')!r:.60}")
+    if "codec" in data and not isinstance(data["codec"], dict):
+        raise CheckpointError(f"{where}: field 'data.codec' must be a JSON object, got {data['codec']!r:.60}")
+
+
 def verify_checkpoint(manifest_path: Path) -> dict[str, Any]:
-    """Read and check a manifest; return it. Raises :class:`CheckpointError` for a torn or foreign one."""
+    """Read and check a manifest, field by field; return it. Raises :class:`CheckpointError` for a torn,
+    edited or foreign one."""
     manifest_path = Path(manifest_path)
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        manifest = read_json(manifest_path, "manifest")
     except FileNotFoundError:
         raise CheckpointError(f"{manifest_path}: manifest missing (torn checkpoint)") from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise CheckpointError(f"{manifest_path}: manifest is not valid JSON (torn or edited checkpoint)") from None
+    except IsADirectoryError:
+        raise CheckpointError(f"{manifest_path}: a folder, not a checkpoint manifest") from None
+    except ValueError as e:
+        raise CheckpointError(f"{e} (torn or edited checkpoint)") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise CheckpointError(f"{manifest_path}: not an origan checkpoint manifest")
     if manifest.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"{manifest_path}: checkpoint format version {manifest.get('format_version')}, "
+        raise CheckpointError(f"{manifest_path}: checkpoint format version {manifest.get('format_version')!r:.20}, "
                               f"this origan reads version {FORMAT_VERSION}")
+    _check_manifest(manifest, manifest_path)
     return manifest
 
 
@@ -179,10 +240,7 @@ def load_checkpoint(path: Path) -> Checkpoint:
                               "checkpoints and never unpickles files")
     manifest_path = path.with_name(path.name + ".json")
     manifest = verify_checkpoint(manifest_path)
-    tensor_file = manifest.get("tensor_file")
-    if not isinstance(tensor_file, str) or Path(tensor_file).name != tensor_file or not tensor_file.endswith(".safetensors"):
-        raise CheckpointError(f"{manifest_path}: tensor_file must name a .safetensors file beside the manifest")
-    tensors = read_safetensors(manifest_path.parent / tensor_file, manifest.get("sha256"))
+    tensors = read_safetensors(manifest_path.parent / manifest["tensor_file"], manifest["sha256"])
     return Checkpoint(manifest_path, tensors, manifest)
 
 
@@ -197,4 +255,92 @@ def checkpoint_problem(path: Path) -> str | None:
 
 def list_checkpoints(folder: Path) -> list[Path]:
     """Manifest paths of the step checkpoints in ``folder``, oldest first (``last`` excluded)."""
-    return sorted(Path(folder).glob("step-*.json"))
+    return sorted(p for p in Path(folder).glob("step-*.json") if STEP_NAME.fullmatch(p.stem))
+
+
+STEP_NAME = re.compile(r"step-(\d{9,})")
+
+
+def newest_good_checkpoint(folder: Path, check: Callable[[Checkpoint], None] | None = None) -> Checkpoint:
+    """``last`` if it verifies, else the newest step checkpoint that does (saying so in the log).
+
+    ``check`` may refuse a checkpoint that verifies (raising :class:`CheckpointError`): the next one is tried.
+    """
+    candidates = [Path(folder) / "last.json"] + list(reversed(list_checkpoints(folder)))
+    errors = []
+    for path in candidates:
+        if not path.exists() and not path.with_suffix(".safetensors").exists():
+            continue
+        try:
+            ckpt = load_checkpoint(path)
+            if check is not None:
+                check(ckpt)
+        except CheckpointError as e:
+            errors.append(str(e))
+            log.warning("skipping checkpoint: %s", e)
+            continue
+        if errors:
+            log.warning("falling back to %s", path.name)
+        return ckpt
+    detail = f" ({errors[0]})" if errors else ""
+    raise CheckpointError(f"{folder}: no intact checkpoint{detail}")
+
+
+def ever_checkpointed(folder: Path) -> bool:
+    """Whether a checkpoint was ever completed in ``folder``, intact now or not.
+
+    A checkpoint is complete once its manifest is written (the manifest comes last), and ``last.*`` is made
+    only from a complete one: without any manifest and without ``last``, what is there (a tensor file, a
+    temporary file) is what a kill during the first write leaves, and the run has no checkpoint yet.
+    """
+    folder = Path(folder)
+    return folder.is_dir() and any(p.stem == "last" and p.suffix in (".json", ".safetensors")
+                                   or p.suffix == ".json" and STEP_NAME.fullmatch(p.stem) for p in folder.iterdir())
+
+
+def link_last(folder: Path, name: str) -> None:
+    """Make ``last.*`` the checkpoint ``name`` (hard links, swapped in atomically; copies where links fail)."""
+    for suffix in (".safetensors", ".json"):  # the manifest last: a torn swap leaves a detectable mismatch
+        src, dst = folder / f"{name}{suffix}", folder / f"last{suffix}"
+        tmp = folder / f".last{suffix}.tmp-{os.getpid()}"
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
+        if suffix == ".json":  # the manifest of `last` names `last.safetensors`
+            manifest = json.loads(tmp.read_text(encoding="utf-8"))
+            tmp.unlink()
+            manifest["tensor_file"] = "last.safetensors"
+            write_atomic(tmp, json.dumps(manifest, indent=1).encode())
+        os.replace(tmp, dst)
+
+
+def prune_checkpoints(folder: Path, keep: int, newest: str) -> None:
+    """Delete all but the ``keep`` newest step checkpoints (``last`` stays); ``newest`` is never deleted."""
+    for old in list_checkpoints(folder)[: -keep if keep else None]:
+        if old.stem != newest:
+            old.with_suffix(".safetensors").unlink(missing_ok=True)
+            old.unlink(missing_ok=True)
+
+
+def scan_checkpoints(folder: Path) -> list[dict[str, Any]]:
+    """Every checkpoint in ``folder`` (``last`` and ``step-N``), each verified in full: name, step, ok, problem."""
+    folder = Path(folder)
+    stems = sorted({p.stem for p in folder.iterdir() if p.suffix in (".json", ".safetensors")}) if folder.is_dir() else []
+    checkpoints = []
+    for stem in stems:
+        m = STEP_NAME.fullmatch(stem)
+        if not m and stem != "last":
+            continue
+        step: int | None = int(m.group(1)) if m else None
+        try:
+            ckpt = load_checkpoint(folder / f"{stem}.json")
+            problem = None
+            step = ckpt.step if stem == "last" else step
+            if m and ckpt.step != step:
+                problem = f"{ckpt.path}: holds step {ckpt.step}, its name says {step}"
+        except CheckpointError as e:
+            problem = str(e)
+        checkpoints.append({"name": stem, "step": step, "ok": problem is None, "problem": problem})
+    return checkpoints

@@ -1,20 +1,22 @@
-"""Write samples where the user asked: ``.npy``, ``.csv``, a grid ``.png``, or a folder of PNGs."""
+"""Write samples where the user asked: ``.npy``, ``.csv``, a grid ``.png``, or a folder of PNGs, chunk by chunk."""
 
 from __future__ import annotations
 
 import io
 import math
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from ..errors import UserError
-from .files import write_atomic
+from .files import open_atomic, write_atomic
 
-__all__ = ["image_grid", "save_grid_png", "save_samples", "to_uint8_images"]
+__all__ = ["MAX_GRID", "check_output", "image_grid", "save_grid_png", "save_samples", "to_uint8_images",
+           "write_samples"]
 
 
 def to_uint8_images(x: Tensor) -> np.ndarray:
@@ -55,43 +57,104 @@ def save_grid_png(x: Tensor, path: Path, nrow: int | None = None, scale: int | N
     return Path(path)
 
 
-def save_samples(x: Tensor, path: Path, kind: str, columns: list[str] | None = None,
-                 codec: dict[str, Any] | None = None) -> Path:
-    """Write samples by the path's form: ``.npy``, ``.csv``, ``.png`` (a grid) or a folder of PNGs (no suffix).
+MAX_GRID = 4096  # samples in one .png grid; more go to a folder of PNGs, .npy or .csv
+
+
+def check_output(path: Path, kind: str, n: int) -> str:
+    """Refuse an output before anything is sampled or written; return its form (npy, csv, grid or folder)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    forms = {".npy": "npy", ".csv": "csv", ".png": "grid", "": "folder"}
+    if suffix not in forms:
+        raise UserError(f"{path}: unknown output type {suffix!r}; expected .npy, .csv, .png or a folder name")
+    form = forms[suffix]
+    if form in ("grid", "folder") and kind != "image":
+        raise UserError(f"{path}: PNG output needs image data; this run's data are {kind} (use .npy or .csv)")
+    if form == "grid" and n > MAX_GRID:
+        raise UserError(f"{path}: a .png grid holds at most {MAX_GRID} samples, got {n}; "
+                        "name a folder (one PNG per sample), .npy or .csv")
+    parent = path.parent
+    if not parent.is_dir():
+        raise UserError(f"{path}: the folder {parent} does not exist")
+    if form == "folder" and path.exists() and not path.is_dir():
+        raise UserError(f"{path}: exists and is not a folder")
+    if form != "folder" and path.is_dir():
+        raise UserError(f"{path}: is a folder; name a file")
+    return form
+
+
+def _table_codec(codec: dict[str, Any]) -> Any:
+    from ..data.tables import TableCodec
+
+    try:
+        return TableCodec.from_json(codec)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise UserError(f"table codec: damaged in the checkpoint ({type(e).__name__}: {e})") from None
+
+
+def write_samples(chunks: Iterable[Tensor], n: int, path: Path, kind: str, columns: list[str] | None = None,
+                  codec: dict[str, Any] | None = None) -> Path:
+    """Write ``n`` samples arriving as ``chunks`` (tensors of ``(rows, *shape)``), one chunk in memory at a time.
+
+    The path's form: ``.npy`` (a header, then the rows), ``.csv``, ``.png`` (one grid, at most
+    :data:`MAX_GRID` samples) or a folder of PNGs (no suffix). Files appear whole or not at all.
 
     Args:
-        x: ``(n, *shape)`` samples.
         kind: the dataset kind (``image``, ``vector`` or ``table``); PNG output needs images.
         columns: CSV header; ``x0, x1, ...`` when omitted.
         codec: a table's :class:`~origan.data.tables.TableCodec` as JSON: ``.csv`` output is then decoded to
             the original columns, names and types (``.npy`` keeps the encoded rows).
     """
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == ".csv" and codec is not None:
-        from ..data.tables import TableCodec
-
-        return TableCodec.from_json(codec).write_csv(path, x)
-    if suffix == ".npy":
-        buf = io.BytesIO()
-        np.save(buf, x.detach().cpu().numpy(), allow_pickle=False)
-        write_atomic(path, buf.getvalue())
-    elif suffix == ".csv":
-        flat = x.detach().cpu().reshape(len(x), -1).numpy()
-        header = columns or [f"x{i}" for i in range(flat.shape[1])]
-        lines = [",".join(header)] + [",".join(repr(float(v)) for v in row) for row in flat]
-        write_atomic(path, ("\n".join(lines) + "\n").encode())
-    elif suffix == ".png" or suffix == "":
-        if kind != "image":
-            raise UserError(f"{path}: PNG output needs image data; this run's data are {kind} (use .npy or .csv)")
-        if suffix == ".png":
-            save_grid_png(x, path)
-        else:
-            path.mkdir(parents=True, exist_ok=True)
-            imgs = to_uint8_images(x)
-            width = len(str(len(x) - 1))
-            for i, img in enumerate(imgs):
+    form = check_output(path, kind, n)
+    chunks = iter(chunks)
+    if form == "grid":
+        save_grid_png(torch.cat(list(chunks)), path)
+    elif form == "folder":
+        path.mkdir(exist_ok=True)
+        width, i = len(str(n - 1)), 0
+        for x in chunks:
+            for img in to_uint8_images(x):
                 write_atomic(path / f"{i:0{width}d}.png", _png_bytes(img))
+                i += 1
     else:
-        raise UserError(f"{path}: unknown output type {suffix!r}; expected .npy, .csv, .png or a folder name")
+        with open_atomic(path) as f:
+            (_write_npy if form == "npy" else _write_csv)(f, chunks, n, columns, codec)
     return path
+
+
+def _write_npy(f: BinaryIO, chunks: Iterator[Tensor], n: int, columns: Any, codec: Any) -> None:
+    header_written = False
+    for x in chunks:
+        arr = np.ascontiguousarray(x.detach().cpu().numpy())
+        if not header_written:
+            header = {"descr": np.lib.format.dtype_to_descr(arr.dtype), "fortran_order": False,
+                      "shape": (n, *arr.shape[1:])}
+            np.lib.format.write_array_header_1_0(f, header)
+            header_written = True
+        f.write(arr.tobytes())
+
+
+def _write_csv(f: BinaryIO, chunks: Iterator[Tensor], n: int, columns: list[str] | None,
+               codec: dict[str, Any] | None) -> None:
+    table = _table_codec(codec) if codec is not None else None
+    first = True
+    for x in chunks:
+        if table is not None:
+            values = table.decode(x)
+            text = table.to_csv_text(values)
+            if not first:  # the header once: drop the one each chunk's text starts with
+                text = text[len(table.to_csv_text([v[:0] for v in values])):]
+        else:
+            flat = x.detach().cpu().reshape(len(x), -1).numpy()
+            lines = [",".join(columns or [f"x{i}" for i in range(flat.shape[1])])] if first else []
+            lines += [",".join(repr(float(v)) for v in row) for row in flat]
+            text = "\n".join(lines) + "\n"
+        f.write(text.encode())
+        first = False
+
+
+def save_samples(x: Tensor, path: Path, kind: str, columns: list[str] | None = None,
+                 codec: dict[str, Any] | None = None) -> Path:
+    """Write ``(n, *shape)`` samples by the path's form (see :func:`write_samples`)."""
+    return write_samples([x], len(x), path, kind, columns, codec)

@@ -114,7 +114,8 @@ def evaluate(run: Any, metrics: Sequence[str] | None = None, n_samples: int = 10
     from ..data import build_dataset
     from ..data.tables import check_codec
     from ..errors import ConfigError
-    from ..run import Run, derive_seed, load_run
+    from ..run import Run, load_run
+    from ..seeding import derive_seed
 
     if n_samples < 2:
         raise ConfigError(f"--n-samples: expected at least 2 samples, got {n_samples}")

@@ -18,9 +18,13 @@ its mass.
 
 from __future__ import annotations
 
+import contextlib
+import random
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from ...data.toy import gauss1d
@@ -30,7 +34,7 @@ from ...priors import NormalPrior
 from ..densities import FlowDensity
 from ..divergences import summary
 from ..lab import ExperimentResult, register_experiment
-from .games import flow_domain, hdr_threshold, max_d_star_deviation, seeded, train_against_d_star
+from .games import flow_domain, hdr_threshold, max_d_star_deviation, train_against_d_star
 
 __all__ = ["convergence"]
 
@@ -80,13 +84,27 @@ def _exact_arm(dim: int, seed: int, quick: bool) -> list[dict[str, float]]:
     return tracker.rows
 
 
+@contextlib.contextmanager
+def _global_state_kept() -> Iterator[None]:
+    """Restore Python's, NumPy's and torch's global RNGs and torch's determinism settings on exit."""
+    py_state, np_state = random.getstate(), np.random.get_state()
+    deterministic, warn_only = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    fill = torch.utils.deterministic.fill_uninitialized_memory
+    try:
+        with torch.random.fork_rng(devices=[]):
+            yield
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)
+        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+        torch.utils.deterministic.fill_uninitialized_memory = fill
+
+
 def _trained_arm(seed: int, quick: bool) -> tuple[list[dict[str, float]], dict[str, Any]]:
     """Algorithm 1 through the library's Trainer: k = 5 D steps per G step, affine G, MLP D."""
     from ...config import load_config
-    from ...data import build_dataset
-    from ...run import build_gan, derive_seed
-    from ...training import BatchSampler, Trainer, TrainState
-    from ...training.trainer import make_optimizer
+    from ...training import Trainer
+    from ...training.build import build_state
 
     steps = 300 if quick else 1000
     overrides = {
@@ -96,12 +114,9 @@ def _trained_arm(seed: int, quick: bool) -> tuple[list[dict[str, float]], dict[s
         "optim_d.lr": 2e-3, "optim_d.lr_decay": 1.0, "optim_g.lr": 5e-3, "optim_g.lr_decay": 1.004, "optim_g.lr_min": 0.0,
     }
     cfg = load_config("gauss1d", overrides=overrides)
-    data = build_dataset(cfg.data)
-    with seeded(seed):
-        gan = build_gan(cfg, data.shape, data.bounded, data.train.mean(0))
-    sampler = BatchSampler(data.train, cfg.train.batch_size, torch.Generator().manual_seed(derive_seed(seed, "data-order")))
-    state = TrainState(gan, make_optimizer(cfg.optim_d, gan.D.parameters()), make_optimizer(cfg.optim_g, gan.G.parameters()),
-                       sampler, torch.Generator().manual_seed(derive_seed(seed, "noise")))
+    with _global_state_kept():  # the lab's other experiments keep their global RNGs and torch settings
+        data, state, _ = build_state(cfg, torch.device("cpu"))
+    gan = state.gan
     tracker = _Tracker(data.target, gan.prior, torch.Generator().manual_seed(seed), panels=60)
     tracker(0, gan.G)
 
