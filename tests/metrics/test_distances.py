@@ -61,7 +61,7 @@ def test_matrix_product_distances_stay_within_the_bound_the_decisions_rely_on():
     rng = np.random.default_rng(2)
     a, b = t(rng.normal(size=(40, 16)) + 50.0), t(rng.normal(size=(30, 16)) + 50.0)
     exact = sq_dist_matrix(a, b)
-    bound = 2 * (16 + 16) * U * (a.norm(dim=1)[:, None] + b.norm(dim=1)[None, :]) ** 2
+    bound = (16 + 4 + 4) * U * (a.norm(dim=1)[:, None] + b.norm(dim=1)[None, :]) ** 2  # (d + log2 d + 4) u
     for i, approx in gram_sq_blocks(a, b, block_elements=64):
         err = (approx - exact[i : i + len(approx)]).abs()
         assert (err <= bound[i : i + len(approx)]).all()

@@ -12,12 +12,12 @@ block shape or thread count; ``D(a, b) = D(b, a)``, ``D(a, a) = 0``, and ``D`` i
 
 Computing ``D`` for every pair would cost ``d`` elementwise passes per pair, so a block of distances comes
 from one matrix product instead, ``A = ||a||^2 + ||b||^2 - 2 a.b``. Its rounding depends on the BLAS kernel
-and the block, but is bounded: for any order of summation ``|A - D| <= E = 2 (d + 16) u (||a|| + ||b||)^2``
-(Higham, *Accuracy and Stability of Numerical Algorithms*, 2002, eq. 3.5, for the dot products and the
-pairwise sum; the factor 2 covers the rounding of the norms and of ``E`` itself). Where ``A`` and ``E``
-settle a decision (``D < r``: ``A + E < r`` or ``A - E >= r``) it is taken from them; the rest, exact ties
-and near ties, are decided on ``D``, computed for those pairs only. So every decision is the one the exact
-``D`` gives, and the radii and nearest distances returned are ``D`` values.
+and the block, but is bounded whatever the order of summation (Higham, *Accuracy and Stability of Numerical
+Algorithms*, 2002, eq. 3.5): ``|A - D| <= (d + log2 d + 4) u (||a|| + ||b||)^2``, half of the
+``E = 4 (d + 8) u (||a|| + max ||b||)^2`` used here (the factor 2 also covers rounding the norms and ``E``).
+Where ``A`` and ``E`` settle a decision (``D < r`` when ``A + E < r``, not when ``A - E >= r``) it is taken
+from them; the rest, exact ties and near ties, are decided on ``D``, computed for those pairs only. So every
+decision is the one ``D`` gives, and the radii and nearest distances returned are ``D`` values.
 
 The Parzen window, a smooth function of the distances, uses ``A`` itself (:func:`gram_sq_blocks`).
 """
@@ -93,19 +93,36 @@ def min_first(values: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def _bounded_blocks(a: Tensor, b: Tensor) -> Iterator[tuple[int, Tensor, Tensor]]:
-    """``(start, lo, hi)`` per block of rows of ``a``: ``lo <= D <= hi`` for every pair (``A -+ E``, rounded)."""
-    scale = 2.0 * (a.shape[1] + 16) * (EPS / 2)  # E / (||a|| + ||b||)^2
-    a_norm, b_norm = (a * a).sum(1).sqrt(), (b * b).sum(1).sqrt()  # (n,), (m,)
+    """``(start, A, E)`` per block of rows of ``a``: ``A`` ``(rows, m)`` and a bound ``E`` ``(rows, 1)`` with
+    ``|A - D| <= E / 2`` for every pair of the row and ``E >= 36 u A``."""
+    scale = 4.0 * (a.shape[1] + 8) * (EPS / 2)  # twice the bound, over (||a|| + max ||b||)^2
+    a_norm, b_max = (a * a).sum(1).sqrt(), (b * b).sum(1).max().sqrt()  # (n,), ()
     for i, approx in gram_sq_blocks(a, b):
-        err = (a_norm[i : i + len(approx), None] + b_norm[None, :]).square_().mul_(scale)  # (rows, m) E
-        # rounding to nearest is monotone, so fl(A + E) >= D and fl(A - E) <= D for the float D
-        yield i, approx - err, approx.add_(err)
+        yield i, approx, (a_norm[i : i + len(approx), None] + b_max).square_().mul_(scale)
 
 
 def _canonical_where(a: Tensor, b: Tensor, start: int, mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """Rows (in the block), columns and canonical squared distances of the pairs where ``mask`` is True."""
     rows, cols = mask.nonzero(as_tuple=True)
     return rows, cols, pair_sq_dist(a, b, rows + start, cols)
+
+
+def _candidates(approx: Tensor, err: Tensor, k: int) -> Tensor:
+    """``(rows, m)`` mask of the pairs that can be among the ``k + 1`` nearest of their row (by ``D``).
+
+    With ``t`` the (k+1)-th smallest ``A`` of a row, ``D <= A + E/2`` puts the (k+1)-th smallest ``D`` at most
+    ``t + E/2``, and a pair with ``A > t + 2E`` (rounded: ``E >= 36 u A`` absorbs it) has ``D > t + E``.
+    """
+    kth = approx.topk(k + 1, dim=1, largest=False).values[:, k:]  # (rows, 1)
+    return approx <= kth + 2.0 * err
+
+
+def _sorted_by_row(rows: Tensor, values: Tensor, n_rows: int) -> tuple[Tensor, Tensor]:
+    """``values`` sorted within each row, rows in order, and where each row starts."""
+    by_value = values.sort(stable=True).indices
+    order = by_value[rows[by_value].sort(stable=True).indices]
+    counts = torch.bincount(rows, minlength=n_rows)
+    return values[order], counts.cumsum(0) - counts
 
 
 def kth_neighbour_sq_radii(x: Tensor, ks: Sequence[int]) -> Tensor:
@@ -116,19 +133,15 @@ def kth_neighbour_sq_radii(x: Tensor, ks: Sequence[int]) -> Tensor:
     Naeem et al.'s reference code; duplicates count as neighbours at distance 0.
     """
     x = flat64(x)
-    top = max(ks) + 1
-    if len(x) < top:
-        raise ValueError(f"need more than k={top - 1} points for k-th neighbour radii, got {len(x)}")
+    top = max(ks)
+    if len(x) <= top:
+        raise ValueError(f"need more than k={top} points for k-th neighbour radii, got {len(x)}")
     out = torch.empty(len(ks), len(x), dtype=torch.float64, device=x.device)
-    for i, lo, hi in _bounded_blocks(x, x):
-        upper = hi.topk(top, dim=1, largest=False).values  # (rows, top) bounds on the smallest D
-        # a pair can be among the (k+1) nearest only if its lower bound is below the (k+1)-th upper bound
-        rows, cols, d = _canonical_where(x, x, i, lo <= upper[:, -1:])
-        exact = lo.fill_(torch.inf)  # (rows, n) D of the candidates, +inf elsewhere
-        exact[rows, cols] = d
-        smallest = exact.topk(top, dim=1, largest=False).values  # (rows, top)
+    for i, approx, err in _bounded_blocks(x, x):
+        rows, _, d = _canonical_where(x, x, i, _candidates(approx, err, top))
+        smallest, starts = _sorted_by_row(rows, d, len(approx))  # every row has at least top + 1
         for j, k in enumerate(ks):
-            out[j, i : i + len(smallest)] = smallest[:, k]
+            out[j, i : i + len(approx)] = smallest[starts + k]
     return out
 
 
@@ -145,11 +158,14 @@ def nearest_neighbour(x: Tensor, reference: Tensor) -> tuple[Tensor, Tensor]:
         raise ValueError("nearest_neighbour: the reference set is empty")
     best = torch.empty(len(a), dtype=torch.float64, device=a.device)
     where = torch.empty(len(a), dtype=torch.long, device=a.device)
-    for i, lo, hi in _bounded_blocks(a, b):
-        rows, cols, d = _canonical_where(a, b, i, lo <= hi.min(1, keepdim=True).values)
-        exact = lo.fill_(torch.inf)  # (rows, m)
-        exact[rows, cols] = d
-        best[i : i + len(exact)], where[i : i + len(exact)] = min_first(exact)
+    for i, approx, err in _bounded_blocks(a, b):
+        rows, cols, d = _canonical_where(a, b, i, _candidates(approx, err, 0))
+        low = torch.full((len(approx),), torch.inf, dtype=torch.float64, device=a.device)
+        low.scatter_reduce_(0, rows, d, "amin")
+        first = torch.full((len(approx),), len(b), dtype=torch.long, device=a.device)
+        tied = d == low[rows]
+        first.scatter_reduce_(0, rows[tied], cols[tied], "amin")
+        best[i : i + len(approx)], where[i : i + len(approx)] = low, first
     return best, where
 
 
@@ -159,11 +175,13 @@ def count_in_balls(points: Tensor, centres: Tensor, sq_radii: Tensor) -> Tensor:
     a, b = flat64(points), flat64(centres).to(points.device)
     sq_radii = sq_radii.reshape(-1, len(b)).to(torch.float64)  # (R, m)
     out = torch.zeros(len(sq_radii), len(a), dtype=torch.long, device=a.device)
-    for i, lo, hi in _bounded_blocks(a, b):
+    for i, approx, err in _bounded_blocks(a, b):
+        # D <= A + E/2 <= fl(A + E) and D >= fl(A - E) (E >= 36 u A absorbs the rounding)
+        hi, lo = approx + err, approx.sub_(err)  # (rows, m)
         for j, r in enumerate(sq_radii):
-            sure = hi < r  # (rows, m): D <= hi < r
-            out[j, i : i + len(hi)] += sure.sum(1)
-            rows, cols, d = _canonical_where(a, b, i, ~sure & (lo < r))  # lo >= r: D >= lo >= r, outside
+            unsure = hi >= r  # not surely inside
+            out[j, i : i + len(hi)] += len(b) - unsure.sum(1)
+            rows, cols, d = _canonical_where(a, b, i, unsure.logical_and_(lo < r))  # lo >= r: surely outside
             inside = d < r[cols]
             out[j, i : i + len(hi)].index_add_(0, rows[inside], torch.ones_like(rows[inside]))
     return out
