@@ -12,7 +12,7 @@ from scipy.spatial.distance import cdist
 from origan.metrics.distances import (count_in_balls, gram_sq_blocks, kth_neighbour_sq_radii, kth_neighbour_sq_radius,
                                       min_first, nearest_neighbour, pair_sq_dist, sq_dist_matrix)
 
-pytestmark = pytest.mark.kernels
+pytestmark = pytest.mark.kernels  # results depend on float kernels: `make test-cpus` runs them on others
 
 U = 2.0**-53  # unit roundoff of float64
 
