@@ -68,9 +68,12 @@ def pair_sq_dist(a: Tensor, b: Tensor, ia: Tensor, ib: Tensor) -> Tensor:
 def sq_dist_matrix(a: Tensor, b: Tensor) -> Tensor:
     """``(n, m)`` canonical squared distances of every pair; for small sets (it costs ``n m d`` elementwise)."""
     a, b = flat64(a), flat64(b).to(a.device)
-    ia = torch.arange(len(a), device=a.device).repeat_interleave(len(b))
-    ib = torch.arange(len(b), device=a.device).repeat(len(a))
-    return pair_sq_dist(a, b, ia, ib).reshape(len(a), len(b))
+    out = torch.empty(len(a), len(b), dtype=torch.float64, device=a.device)
+    rows = max(1, BLOCK_ELEMENTS // max(len(b) * a.shape[1], 1))
+    for i in range(0, len(a), rows):
+        diff = a[i : i + rows, None, :] - b[None, :, :]  # (rows, m, d)
+        out[i : i + rows] = _tree_sum((diff * diff).reshape(-1, a.shape[1])).reshape(-1, len(b))
+    return out
 
 
 def gram_sq_blocks(a: Tensor, b: Tensor, block_elements: int = BLOCK_ELEMENTS) -> Iterator[tuple[int, Tensor]]:
