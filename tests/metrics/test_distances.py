@@ -9,6 +9,7 @@ import pytest
 import torch
 from scipy.spatial.distance import cdist
 
+from origan.errors import DataError
 from origan.metrics.distances import (count_in_balls, gram_sq_blocks, kth_neighbour_sq_radii, kth_neighbour_sq_radius,
                                       min_first, nearest_neighbour, pair_sq_dist, sq_dist_matrix)
 
@@ -120,6 +121,17 @@ def test_decisions_are_those_of_the_canonical_distances_where_the_formula_rounds
     np.testing.assert_array_equal(idx.numpy(), d2.argmin(1))
     approx = torch.cat([blk for _, blk in gram_sq_blocks(t(points), t(centres))]).numpy()
     assert (approx != d2).mean() > 0.5  # the formula's numbers differ from the canonical ones
+
+
+def test_non_finite_points_are_refused_not_scored():
+    x = t(grid_points(10, 3, 10))
+    for bad in (float("nan"), float("inf")):
+        y = x.clone()
+        y[4, 1] = bad
+        for call in (lambda: nearest_neighbour(y, x), lambda: kth_neighbour_sq_radius(y, 2),
+                     lambda: count_in_balls(x, y, torch.ones(1, 10, dtype=torch.float64))):
+            with pytest.raises(DataError, match="NaN or infinite"):
+                call()
 
 
 def test_min_first_breaks_ties_towards_the_first_column():

@@ -13,7 +13,7 @@ block shape or thread count; ``D(a, b) = D(b, a)``, ``D(a, a) = 0``, and ``D`` i
 Computing ``D`` for every pair would cost ``d`` elementwise passes per pair, so a block of distances comes
 from one matrix product instead, ``A = ||a||^2 + ||b||^2 - 2 a.b``. Its rounding depends on the BLAS kernel
 and the block, but is bounded whatever the order of summation (Higham, *Accuracy and Stability of Numerical
-Algorithms*, 2002, eq. 3.5): ``|A - D| <= (d + log2 d + 4) u (||a|| + ||b||)^2``, half of the
+Algorithms*, 2002, section 3.1; finite inputs): ``|A - D| <= (d + log2 d + 4) u (||a|| + ||b||)^2``, half of the
 ``E = 4 (d + 8) u (||a|| + max ||b||)^2`` used here (the factor 2 also covers rounding the norms and ``E``).
 Where ``A`` and ``E`` settle a decision (``D < r`` when ``A + E < r``, not when ``A - E >= r``) it is taken
 from them; the rest, exact ties and near ties, are decided on ``D``, computed for those pairs only. So every
@@ -28,6 +28,8 @@ from collections.abc import Iterator, Sequence
 
 import torch
 from torch import Tensor
+
+from ..errors import DataError
 
 __all__ = ["BLOCK_ELEMENTS", "count_in_balls", "flat64", "gram_sq_blocks", "kth_neighbour_sq_radii",
            "kth_neighbour_sq_radius", "min_first", "nearest_neighbour", "pair_sq_dist", "sq_dist_matrix"]
@@ -98,6 +100,8 @@ def min_first(values: Tensor) -> tuple[Tensor, Tensor]:
 def _bounded_blocks(a: Tensor, b: Tensor) -> Iterator[tuple[int, Tensor, Tensor]]:
     """``(start, A, E)`` per block of rows of ``a``: ``A`` ``(rows, m)`` and a bound ``E`` ``(rows, 1)`` with
     ``|A - D| <= E / 2`` for every pair of the row and ``E >= 36 u A``."""
+    if not (torch.isfinite(a).all() and torch.isfinite(b).all()):  # NaN would leave rows without candidates
+        raise DataError("metrics: points with NaN or infinite values (has the generator diverged?)")
     scale = 4.0 * (a.shape[1] + 8) * (EPS / 2)  # twice the bound, over (||a|| + max ||b||)^2
     a_norm, b_max = (a * a).sum(1).sqrt(), (b * b).sum(1).max().sqrt()  # (n,), ()
     for i, approx in gram_sq_blocks(a, b):
