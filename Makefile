@@ -32,7 +32,7 @@ test-all: $(STAMP)
 
 # The tests whose results depend on float kernels (marked `kernels`) as other CPUs would run them, each with 1
 # and 2 threads: torch's portable kernels with MKL's portable code path (ATEN_CPU_CAPABILITY=default,
-# MKL_CBWR=COMPATIBLE), an AVX2 machine's (avx2, AVX2) and this machine's own. About 2 minutes.
+# MKL_CBWR=COMPATIBLE), an AVX2 machine's (avx2, AVX2) and this machine's own: six runs of about 70 tests.
 test-cpus: $(STAMP)
 	@failed=""; for cpu in default:COMPATIBLE avx2:AVX2 own:; do for threads in 1 2; do \
 	  aten=$${cpu%%:*}; mkl=$${cpu##*:}; echo "== kernels: $$aten (MKL $${mkl:-own}), $$threads thread(s)"; \
