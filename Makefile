@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.origan-installed
 DEMO_STEPS ?= 5000
 
-.PHONY: demo test test-all venv clean
+.PHONY: demo test test-all test-cpus venv clean
 
 venv: $(STAMP)
 
@@ -29,6 +29,18 @@ test: $(STAMP)
 # Everything, slow tests included.
 test-all: $(STAMP)
 	$(PY) -m pytest -n auto -q
+
+# The tests whose results depend on float kernels (marked `kernels`) as other CPUs would run them, each with 1
+# and 2 threads: torch's portable kernels with MKL's portable code path (ATEN_CPU_CAPABILITY=default,
+# MKL_CBWR=COMPATIBLE), an AVX2 machine's (avx2, AVX2) and this machine's own: six runs of about 70 tests.
+test-cpus: $(STAMP)
+	@failed=""; for cpu in default:COMPATIBLE avx2:AVX2 own:; do for threads in 1 2; do \
+	  aten=$${cpu%%:*}; mkl=$${cpu##*:}; echo "== kernels: $$aten (MKL $${mkl:-own}), $$threads thread(s)"; \
+	  env -u ATEN_CPU_CAPABILITY -u MKL_CBWR $${mkl:+MKL_CBWR=$$mkl} $$([ $$aten = own ] || echo ATEN_CPU_CAPABILITY=$$aten) \
+	    ORIGAN_TEST_THREADS=$$threads $(PY) -m pytest -m 'kernels and not slow' -q -p no:cacheprovider \
+	    || failed="$$failed [$$aten, $$threads thread(s)]"; \
+	done; done; \
+	if [ -n "$$failed" ]; then echo "test-cpus failed under:$$failed"; exit 1; fi
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

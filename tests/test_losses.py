@@ -8,6 +8,8 @@ import torch
 from origan import losses
 from origan.errors import ConfigError
 
+pytestmark = pytest.mark.kernels  # identities checked to rounding: `make test-cpus` runs them on other CPUs' kernels
+
 LOGITS = torch.linspace(-20, 20, 401, dtype=torch.float64)
 
 

@@ -57,6 +57,7 @@ def test_a_shifted_column_has_the_closed_form_distances(wine):
     assert m["tv/class"] == pytest.approx(1 - np.mean(values[k] == 0), abs=1e-12)
 
 
+@pytest.mark.kernels  # nearest-row distances: `make test-cpus` runs it on other CPUs' kernels
 def test_memorisation_sees_copies_and_held_out_rows(wine):
     data, codec = wine
     holdout = torch.cat([data.val, data.test])

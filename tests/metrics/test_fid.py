@@ -7,6 +7,8 @@ import torch
 
 from origan.metrics.fid import feature_statistics, frechet_distance, frechet_distance_of_features
 
+pytestmark = pytest.mark.kernels  # results depend on float kernels: `make test-cpus` runs them on others
+
 
 def random_spd(d: int, rng: np.random.Generator, scale: float = 1.0) -> np.ndarray:
     a = rng.normal(size=(d, d))

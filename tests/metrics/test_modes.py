@@ -12,6 +12,8 @@ from origan.data.toy import grid25, ring8
 from origan.metrics import get_metric
 from origan.metrics.modes import mode_coverage, summarise_draws
 
+pytestmark = pytest.mark.kernels  # results depend on float kernels: `make test-cpus` runs them on others
+
 
 def test_exact_means_capture_every_mode_with_full_quality():
     target = ring8()

@@ -8,6 +8,8 @@ from scipy.spatial.distance import cdist
 
 from origan.metrics.novelty import nearest_neighbours, novelty, save_neighbour_figure
 
+pytestmark = pytest.mark.kernels  # results depend on float kernels: `make test-cpus` runs them on others
+
 
 def test_nearest_neighbours_match_scipy():
     rng = np.random.default_rng(0)

@@ -11,6 +11,8 @@ from scipy.stats import multivariate_normal
 from origan.metrics.parzen import (PAPER_SIGMAS, kmeans_centroids, parzen_log_likelihood, parzen_protocol,
                                    select_sigma)
 
+pytestmark = pytest.mark.kernels  # results depend on float kernels: `make test-cpus` runs them on others
+
 
 def brute_force(x: np.ndarray, samples: np.ndarray, sigma: float) -> np.ndarray:
     """log (1/m) sum_i N(x; s_i, sigma^2 I), from explicit differences."""

@@ -7,6 +7,8 @@ from scipy.spatial.distance import cdist
 
 from origan.metrics.prdc import kth_neighbour_sq_radius, prdc
 
+pytestmark = pytest.mark.kernels  # results depend on float kernels: `make test-cpus` runs them on others
+
 
 def reference_prdc(real: np.ndarray, fake: np.ndarray, k_pr: int = 3, k_dc: int = 5) -> dict:
     """The definitions of Kynkäänniemi et al. (2019) and Naeem et al. (2020) with open balls."""

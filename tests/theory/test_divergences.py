@@ -12,6 +12,8 @@ from origan import theory
 from origan.data.toy import GaussianMixture, gauss1d
 from origan.theory import Domain, TruncatedMixture, UniformBox
 
+pytestmark = pytest.mark.kernels  # identities checked to rounding: `make test-cpus` runs them on other CPUs' kernels
+
 LOG2, LOG4 = math.log(2.0), math.log(4.0)
 
 

@@ -23,10 +23,10 @@ rows as a tensor and the codec as an option; :func:`evaluate` runs them together
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-
+from ..registry import Registry
 
 __all__ = ["METRICS", "Metric", "evaluate", "get_metric", "register_metric", "summary_rows"]
 
@@ -57,42 +57,41 @@ class Metric:
         return data.kind in self.kinds and (self.applies is None or bool(self.applies(data)))
 
 
-METRICS: dict[str, Metric] = {}
+# the modules whose @register_metric fill the registry, imported the first time it is read
+METRICS: Registry[Metric] = Registry("metric", modules=(
+    "origan.metrics.classifier", "origan.metrics.fid", "origan.metrics.inception", "origan.metrics.modes",
+    "origan.metrics.novelty", "origan.metrics.parzen", "origan.metrics.prdc", "origan.metrics.tables",
+    "origan.metrics.evaluation"))
+
+MetricFn = Callable[..., dict[str, Any]]
 
 
 def register_metric(name: str, kinds: tuple[str, ...], description: str,
-                    applies: Callable[[Any], bool] | None = None, default: bool = True) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., dict[str, Any]]]:
+                    applies: Callable[[Any], bool] | None = None,
+                    default: bool = True) -> Callable[[MetricFn], MetricFn]:
     """Decorator: register ``f(samples: Tensor, reference: Dataset, **options) -> dict`` under ``name``.
 
     ``reference`` is the run's :class:`~origan.data.Dataset` (train / val / test splits, target, labels).
     """
 
-    def deco(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-        METRICS[name] = Metric(name, fn, kinds, description, applies, default)
+    def deco(fn: MetricFn) -> MetricFn:
+        METRICS.add(name, Metric(name, fn, kinds, description, applies, default))
         return fn
 
     return deco
 
 
 def get_metric(name: str) -> Metric:
-    from ..errors import ConfigError
-
-    if name not in METRICS:
-        raise ConfigError(f"--metrics: unknown metric {name!r}; expected one of {', '.join(sorted(METRICS))}")
-    return METRICS[name]
+    """The metric ``name``; an unknown name is a :class:`~origan.errors.ConfigError` listing the known ones."""
+    return METRICS.get(name, "--metrics")
 
 
+def __getattr__(name: str) -> Any:
+    # evaluate() and summary_rows() need every metric module: imported on first use, not with the registry,
+    # and after it (its own imports would otherwise register some metrics ahead of the others)
+    if name in ("evaluate", "summary_rows"):
+        METRICS.names()
+        from . import evaluation
 
-
-from . import classifier as _classifier  # noqa: E402,F401  (each module registers its metrics)
-from . import fid as _fid  # noqa: E402,F401
-from . import inception as _inception  # noqa: E402,F401
-from . import modes as _modes  # noqa: E402,F401
-from . import novelty as _novelty  # noqa: E402,F401
-from . import parzen as _parzen  # noqa: E402,F401
-from . import prdc as _prdc  # noqa: E402,F401
-from . import tables as _tables  # noqa: E402,F401
-from .evaluation import TABLE_PARTS, evaluate, summary_rows  # noqa: E402
-
-for _part in TABLE_PARTS:  # they take reference rows, not a Dataset: evaluate runs them as table_fidelity
-    METRICS[_part] = replace(METRICS[_part], default=False)
+        return getattr(evaluation, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

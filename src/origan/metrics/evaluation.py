@@ -27,6 +27,7 @@ from torch import Tensor
 from . import METRICS, get_metric, register_metric
 from .classifier import domain_classifier, has_domain_classifier
 from .inception import check_inception_weights
+from .tables import TABLE_PARTS
 
 __all__ = ["EVAL_FILE", "HISTORY_FILE", "default_metrics", "evaluate", "summary_rows"]
 
@@ -36,12 +37,10 @@ EVAL_FILE = "eval.json"
 HISTORY_FILE = "eval-history.jsonl"
 
 
-TABLE_PARTS = ("table_marginals", "table_correlation", "table_utility", "table_memorisation")
-
-
 def default_metrics(data: Any) -> list[str]:
-    """Names of the registered default metrics that apply to ``data`` (a :class:`~origan.data.Dataset`)."""
-    return [name for name, m in METRICS.items() if m.default and m.applies_to(data)]
+    """Names of the registered default metrics that apply to ``data`` (a :class:`~origan.data.Dataset`), sorted
+    (registration order follows import order)."""
+    return sorted(name for name, m in METRICS.items() if m.default and m.applies_to(data))
 
 
 @register_metric(

@@ -3,15 +3,16 @@
 For samples of G and a target mixture with modes ``mu_k`` and standard deviations ``s_k``:
 
 - a sample's *nearest mode* is ``argmin_k ||x - mu_k|| / s_k`` (the standardised distance; with equal
-  stds this is the Euclidean nearest mode);
+  stds this is the Euclidean nearest mode; of equally near modes, the first);
 - a sample is *high-quality* when that standardised distance is below 3 (within three standard deviations);
 - a mode is *captured* when it is the nearest mode of at least one high-quality sample;
 - the *mode histogram* counts high-quality samples per nearest mode, and its *reverse KL* is
   ``KL(hist || w) = sum_k hist_k log(hist_k / w_k)`` against the mixture weights ``w`` (PacGAN's code
   normalises the histogram over the high-quality samples only).
 
-Each figure is computed on 2,500 samples (the papers' count) and reported as mean and standard error over
-several independent draws of noise.
+Distances are the canonical ones of :mod:`origan.metrics.distances`, so a sample on a boundary falls on
+the same side on every CPU. Each figure is computed on 2,500 samples (the papers' count) and reported as
+mean and standard error over several independent draws of noise.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import torch
 from torch import Tensor
 
 from . import register_metric
+from .distances import min_first, sq_dist_matrix
 
 __all__ = ["N_SAMPLES_PER_DRAW", "mode_coverage", "modes_metric", "summarise_draws"]
 
@@ -51,8 +53,8 @@ def mode_coverage(samples: Tensor, modes: Tensor, stds: Tensor, weights: Tensor 
     s = stds.to(torch.float64).cpu()  # (K,)
     k = mu.shape[0]
     w = torch.full((k,), 1.0 / k, dtype=torch.float64) if weights is None else weights.to(torch.float64).cpu() / weights.sum()
-    dist = torch.cdist(x, mu) / s[None, :]  # (n, K) distance in units of each mode's std
-    nearest_dist, nearest = dist.min(dim=1)  # (n,), (n,)
+    dist = sq_dist_matrix(x, mu).sqrt_() / s[None, :]  # (n, K) distance in units of each mode's std
+    nearest_dist, nearest = min_first(dist)  # (n,), (n,): of equally near modes, the first
     good = nearest_dist < n_std  # (n,)
     counts = torch.bincount(nearest[good], minlength=k)  # (K,)
     n_good = int(counts.sum())

@@ -23,26 +23,21 @@ import torch
 from torch import Tensor
 
 from . import register_metric
+from .distances import nearest_neighbour
 
 __all__ = ["nearest_neighbours", "novelty", "save_neighbour_figure"]
 
 N_DEFAULT = 1000  # samples (and held-out examples) compared with the training set
-BLOCK_ELEMENTS = 1 << 22
 
 
 def nearest_neighbours(x: Tensor, reference: Tensor) -> tuple[Tensor, Tensor]:
-    """Distance ``(n,)`` (float64) and index ``(n,)`` of each row of ``x`` to its nearest row of ``reference``."""
-    a = x.detach().reshape(len(x), -1).to(torch.float64)  # (n, d)
-    b = reference.detach().reshape(len(reference), -1).to(torch.float64)  # (m, d)
-    b_sq = (b * b).sum(1)
-    dist, idx = torch.empty(len(a), dtype=torch.float64), torch.empty(len(a), dtype=torch.long)
-    step = max(1, BLOCK_ELEMENTS // len(b))
-    for i in range(0, len(a), step):
-        ab = a[i : i + step]
-        sq = ((ab * ab).sum(1, keepdim=True) + b_sq[None, :] - 2.0 * ab @ b.T).clamp_min_(0.0)  # (b, m)
-        best, where = sq.min(1)
-        dist[i : i + step], idx[i : i + step] = best.sqrt(), where
-    return dist, idx
+    """Distance ``(n,)`` (float64) and index ``(n,)`` of each row of ``x`` to its nearest row of ``reference``.
+
+    The distance is the square root of the canonical squared distance (:mod:`origan.metrics.distances`), so
+    the comparisons below give the same answer on every CPU; among equally near rows the first is chosen.
+    """
+    sq, idx = nearest_neighbour(x, reference)
+    return sq.sqrt(), idx
 
 
 def novelty(samples: Tensor, train: Tensor, held_out: Tensor) -> dict[str, Any]:

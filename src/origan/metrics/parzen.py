@@ -9,8 +9,10 @@ Protocol (the authors' ``parzen_ll.py``):
 - report the mean log-likelihood of the test split and its standard error ``std(ddof=0) / sqrt(n)``
   (numpy's default ``std``, as in the authors' code).
 
-Everything is float64; squared distances come from ``||x||^2 + ||s||^2 - 2 x.s`` in batches, so a
-10k x 10k x 784 evaluation is a few float64 matrix products and never holds more than a batch in memory.
+Everything is float64; squared distances come from ``||x||^2 + ||s||^2 - 2 x.s`` in batches
+(:func:`origan.metrics.distances.gram_sq_blocks`), so a 10k x 10k x 784 evaluation is a few float64 matrix
+products and never holds more than a batch in memory. The log-likelihood is a smooth function of the
+distances: their rounding, which depends on the CPU's matrix kernels, moves it by about ``1e-12`` relative.
 
 The estimate is weak in high dimensions (Theis, van den Oord & Bethge 2016): the training set itself used
 as "samples", and the k-means centroids of the training set, are scored by the same protocol so a reader
@@ -26,6 +28,7 @@ import torch
 from torch import Tensor
 
 from . import register_metric
+from .distances import BLOCK_ELEMENTS, flat64, gram_sq_blocks, nearest_neighbour
 
 __all__ = ["N_SAMPLES", "N_VALIDATION", "PAPER_SIGMAS", "kmeans_centroids", "parzen_log_likelihood",
            "parzen_protocol", "select_sigma"]
@@ -35,15 +38,10 @@ VECTOR_SIGMAS = tuple(float(s) for s in torch.logspace(-3, 0, 13, dtype=torch.fl
 N_SAMPLES = 10_000  # samples of G in the window
 N_VALIDATION = 1_000  # validation examples used to choose sigma
 KMEANS_MAX_K = 1_000  # centroids of the k-means baseline: a fifth of the training set, at most this many
-BATCH_ELEMENTS = 1 << 22  # entries of one (batch, samples) distance block (32 MiB in float64)
-
-
-def _flat64(x: Tensor) -> Tensor:
-    return x.detach().reshape(len(x), -1).to(torch.float64)
 
 
 def parzen_log_likelihood(x: Tensor, samples: Tensor, sigmas: float | list[float] | tuple[float, ...] | Tensor,
-                          batch_elements: int = BATCH_ELEMENTS) -> Tensor:
+                          batch_elements: int = BLOCK_ELEMENTS) -> Tensor:
     """Log-density of each row of ``x`` under the Parzen window on ``samples``, for every ``sigma``.
 
     Args:
@@ -57,17 +55,13 @@ def parzen_log_likelihood(x: Tensor, samples: Tensor, sigmas: float | list[float
     """
     single = isinstance(sigmas, (int, float))
     sig = torch.as_tensor([sigmas] if single else sigmas, dtype=torch.float64, device=x.device)  # (S,)
-    s = _flat64(samples).to(x.device)  # (m, d)
+    s = flat64(samples).to(x.device)  # (m, d)
     m, d = s.shape
-    s_sq = (s * s).sum(1)  # (m,)
     norm = d * torch.log(sig * math.sqrt(2 * math.pi)) + math.log(m)  # (S,) normaliser of the mean of kernels
     out = torch.empty(len(sig), len(x), dtype=torch.float64, device=x.device)
-    rows = max(1, batch_elements // m)
-    for i in range(0, len(x), rows):
-        xb = _flat64(x[i : i + rows])  # (b, d)
-        sq = ((xb * xb).sum(1, keepdim=True) + s_sq[None, :] - 2.0 * xb @ s.T).clamp_min_(0.0)  # (b, m) ||x - s||^2
+    for i, sq in gram_sq_blocks(flat64(x), s, batch_elements):  # (b, m) ||x - s||^2
         for j, sigma in enumerate(sig.tolist()):
-            out[j, i : i + len(xb)] = torch.logsumexp(sq * (-0.5 / sigma**2), dim=1) - norm[j]
+            out[j, i : i + len(sq)] = torch.logsumexp(sq * (-0.5 / sigma**2), dim=1) - norm[j]
     return out[0] if single else out
 
 
@@ -94,34 +88,26 @@ def parzen_protocol(samples: Tensor, x_val: Tensor, x_test: Tensor, sigmas: tupl
             "n_samples": len(samples), "n_test": len(x_test)}
 
 
-def _nearest_sq_dist(flat: Tensor, sq_norm: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
-    """Squared distance ``(n,)`` and index ``(n,)`` of each row's nearest centroid, in blocks of rows."""
-    c_sq = (c * c).sum(1)
-    rows = max(1, BATCH_ELEMENTS // len(c))
-    best, where = [], []
-    for i in range(0, len(flat), rows):
-        d = sq_norm[i : i + rows, None] + c_sq[None, :] - 2.0 * flat[i : i + rows] @ c.T  # (b, k)
-        b, w = d.min(1)
-        best.append(b.clamp_min(0.0))
-        where.append(w)
-    return torch.cat(best), torch.cat(where)
-
-
 def kmeans_centroids(x: Tensor, k: int, generator: torch.Generator, iterations: int = 10) -> Tensor:
-    """``(k, ...)`` centroids of Lloyd's k-means on ``x`` (``(n, ...)``), k-means++ seeding from ``generator``."""
-    flat = x.detach().reshape(len(x), -1).to(torch.float32)  # (n, d)
+    """``(k, ...)`` centroids of Lloyd's k-means on ``x`` (``(n, ...)``), k-means++ seeding from ``generator``.
+
+    In float64. Points are assigned to their nearest centroid by the canonical distance (ties to the first
+    centroid), so the assignments, and the centroids, are the same on every CPU; the seeding draws with
+    probabilities from matrix-product distances, whose last bits do not move a draw in practice.
+    """
+    flat = flat64(x)  # (n, d)
     n = len(flat)
     k = min(k, n)
     sq_norm = (flat * flat).sum(1)  # (n,)
     idx = [int(torch.randint(n, (1,), generator=generator))]
     nearest = (sq_norm - 2.0 * flat @ flat[idx[0]] + sq_norm[idx[0]]).clamp_min(0.0)  # (n,)
     for _ in range(1, k):  # k-means++: the next centre drawn with probability ~ squared distance to the chosen
-        i = int(torch.multinomial(nearest.double() + 1e-300, 1, generator=generator))
+        i = int(torch.multinomial(nearest + 1e-300, 1, generator=generator))
         idx.append(i)
         nearest = torch.minimum(nearest, (sq_norm - 2.0 * flat @ flat[i] + sq_norm[i]).clamp_min(0.0))
     c = flat[idx].clone()  # (k, d)
     for _ in range(iterations):
-        _, assign = _nearest_sq_dist(flat, sq_norm, c)  # (n,)
+        _, assign = nearest_neighbour(flat, c)  # (n,)
         sums = torch.zeros_like(c).index_add_(0, assign, flat)
         counts = torch.bincount(assign, minlength=k).to(c.dtype)
         moved = counts > 0  # an empty cluster keeps its centre

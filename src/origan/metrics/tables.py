@@ -32,12 +32,17 @@ from torch import Tensor
 from ..data.tables import TableCodec, check_codec
 from ..errors import ConfigError
 from . import register_metric
+from .distances import nearest_neighbour
 
 if TYPE_CHECKING:
     from ..data import Dataset
     from ..run import Run
 
-__all__ = ["fidelity_report", "marginals", "memorisation", "table_correlation", "utility"]
+__all__ = ["TABLE_PARTS", "fidelity_report", "marginals", "memorisation", "table_correlation", "utility"]
+
+# the parts of the report: they take reference rows, not a Dataset, so evaluate() runs them together as
+# table_fidelity (registered with default=False) and refuses them by name
+TABLE_PARTS = ("table_marginals", "table_correlation", "table_utility", "table_memorisation")
 
 
 def _codec(codec: TableCodec | dict[str, Any] | None, metric: str) -> TableCodec:
@@ -51,7 +56,7 @@ def _reencode(codec: TableCodec, x: Tensor | np.ndarray) -> np.ndarray:
     return codec.encode(codec.decode(x))
 
 
-@register_metric("table_marginals", kinds=("table",),
+@register_metric("table_marginals", kinds=("table",), default=False,
                  description="per-column KS and Wasserstein/std (numeric) and total variation (categorical) "
                              "between the decoded samples and the reference rows (scipy.stats)")
 def marginals(samples: Tensor, reference: Tensor, codec: Any = None, **_: Any) -> dict[str, float]:
@@ -87,7 +92,7 @@ def _correlation(x: np.ndarray) -> np.ndarray:
     return corr
 
 
-@register_metric("table_correlation", kinds=("table",),
+@register_metric("table_correlation", kinds=("table",), default=False,
                  description="difference of the Pearson correlation matrices of the re-encoded columns "
                              "(standardised numeric, one-hot categorical): max, mean over pairs, Frobenius")
 def table_correlation(samples: Tensor, reference: Tensor, codec: Any = None, **_: Any) -> dict[str, float]:
@@ -126,7 +131,7 @@ def _xy(c: TableCodec, x: Tensor | np.ndarray, target: str) -> tuple[np.ndarray,
     return features[:, keep], cols[c.names.index(target)]
 
 
-@register_metric("table_utility", kinds=("table",),
+@register_metric("table_utility", kinds=("table",), default=False,
                  description="train on synthetic, test on real vs train on real, test on real: a scikit-learn "
                              "model predicts target= (accuracy for categories, R^2 for numbers); needs train=")
 def utility(samples: Tensor, reference: Tensor, codec: Any = None, train: Tensor | None = None, target: str = "",
@@ -157,20 +162,19 @@ def utility(samples: Tensor, reference: Tensor, codec: Any = None, train: Tensor
     return {f"tstr_{score}": scores["tstr"], f"trtr_{score}": scores["trtr"], "utility_ratio": ratio}
 
 
-@register_metric("table_memorisation", kinds=("table",),
+@register_metric("table_memorisation", kinds=("table",), default=False,
                  description="distance to the closest training row of synthetic rows vs held-out real rows "
                              "(reference); needs train=")
 def memorisation(samples: Tensor, reference: Tensor, codec: Any = None, train: Tensor | None = None,
                  **_: Any) -> dict[str, float]:
     """Nearest-training-row distances (re-encoded space) of synthetic rows against those of held-out rows."""
-    from scipy.spatial import cKDTree
-
     c = _codec(codec, "table_memorisation")
     if train is None:
         raise ConfigError("table_memorisation: needs train= (the real training rows)")
-    tree = cKDTree(_reencode(c, train))
-    d_fake = tree.query(_reencode(c, samples), k=1)[0]  # (n_samples,)
-    d_hold = tree.query(_reencode(c, reference), k=1)[0]  # (n_holdout,)
+    rows = torch.from_numpy(_reencode(c, train))  # (n_train, width)
+    # canonical distances (origan.metrics.distances): the comparisons below are the same on every CPU
+    d_fake = nearest_neighbour(torch.from_numpy(_reencode(c, samples)), rows)[0].sqrt().numpy()  # (n_samples,)
+    d_hold = nearest_neighbour(torch.from_numpy(_reencode(c, reference)), rows)[0].sqrt().numpy()  # (n_holdout,)
     p5 = float(np.percentile(d_hold, 5))
     med_fake, med_hold = float(np.median(d_fake)), float(np.median(d_hold))
     return {"dcr_synthetic_median": med_fake, "dcr_holdout_median": med_hold,
