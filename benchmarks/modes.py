@@ -25,11 +25,12 @@ from origan.data import build_dataset
 from origan.metrics import get_metric
 
 PUBLISHED = {  # modes captured by a vanilla GAN (and the best PacGAN) as reported
-    "ring8": [("vanilla GAN, VEEGAN (Srivastava et al. 2017)", "1"),
-              ("vanilla GAN, PacGAN (Lin et al. 2018)", "6.3")],
-    "grid25": [("vanilla GAN, VEEGAN (Srivastava et al. 2017)", "3.3"),
-               ("vanilla GAN, PacGAN (Lin et al. 2018)", "17.3"),
-               ("PacGAN4, packing 4 (Lin et al. 2018)", "24.8")],
+    "ring8": [("vanilla GAN, VEEGAN (Srivastava et al. 2017)", "1"), ("vanilla GAN, PacGAN (Lin et al. 2018)", "6.3")],
+    "grid25": [
+        ("vanilla GAN, VEEGAN (Srivastava et al. 2017)", "3.3"),
+        ("vanilla GAN, PacGAN (Lin et al. 2018)", "17.3"),
+        ("PacGAN4, packing 4 (Lin et al. 2018)", "24.8"),
+    ],
 }
 
 
@@ -63,16 +64,24 @@ def main() -> None:
             for seed in range(args.seeds):
                 r = run_seed(preset, seed, Path(tmp))
                 results.append(r)
-                print(f"{preset} seed {seed}: {r['modes_captured']:.1f}/{r['modes_total']} modes, "
-                      f"{100 * (r['high_quality'] or 0):.1f} % high-quality, reverse KL {r['reverse_kl']}, "
-                      f"{r['seconds']:.0f} s ({r['cpu_seconds']:.0f} s CPU)", flush=True)
+                print(
+                    f"{preset} seed {seed}: {r['modes_captured']:.1f}/{r['modes_total']} modes, "
+                    f"{100 * (r['high_quality'] or 0):.1f} % high-quality, reverse KL {r['reverse_kl']}, "
+                    f"{r['seconds']:.0f} s ({r['cpu_seconds']:.0f} s CPU)",
+                    flush=True,
+                )
             total = results[0]["modes_total"]
-            rows.append((preset, f"origan preset `{preset}`, {args.seeds} seeds",
-                         f"{mean_se([r['modes_captured'] for r in results])} / {total}",
-                         mean_se([100 * (r["high_quality"] or 0) for r in results]),
-                         mean_se([r["reverse_kl"] if r["reverse_kl"] is not None else float("nan") for r in results], 3),
-                         f"{sum(r['seconds'] for r in results) / len(results):.0f} s "
-                         f"({sum(r['cpu_seconds'] for r in results) / len(results):.0f} s CPU)"))
+            rows.append(
+                (
+                    preset,
+                    f"origan preset `{preset}`, {args.seeds} seeds",
+                    f"{mean_se([r['modes_captured'] for r in results])} / {total}",
+                    mean_se([100 * (r["high_quality"] or 0) for r in results]),
+                    mean_se([r["reverse_kl"] if r["reverse_kl"] is not None else float("nan") for r in results], 3),
+                    f"{sum(r['seconds'] for r in results) / len(results):.0f} s "
+                    f"({sum(r['cpu_seconds'] for r in results) / len(results):.0f} s CPU)",
+                )
+            )
             rows += [(preset, name, f"{modes} / {total}", "", "", "") for name, modes in PUBLISHED[preset]]
     header = ("target", "method", "modes captured", "high-quality %", "reverse KL", "train time per seed")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]

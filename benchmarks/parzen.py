@@ -40,11 +40,17 @@ def main() -> None:
     samples = torch.rand(args.n, args.d, generator=gen, dtype=torch.float64)
     val = torch.rand(N_VALIDATION, args.d, generator=gen, dtype=torch.float64)
     test = torch.rand(args.n, args.d, generator=gen, dtype=torch.float64)
-    print(f"threads: {torch.get_num_threads()}; {args.n} samples x {args.n} test x {args.d} dims, {len(PAPER_SIGMAS)} sigmas")
+    print(
+        f"threads: {torch.get_num_threads()}; {args.n} samples x {args.n} test x {args.d} dims, "
+        f"{len(PAPER_SIGMAS)} sigmas"
+    )
     t0 = time.perf_counter()
     result = parzen_protocol(samples, val, test)
     ours = time.perf_counter() - t0
-    print(f"origan: {ours:.1f} s  (log-likelihood {result['log_likelihood']:.3f} ± {result['se']:.3f}, sigma {result['sigma']:.3f})")
+    print(
+        f"origan: {ours:.1f} s  (log-likelihood {result['log_likelihood']:.3f} ± {result['se']:.3f}, "
+        f"sigma {result['sigma']:.3f})"
+    )
     rows = args.baseline_rows
     t0 = time.perf_counter()
     ref = explicit_differences(test[:rows], samples, result["sigma"])

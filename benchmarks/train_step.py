@@ -37,18 +37,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
 from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.flop_counter import FlopCounterMode
 
 import origan
 from origan.models import GENERATORS, build_discriminator, build_generator
-from origan.training.build import build_state
 from origan.training import Trainer
+from origan.training.build import build_state
 from origan.training.speed import available_cores, choose_threads
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16}
@@ -161,7 +161,9 @@ class Textbook:
         loss_g.backward()  # G's gradient, taken before D moves
         self.opt_d.zero_grad()
         with self._fwd():
-            loss_d = 0.5 * (self.bce(self.D(x).float(), self.ones) + self.bce(self.D(fake.detach()).float(), self.zeros))
+            loss_d = 0.5 * (
+                self.bce(self.D(x).float(), self.ones) + self.bce(self.D(fake.detach()).float(), self.zeros)
+            )
         loss_d.backward()
         self.opt_d.step()
         self.opt_g.step()
@@ -172,8 +174,15 @@ class Textbook:
 
 
 def origan_trainer(preset: str, batch: int, update: str, dtype: str, threads: int) -> tuple[Trainer, Any]:
-    overrides = [f"train.batch_size={batch}", f"train.update={update}", "train.k=1", "train.steps=1000000",
-                 "train.device=cpu", f"train.threads={threads}", f"train.autocast={'none' if dtype == 'fp32' else dtype}"]
+    overrides = [
+        f"train.batch_size={batch}",
+        f"train.update={update}",
+        "train.k=1",
+        "train.steps=1000000",
+        "train.device=cpu",
+        f"train.threads={threads}",
+        f"train.autocast={'none' if dtype == 'fp32' else dtype}",
+    ]
     cfg = origan.load_config(preset, overrides=overrides)
     data, state, _ = build_state(cfg, torch.device("cpu"))
     return Trainer(cfg, state), (cfg, data)
@@ -201,8 +210,13 @@ def count_flops(step: Callable[[], None]) -> float:
 class _RecordGemms(TorchDispatchMode):
     """Records every GEMM / convolution an iteration executes, with copies of its operands."""
 
-    OPS = {torch.ops.aten.mm.default, torch.ops.aten.addmm.default, torch.ops.aten.bmm.default,
-           torch.ops.aten.convolution.default, torch.ops.aten.convolution_backward.default}
+    OPS: ClassVar[set[Any]] = {
+        torch.ops.aten.mm.default,
+        torch.ops.aten.addmm.default,
+        torch.ops.aten.bmm.default,
+        torch.ops.aten.convolution.default,
+        torch.ops.aten.convolution_backward.default,
+    }
 
     def __init__(self) -> None:
         super().__init__()
@@ -230,8 +244,9 @@ def gemm_floor(step: Callable[[], None]) -> Callable[[], None]:
     return replay
 
 
-def time_interleaved(steps: dict[str, Callable[[], None]], iters: int, chunk: int, peak_dtypes: list[torch.dtype],
-                     warmup: int) -> tuple[dict[str, list[float]], dict[torch.dtype, list[float]]]:
+def time_interleaved(
+    steps: dict[str, Callable[[], None]], iters: int, chunk: int, peak_dtypes: list[torch.dtype], warmup: int
+) -> tuple[dict[str, list[float]], dict[torch.dtype, list[float]]]:
     """Per-iteration wall times of each step function, interleaved in rounds of ``chunk``; GEMM peaks too."""
     for f in steps.values():
         for _ in range(warmup):
@@ -253,7 +268,9 @@ def time_interleaved(steps: dict[str, Callable[[], None]], iters: int, chunk: in
     return times, peaks
 
 
-def bench_config(args: argparse.Namespace, preset: str, batch: int, update: str, dtype: str, conv: bool) -> list[dict[str, Any]]:
+def bench_config(
+    args: argparse.Namespace, preset: str, batch: int, update: str, dtype: str, conv: bool
+) -> list[dict[str, Any]]:
     trainer, (cfg, data) = origan_trainer(preset, batch, update, dtype, args.threads)
     textbook = Textbook(cfg, data.train, conv, DTYPES[dtype])
     steps = {"origan": trainer.iteration, "textbook": textbook.iteration}
@@ -266,10 +283,23 @@ def bench_config(args: argparse.Namespace, preset: str, batch: int, update: str,
     rows = []
     for name in steps:
         ms = statistics.median(times[name]) * 1e3
-        rows.append({"net": "conv" if conv else "mlp", "preset": preset, "batch": batch, "update": update, "dtype": dtype,
-                     "impl": name, "ms": ms, "img_s": batch / ms * 1e3, "gflop": flops[name],
-                     "gflops": flops[name] / ms * 1e3, "peak": peak, "peak_max": max(peaks[peak_dtype]),
-                     "n": len(times[name])})
+        rows.append(
+            {
+                "net": "conv" if conv else "mlp",
+                "preset": preset,
+                "batch": batch,
+                "update": update,
+                "dtype": dtype,
+                "impl": name,
+                "ms": ms,
+                "img_s": batch / ms * 1e3,
+                "gflop": flops[name],
+                "gflops": flops[name] / ms * 1e3,
+                "peak": peak,
+                "peak_max": max(peaks[peak_dtype]),
+                "n": len(times[name]),
+            }
+        )
     base = next(r["ms"] for r in rows if r["impl"] == "textbook")
     for row in rows:
         row["speedup"] = base / row["ms"]
@@ -295,8 +325,10 @@ def profile(step: Callable[[], None], title: str, rows: int) -> None:
 # ---------------------------------------------------------------------------------------------------------
 # train.threads: the automatic choice against 1 and 2 threads, on a quiet and on a loaded machine
 
-BUSY_LOOP = ("import os, sys, time\nos.sched_setaffinity(0, {int(sys.argv[1])})\n"
-             "end = time.time() + float(sys.argv[2])\nwhile time.time() < end:\n    pass\n")
+BUSY_LOOP = (
+    "import os, sys, time\nos.sched_setaffinity(0, {int(sys.argv[1])})\n"
+    "end = time.time() + float(sys.argv[2])\nwhile time.time() < end:\n    pass\n"
+)
 
 
 @contextlib.contextmanager
@@ -326,13 +358,23 @@ def threads_rows(args: argparse.Namespace, preset: str, load: str) -> list[dict[
         def step() -> None:
             torch.set_num_threads(n)
             trainer.iteration()
+
         return step
 
     steps = {name: on(n) for name, n in settings.items()}
     times, _ = time_interleaved(steps, args.threads_iters[preset], max(1, args.threads_iters[preset] // 5), [], 3)
-    return [{"preset": preset, "load": load, "threads": name, "ms": statistics.median(times[name]) * 1e3,
-             "img_s": cfg.train.batch_size / statistics.median(times[name]), "choose_ms": choose_ms,
-             "n": len(times[name])} for name in settings]
+    return [
+        {
+            "preset": preset,
+            "load": load,
+            "threads": name,
+            "ms": statistics.median(times[name]) * 1e3,
+            "img_s": cfg.train.batch_size / statistics.median(times[name]),
+            "choose_ms": choose_ms,
+            "n": len(times[name]),
+        }
+        for name in settings
+    ]
 
 
 def threads_table(args: argparse.Namespace) -> None:
@@ -349,22 +391,53 @@ def threads_table(args: argparse.Namespace) -> None:
     print("|---|---|---|---:|---:|---:|---:|")
     for r in rows:
         one = next(x["ms"] for x in rows if (x["preset"], x["load"], x["threads"]) == (r["preset"], r["load"], "1"))
-        print(f"| {r['preset']} | {r['load']} | {r['threads']} | {r['ms']:.2f} | {r['img_s']:.0f} | "
-              f"{one / r['ms']:.2f}x | {r['choose_ms']:.0f} ms |")
+        print(
+            f"| {r['preset']} | {r['load']} | {r['threads']} | {r['ms']:.2f} | {r['img_s']:.0f} | "
+            f"{one / r['ms']:.2f}x | {r['choose_ms']:.0f} ms |"
+        )
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
-    print("\n| net | batch | update | dtype | impl | ms/iter | img/s | GFLOP/iter | GFLOP/s | peak GFLOP/s | % of peak | speedup vs textbook |")
+    columns = [
+        "net",
+        "batch",
+        "update",
+        "dtype",
+        "impl",
+        "ms/iter",
+        "img/s",
+        "GFLOP/iter",
+        "GFLOP/s",
+        "peak GFLOP/s",
+        "% of peak",
+        "speedup vs textbook",
+    ]
+    print("\n| " + " | ".join(columns) + " |")
     print("|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['net']} | {r['batch']} | {r['update']} | {r['dtype']} | {r['impl']} | {r['ms']:.2f} | {r['img_s']:.0f} | "
-              f"{r['gflop']:.3f} | {r['gflops']:.0f} | {r['peak']:.0f} | {100 * r['gflops'] / r['peak']:.0f} % | {r['speedup']:.2f}x |")
+        cells = [
+            r["net"],
+            r["batch"],
+            r["update"],
+            r["dtype"],
+            r["impl"],
+            f"{r['ms']:.2f}",
+            f"{r['img_s']:.0f}",
+            f"{r['gflop']:.3f}",
+            f"{r['gflops']:.0f}",
+            f"{r['peak']:.0f}",
+            f"{100 * r['gflops'] / r['peak']:.0f} %",
+            f"{r['speedup']:.2f}x",
+        ]
+        print("| " + " | ".join(str(c) for c in cells) + " |")
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--batch", type=int, nargs="+", default=[100, 256, 1024], help="MLP batch sizes")
-    p.add_argument("--update", nargs="+", default=["simultaneous", "alternating"], choices=["simultaneous", "alternating"])
+    p.add_argument(
+        "--update", nargs="+", default=["simultaneous", "alternating"], choices=["simultaneous", "alternating"]
+    )
     p.add_argument("--dtype", nargs="+", default=["fp32"], choices=list(DTYPES))
     p.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
     p.add_argument("--iters", type=int, default=100, help="timed iterations per implementation (at least)")
@@ -386,8 +459,10 @@ def main() -> None:
         return
     torch.set_num_threads(args.threads)
     load0 = os.getloadavg()
-    print(f"torch {torch.__version__}, {args.threads} threads, {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} CPUs; load average at start {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}")
+    print(
+        f"torch {torch.__version__}, {args.threads} threads, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs; load average at start {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}"
+    )
     rows = []
     for dtype in args.dtype:
         for batch in args.batch:
@@ -401,16 +476,20 @@ def main() -> None:
     for dtype in args.dtype:
         meds = [r["peak"] for r in rows if r["dtype"] == dtype]
         best = max(r["peak_max"] for r in rows if r["dtype"] == dtype)
-        print(f"matmul peak ({dtype}, 2048^3 GEMM, {args.threads} threads): per-configuration medians "
-              f"{min(meds):.0f}-{max(meds):.0f} GFLOP/s (each row uses its own), best single product {best:.0f}")
+        print(
+            f"matmul peak ({dtype}, 2048^3 GEMM, {args.threads} threads): per-configuration medians "
+            f"{min(meds):.0f}-{max(meds):.0f} GFLOP/s (each row uses its own), best single product {best:.0f}"
+        )
     load1 = os.getloadavg()
     print(f"load average at end {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}")
     for r in rows:
         if (r["net"], r["batch"], r["update"], r["dtype"], r["impl"]) == ("mlp", 100, "simultaneous", "fp32", "origan"):
             frac = r["gflops"] / r["peak"]
-            print(f"targets (paper MLP, batch 100, fp32, simultaneous): {100 * frac:.0f} % of peak (>= 60 %: "
-                  f"{'met' if frac >= 0.6 else 'missed'}), {r['speedup']:.2f}x textbook (>= 2x: "
-                  f"{'met' if r['speedup'] >= 2 else 'missed'})")
+            print(
+                f"targets (paper MLP, batch 100, fp32, simultaneous): {100 * frac:.0f} % of peak (>= 60 %: "
+                f"{'met' if frac >= 0.6 else 'missed'}), {r['speedup']:.2f}x textbook (>= 2x: "
+                f"{'met' if r['speedup'] >= 2 else 'missed'})"
+            )
 
 
 if __name__ == "__main__":

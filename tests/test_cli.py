@@ -9,9 +9,28 @@ import pytest
 
 from origan.cli import build_parser, main
 
-TINY = ["--set", "train.steps=20", "--set", "train.log_every=5", "--set", "train.sample_every=10",
-        "--set", "train.checkpoint_every=10", "--set", "generator.hidden=[16]", "--set", "discriminator.hidden=[16]",
-        "--set", "data.n_train=256", "--set", "data.n_val=32", "--set", "data.n_test=32", "--set", "train.batch_size=32"]
+TINY = [
+    "--set",
+    "train.steps=20",
+    "--set",
+    "train.log_every=5",
+    "--set",
+    "train.sample_every=10",
+    "--set",
+    "train.checkpoint_every=10",
+    "--set",
+    "generator.hidden=[16]",
+    "--set",
+    "discriminator.hidden=[16]",
+    "--set",
+    "data.n_train=256",
+    "--set",
+    "data.n_val=32",
+    "--set",
+    "data.n_test=32",
+    "--set",
+    "train.batch_size=32",
+]
 
 
 def _origan(*args, cwd=None):
@@ -23,20 +42,41 @@ def test_train_then_sample_end_to_end(tmp_path):
     r = _origan("train", "--preset", "ring8", *TINY, "--out", str(run), "--quiet")
     assert r.returncode == 0, r.stderr
     assert f"run directory: {run}" in r.stdout
-    for name in ("config.json", "metrics.jsonl", "checkpoints/last.json", "checkpoints/last.safetensors",
-                 "checkpoints/step-000000010.json", "samples/step-000000010.png", "samples/step-000000020.png",
-                 "plots/losses.png", "plots/d_outputs.png"):
+    for name in (
+        "config.json",
+        "metrics.jsonl",
+        "checkpoints/last.json",
+        "checkpoints/last.safetensors",
+        "checkpoints/step-000000010.json",
+        "samples/step-000000010.png",
+        "samples/step-000000020.png",
+        "plots/losses.png",
+        "plots/d_outputs.png",
+    ):
         assert (run / name).is_file(), name
     rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r_["step"] for r_ in rows] == [5, 10, 15, 20]
-    assert set(rows[0]) >= {"step", "epoch", "d_loss", "g_loss", "value", "d_real", "d_fake", "lr_d", "momentum", "img_per_s"}
+    assert set(rows[0]) >= {
+        "step",
+        "epoch",
+        "d_loss",
+        "g_loss",
+        "value",
+        "d_real",
+        "d_fake",
+        "lr_d",
+        "momentum",
+        "img_per_s",
+    }
     assert json.loads((run / "config.json").read_text())["train"]["steps"] == 20
 
     r = _origan("sample", str(run), "-n", "37", "--out", str(tmp_path / "s.csv"), "--seed", "3")
     assert r.returncode == 0, r.stderr
     lines = (tmp_path / "s.csv").read_text().splitlines()
     assert lines[0] == "x0,x1" and len(lines) == 38
-    r = _origan("sample", str(run / "checkpoints" / "last.json"), "-n", "37", "--out", str(tmp_path / "s.npy"), "--seed", "3")
+    r = _origan(
+        "sample", str(run / "checkpoints" / "last.json"), "-n", "37", "--out", str(tmp_path / "s.npy"), "--seed", "3"
+    )
     assert r.returncode == 0, r.stderr
     arr = np.load(tmp_path / "s.npy")
     assert arr.shape == (37, 2)
@@ -48,8 +88,21 @@ def test_train_then_sample_end_to_end(tmp_path):
 
 def test_image_run_samples_to_grid_and_folder(tmp_path):
     run = tmp_path / "digits"
-    r = _origan("train", "--preset", "digits", "--set", "train.steps=6", "--set", "train.log_every=3",
-                "--set", "generator.hidden=[16]", "--set", "discriminator.hidden=[8]", "--out", str(run))
+    r = _origan(
+        "train",
+        "--preset",
+        "digits",
+        "--set",
+        "train.steps=6",
+        "--set",
+        "train.log_every=3",
+        "--set",
+        "generator.hidden=[16]",
+        "--set",
+        "discriminator.hidden=[8]",
+        "--out",
+        str(run),
+    )
     assert r.returncode == 0, r.stderr
     assert "step" in r.stdout  # plain progress lines when stdout is not a terminal
     assert _origan("sample", str(run), "-n", "9", "--out", str(tmp_path / "g.png")).returncode == 0
@@ -150,8 +203,17 @@ def test_no_module_imports_a_name_from_the_half_built_package():
 def tiny_run(tmp_path_factory):
     import origan
 
-    cfg = origan.load_config("ring8", overrides=["train.steps=4", "train.sample_every=0", "generator.hidden=[8]",
-                                                 "discriminator.hidden=[8]", "data.n_train=64", "train.batch_size=16"])
+    cfg = origan.load_config(
+        "ring8",
+        overrides=[
+            "train.steps=4",
+            "train.sample_every=0",
+            "generator.hidden=[8]",
+            "discriminator.hidden=[8]",
+            "data.n_train=64",
+            "train.batch_size=16",
+        ],
+    )
     return origan.train(cfg, out=tmp_path_factory.mktemp("tiny") / "run").path
 
 
@@ -197,8 +259,12 @@ def test_sampling_a_billion_streams_in_bounded_memory(tiny_run, tmp_path):
     from pathlib import Path
 
     out = tmp_path / "big.npy"
-    proc = subprocess.Popen([sys.executable, "-m", "origan", "sample", str(tiny_run), "-n", "1000000000", "--out", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "origan", "sample", str(tiny_run), "-n", "1000000000", "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     tmp = out.with_name(f".{out.name}.tmp-{proc.pid}")
     deadline = time.time() + 240
     try:

@@ -21,7 +21,13 @@ def test_paper_mnist_equals_the_papers_table_field_by_field():
     # generator: 100 -> ReLU 1200 -> ReLU 1200 -> sigmoid 784; weights U(-0.05, 0.05); output bias from the data
     g = cfg.generator
     assert (g.name, g.hidden, g.activation, g.output, g.init_range, g.output_bias_from_data) == (
-        "mlp", (1200, 1200), "relu", "sigmoid", 0.05, True)
+        "mlp",
+        (1200, 1200),
+        "relu",
+        "sigmoid",
+        0.05,
+        True,
+    )
     # discriminator: 784 -> maxout 240 x 5 -> maxout 240 x 5 -> sigmoid 1; weights U(-0.005, 0.005)
     d = cfg.discriminator
     assert (d.name, d.hidden, d.pieces, d.init_range) == ("maxout", (240, 240), 5, 0.005)
@@ -57,7 +63,7 @@ def test_every_preset_resolves_and_round_trips():
 
 def test_layers_apply_in_order_and_set_one_budget_clears_the_other(tmp_path):
     f = tmp_path / "c.toml"
-    f.write_text('seed = 3\n[train]\nk = 4\nbatch_size = 32\n')
+    f.write_text("seed = 3\n[train]\nk = 4\nbatch_size = 32\n")
     cfg = load_config("ring8", f, ["train.k=2", "generator.hidden=[16, 16]", "data.params.radius=2.5"])
     assert (cfg.seed, cfg.train.k, cfg.train.batch_size, cfg.generator.hidden) == (3, 2, 32, (16, 16))
     assert cfg.data.params == {"radius": 2.5}
@@ -82,11 +88,15 @@ def test_layers_apply_in_order_and_set_one_budget_clears_the_other(tmp_path):
         (["generator.hidden=[8, -1]"], "generator.hidden: expected positive widths"),
         (["generator.hidden=3"], "generator.hidden: expected tuple"),
         (["train.update=3"], "train.update: expected one of alternating, simultaneous, got 3"),
-        (["generator.activation=gelu"],
-         "generator.activation: expected one of relu, leaky_relu, tanh, sigmoid, got 'gelu'"),
+        (
+            ["generator.activation=gelu"],
+            "generator.activation: expected one of relu, leaky_relu, tanh, sigmoid, got 'gelu'",
+        ),
         (["optim_g.name=rmsprop"], "optim_g.name: expected one of sgd, adam, got 'rmsprop'"),
-        (["train.compile=fast"],
-         "train.compile: expected one of none, default, reduce-overhead, max-autotune, got 'fast'"),
+        (
+            ["train.compile=fast"],
+            "train.compile: expected one of none, default, reduce-overhead, max-autotune, got 'fast'",
+        ),
         (["optim_d.lr=inf"], "optim_d.lr: expected a finite number, got inf"),
         (["optim_g.lr=nan"], "optim_g.lr: expected a finite number, got nan"),
         (["train.epochs=inf"], "train.epochs: expected a finite number, got inf"),
@@ -128,8 +138,16 @@ def test_registered_names_are_checked_where_a_config_is_resolved(overrides, mess
 
 
 def test_edge_values_that_are_valid():
-    cfg = load_config("ring8", overrides=[f"seed={MAX_SEED}", "train.threads=1024", "train.device=cuda:12",
-                                          "train.device=mps", "data.split_seed=0"])
+    cfg = load_config(
+        "ring8",
+        overrides=[
+            f"seed={MAX_SEED}",
+            "train.threads=1024",
+            "train.device=cuda:12",
+            "train.device=mps",
+            "data.split_seed=0",
+        ],
+    )
     assert (cfg.seed, cfg.train.threads, cfg.train.device) == (2**63 - 1, MAX_THREADS, "mps")
     assert check_registered(cfg) is cfg
     for device in ("auto", "cpu", "cuda", "cuda:0"):

@@ -9,10 +9,29 @@ import pytest
 
 from origan.cli import main
 
-TINY = ["--set", "train.steps=6", "--set", "train.log_every=2", "--set", "train.checkpoint_every=3",
-        "--set", "train.sample_every=0", "--set", "generator.hidden=[8]", "--set", "discriminator.hidden=[8]",
-        "--set", "data.n_train=64", "--set", "data.n_val=16", "--set", "data.n_test=16", "--set", "train.batch_size=16",
-        "--quiet"]
+TINY = [
+    "--set",
+    "train.steps=6",
+    "--set",
+    "train.log_every=2",
+    "--set",
+    "train.checkpoint_every=3",
+    "--set",
+    "train.sample_every=0",
+    "--set",
+    "generator.hidden=[8]",
+    "--set",
+    "discriminator.hidden=[8]",
+    "--set",
+    "data.n_train=64",
+    "--set",
+    "data.n_val=16",
+    "--set",
+    "data.n_test=16",
+    "--set",
+    "train.batch_size=16",
+    "--quiet",
+]
 ODD_VALUES = [None, "x", [], {}, 1.5, -1, True, 10**30, "step-000000003.safetensors", [[1, 2]], {"__tensor__": 7}]
 
 
@@ -88,14 +107,21 @@ def test_commands_on_damaged_runs_exit_0_1_or_2_and_never_crash(trained, tmp_pat
         run = shutil.copytree(trained, tmp_path / f"r{i}")
         damage = []
         for _ in range(rng.randint(1, 2)):
-            files = sorted(p for p in run.rglob("*") if p.is_file() and p.suffix in (".json", ".jsonl", ".safetensors")
-                           or p.name == ".origan-run")
+            files = sorted(
+                p
+                for p in run.rglob("*")
+                if (p.is_file() and p.suffix in (".json", ".jsonl", ".safetensors")) or p.name == ".origan-run"
+            )
             damage.append(_damage(rng.choice(files), rng))
         command = commands[i % len(commands)]
-        argv = {"inspect": ["inspect", str(run)], "inspect-json": ["inspect", str(run), "--json"],
-                "sample": ["sample", str(run), "-n", "5", "--out", str(tmp_path / f"s{i}.npy")],
-                "plot": ["plot", str(run)], "resume": ["train", "--resume", str(run), "--quiet"],
-                "resume-more": ["train", "--resume", str(run), "--set", "train.steps=8", "--quiet"]}[command]
+        argv = {
+            "inspect": ["inspect", str(run)],
+            "inspect-json": ["inspect", str(run), "--json"],
+            "sample": ["sample", str(run), "-n", "5", "--out", str(tmp_path / f"s{i}.npy")],
+            "plot": ["plot", str(run)],
+            "resume": ["train", "--resume", str(run), "--quiet"],
+            "resume-more": ["train", "--resume", str(run), "--set", "train.steps=8", "--quiet"],
+        }[command]
         before = _snapshot(run)
         capsys.readouterr()
         code = main(argv)  # an uncaught exception fails the test here
@@ -110,7 +136,7 @@ def test_commands_on_damaged_runs_exit_0_1_or_2_and_never_crash(trained, tmp_pat
 
 
 @pytest.mark.parametrize("name", ["config.json", "metrics.jsonl", "checkpoints/last.json"])
-@pytest.mark.parametrize("content", [b"\xff\xfe\x00garbage", b"[" * 50_000, b'{"step": "x"}\n', b"{\"a\": 1"])
+@pytest.mark.parametrize("content", [b"\xff\xfe\x00garbage", b"[" * 50_000, b'{"step": "x"}\n', b'{"a": 1'])
 def test_inspect_reports_damage_as_a_problem_line(trained, tmp_path, capsys, name, content):
     run = shutil.copytree(trained, tmp_path / "r")
     if name == "metrics.jsonl":  # a whole damaged line (a torn last line is what a kill leaves: no problem)

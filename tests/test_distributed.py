@@ -21,14 +21,31 @@ from origan.models.dropout import Dropout
 from origan.training.distributed import ShardedBatchSampler
 from origan.training.state import BatchSampler
 
-SETS = ["generator.hidden=[48,48]", "discriminator.hidden=[24,24]", "train.batch_size=20", "train.device=cpu",
-        "train.threads=1", "train.sample_every=0", "train.log_every=3", "train.checkpoint_every=6"]
+SETS = [
+    "generator.hidden=[48,48]",
+    "discriminator.hidden=[24,24]",
+    "train.batch_size=20",
+    "train.device=cpu",
+    "train.threads=1",
+    "train.sample_every=0",
+    "train.log_every=3",
+    "train.checkpoint_every=6",
+]
 SRC = str(Path(origan.__file__).resolve().parents[1])
 
 
 def _torchrun(args, nproc=2):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")])}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", "-m", "origan", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={nproc}",
+        "-m",
+        "origan",
+        *args,
+    ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
@@ -70,8 +87,12 @@ def test_two_processes_equal_one_process_at_the_same_global_batch(two_process_ru
             assert a[key] == pytest.approx(b[key], abs=1e-6), key
     diff = _max_diff(_weights(ddp), _weights(one.path))
     assert diff <= 1e-6  # the same updates up to the order of the gradient sums (seen: ~1e-9)
-    moved = _max_diff(_weights(ddp), origan.train(origan.load_config(
-        "paper-mnist", overrides=[*SETS, "train.steps=1"]), out=tmp_path / "short").gan.state_dict())
+    moved = _max_diff(
+        _weights(ddp),
+        origan.train(
+            origan.load_config("paper-mnist", overrides=[*SETS, "train.steps=1"]), out=tmp_path / "short"
+        ).gan.state_dict(),
+    )
     assert moved > 100 * max(diff, 1e-9)  # training moved the weights far more than the two runs differ
     assert proc.stdout.count("run directory:") == 1  # only rank 0 prints
 
@@ -81,7 +102,9 @@ def test_alternating_updates_with_k2_equal_one_process_too(tmp_path):
     _torchrun(["train", "--preset", "paper-mnist", *_cli_sets(*extra), "--out", str(tmp_path / "ddp"), "--quiet"])
     one = origan.train(origan.load_config("paper-mnist", overrides=[*SETS, *extra]), out=tmp_path / "one")
     for a, b in zip(_rows(tmp_path / "ddp"), _rows(one.path), strict=True):
-        assert a["d_loss"] == pytest.approx(b["d_loss"], abs=1e-6) and a["g_loss"] == pytest.approx(b["g_loss"], abs=1e-6)
+        assert a["d_loss"] == pytest.approx(b["d_loss"], abs=1e-6) and a["g_loss"] == pytest.approx(
+            b["g_loss"], abs=1e-6
+        )
     assert _max_diff(_weights(tmp_path / "ddp"), _weights(one.path)) <= 1e-6
 
 
@@ -105,7 +128,9 @@ def test_resume_under_ddp_is_bit_identical(two_process_run, tmp_path):
     assert _rows(part) == _rows(ddp)
     a, b = _weights(part), _weights(ddp)
     assert all(torch.equal(a[k], b[k]) for k in a)
-    assert (part / "checkpoints" / "last.safetensors").read_bytes() == (ddp / "checkpoints" / "last.safetensors").read_bytes()
+    assert (part / "checkpoints" / "last.safetensors").read_bytes() == (
+        ddp / "checkpoints" / "last.safetensors"
+    ).read_bytes()
 
 
 def test_a_two_process_checkpoint_resumes_in_one_process(two_process_run, tmp_path):
@@ -133,8 +158,9 @@ def test_a_rank_draws_its_rows_of_the_global_dropout_mask_and_batch_and_labels()
         assert torch.equal(part(x[rows]), expected[rows])
     data, labels = torch.arange(60.0).view(30, 2), torch.arange(30) % 4
     base = BatchSampler(data, 6, torch.Generator().manual_seed(1), labels)
-    shards = [ShardedBatchSampler(BatchSampler(data, 6, torch.Generator().manual_seed(1), labels), r, 3)
-              for r in range(3)]
+    shards = [
+        ShardedBatchSampler(BatchSampler(data, 6, torch.Generator().manual_seed(1), labels), r, 3) for r in range(3)
+    ]
     for _ in range(12):  # across epoch boundaries
         x, y = base.next()
         parts = [s.next() for s in shards]
@@ -145,8 +171,21 @@ def test_a_rank_draws_its_rows_of_the_global_dropout_mask_and_batch_and_labels()
 
 def test_a_global_batch_that_does_not_split_evenly_is_a_config_error(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": SRC}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "origan", "train",
-           "--preset", "paper-mnist", *_cli_sets("train.batch_size=21", "train.steps=2"), "--out", str(tmp_path / "r")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "origan",
+        "train",
+        "--preset",
+        "paper-mnist",
+        *_cli_sets("train.batch_size=21", "train.steps=2"),
+        "--out",
+        str(tmp_path / "r"),
+    ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode != 0
     assert proc.stderr.count("origan: error: train.batch_size: expected a multiple of the 2 processes") == 1
@@ -154,9 +193,15 @@ def test_a_global_batch_that_does_not_split_evenly_is_a_config_error(tmp_path):
 
 
 RING8_STEPS = 2000  # a quarter of the preset's budget, Adam's learning rate still decayed 10x over the run
-RING8_SETS = [f"train.steps={RING8_STEPS}", f"optim_d.lr_decay={10 ** (1 / RING8_STEPS)}",
-              f"optim_g.lr_decay={10 ** (1 / RING8_STEPS)}", f"train.checkpoint_every={RING8_STEPS // 2}",
-              "train.sample_every=0", "train.device=cpu", "train.threads=1"]
+RING8_SETS = [
+    f"train.steps={RING8_STEPS}",
+    f"optim_d.lr_decay={10 ** (1 / RING8_STEPS)}",
+    f"optim_g.lr_decay={10 ** (1 / RING8_STEPS)}",
+    f"train.checkpoint_every={RING8_STEPS // 2}",
+    "train.sample_every=0",
+    "train.device=cpu",
+    "train.threads=1",
+]
 
 
 def _ring8_quality(path):
@@ -172,8 +217,17 @@ def _ring8_quality(path):
 @pytest.mark.slow
 def test_two_processes_reach_the_quality_of_one_not_its_weights(tmp_path):
     """Rounding grows over a run, so 2 processes end with other weights than 1, but with a model as good."""
-    _torchrun(["train", "--preset", "ring8", *[a for s in RING8_SETS for a in ("--set", s)],
-               "--out", str(tmp_path / "ddp"), "--quiet"])
+    _torchrun(
+        [
+            "train",
+            "--preset",
+            "ring8",
+            *[a for s in RING8_SETS for a in ("--set", s)],
+            "--out",
+            str(tmp_path / "ddp"),
+            "--quiet",
+        ]
+    )
     one = origan.train(origan.load_config("ring8", overrides=RING8_SETS), out=tmp_path / "one")
     assert _max_diff(_weights(tmp_path / "ddp"), _weights(one.path)) > 1e-3  # not the same weights
     (modes_ddp, hq_ddp), (modes_one, hq_one) = _ring8_quality(tmp_path / "ddp"), _ring8_quality(one.path)

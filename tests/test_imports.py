@@ -5,7 +5,8 @@ is imported (a statement at module level or in a class body, outside ``if TYPE_C
 functions run later and are not edges). Importing ``a.b.c`` from outside ``a.b`` also runs the package
 ``a.b``, so that sub-package is an edge too; a module's own packages are not (they are already being
 initialised when it runs), unless it imports a name from one (``from . import NAME``: that name must be
-defined by then). The root package ``origan`` re-exports the public API and is always initialised first. Every cycle is reported with its path. A second check imports each
+defined by then). The root package ``origan`` re-exports the public API and is always initialised first.
+Every cycle is reported with its path. A second check imports each
 module first, in a fresh interpreter, so an order-dependent partial import shows up as an ImportError.
 """
 
@@ -34,7 +35,8 @@ def module_files(src: Path = SRC) -> dict[str, Path]:
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _module_level_imports(body: list[ast.stmt]) -> list[ast.Import | ast.ImportFrom]:
@@ -161,8 +163,10 @@ def test_graph_reader_sees_what_runs(tmp_path: Path) -> None:
     pkg.mkdir(parents=True)
     (tmp_path / ROOT / "__init__.py").write_text("from .sub import thing\n")
     (pkg / "__init__.py").write_text("from .a import thing\nfrom .late import other\n")
-    (pkg / "a.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from . import late\n"
-                              "def f():\n    from ..sub import late\nthing = 1\n")
+    (pkg / "a.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from . import late\n"
+        "def f():\n    from ..sub import late\nthing = 1\n"
+    )
     (pkg / "late.py").write_text("from . import thing\nother = thing\n")
     graph = import_graph(tmp_path)
     assert graph["origan.sub.a"] == set()
@@ -176,8 +180,12 @@ def test_no_module_level_import_cycles() -> None:
 
 
 def test_no_late_imports() -> None:
-    late = [f"{path.relative_to(SRC)}:{i}" for path in module_files().values()
-            for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if "noqa: E402" in line]
+    late = [
+        f"{path.relative_to(SRC)}:{i}"
+        for path in module_files().values()
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "noqa: E402" in line
+    ]
     assert not late, "imports after code (noqa: E402): " + ", ".join(late)
 
 
@@ -201,6 +209,7 @@ def test_each_module_imports_first() -> None:
     """Each module imports before anything else of the package has been imported (no order-dependent import)."""
     names = [m for m in module_files() if m != "origan.__main__"]
     env = {**os.environ, "PYTHONPATH": str(SRC)}
-    done = subprocess.run([sys.executable, "-c", _IMPORT_EACH, *names], check=False, capture_output=True, text=True,
-                          env=env, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORT_EACH, *names], check=False, capture_output=True, text=True, env=env, timeout=300
+    )
     assert done.returncode == 0, done.stdout + done.stderr[-2000:]

@@ -88,4 +88,4 @@ def test_optimal_discriminator_value_is_minus_log4_at_equilibrium():
     # D(x) = 1/2 everywhere (logit 0) gives V = -log 4 exactly.
     zero = torch.zeros(10, dtype=torch.float64)
     assert losses.value(zero, zero).item() == pytest.approx(-math.log(4), abs=1e-15)
-    assert losses.LOG4 == math.log(4.0)
+    assert math.log(4.0) == losses.LOG4

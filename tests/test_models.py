@@ -17,7 +17,10 @@ def test_maxout_matches_naive_reference():
     torch.manual_seed(0)
     layer = Maxout(7, units=4, pieces=3).double()
     x = torch.randn(5, 7, dtype=torch.float64)
-    w, b = layer.linear.weight.detach(), layer.linear.bias.detach()  # (pieces * units, in): piece j of unit u is row j * units + u
+    w, b = (
+        layer.linear.weight.detach(),
+        layer.linear.bias.detach(),
+    )  # (pieces * units, in): piece j of unit u is row j * units + u
     expected = torch.empty(5, 4, dtype=torch.float64)
     for n in range(5):
         for u in range(4):
@@ -118,7 +121,9 @@ def test_every_registered_model_builds_from_its_typed_config_where_it_is_defined
 def test_unknown_model_and_prior_names_are_config_errors_listing_the_known_ones():
     with pytest.raises(ConfigError) as e:
         build_generator(GeneratorConfig(name="vae"), (2,), False, 2)
-    assert str(e.value) == "generator.name: unknown generator 'vae'; expected one of affine, coupling, dcgan, mlp, spline"
+    assert (
+        str(e.value) == "generator.name: unknown generator 'vae'; expected one of affine, coupling, dcgan, mlp, spline"
+    )
     with pytest.raises(ConfigError) as e:
         build_prior("cauchy", 2)
     assert str(e.value) == "noise.prior: unknown prior 'cauchy'; expected one of normal, uniform"

@@ -15,8 +15,16 @@ import origan
 from origan.errors import CheckpointError
 from origan.io.rundir import TIMING_FIELDS
 
-TINY = ["train.sample_every=0", "train.log_every=5", "generator.hidden=[16]", "discriminator.hidden=[16]",
-        "data.n_train=512", "data.n_val=64", "data.n_test=64", "train.batch_size=32"]
+TINY = [
+    "train.sample_every=0",
+    "train.log_every=5",
+    "generator.hidden=[16]",
+    "discriminator.hidden=[16]",
+    "data.n_train=512",
+    "data.n_val=64",
+    "data.n_test=64",
+    "train.batch_size=32",
+]
 
 
 def _rows(path):
@@ -37,18 +45,40 @@ def _same_weights(a, b):
 
 def _launch(args, cwd):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "origan", *args], cwd=cwd, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "origan", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
-    sets = ["train.steps=120", "train.log_every=1", "train.checkpoint_every=7", "train.sample_every=0",
-            "train.threads=1", "generator.hidden=[256,256]", "discriminator.hidden=[256,256]", "train.batch_size=256",
-            "data.n_train=2048", "train.keep_checkpoints=2", "discriminator.dropout_hidden=0.2"]
+    sets = [
+        "train.steps=120",
+        "train.log_every=1",
+        "train.checkpoint_every=7",
+        "train.sample_every=0",
+        "train.threads=1",
+        "generator.hidden=[256,256]",
+        "discriminator.hidden=[256,256]",
+        "train.batch_size=256",
+        "data.n_train=2048",
+        "train.keep_checkpoints=2",
+        "discriminator.dropout_hidden=0.2",
+    ]
     cli_sets = [a for s in sets for a in ("--set", s)]
     ref = tmp_path / "ref"
-    assert subprocess.run([sys.executable, "-m", "origan", "train", "--preset", "ring8", *cli_sets, "--out", str(ref),
-                           "--quiet"], capture_output=True, timeout=600).returncode == 0
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "origan", "train", "--preset", "ring8", *cli_sets, "--out", str(ref), "--quiet"],
+            capture_output=True,
+            timeout=600,
+        ).returncode
+        == 0
+    )
     run = tmp_path / "killed"
     rng = random.Random(1234)
     kills, finished, launches = 0, False, 0
@@ -56,8 +86,11 @@ def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
         launches += 1
         assert launches < 40, "too many launches"
         has_ckpt = (run / "checkpoints").exists() and any((run / "checkpoints").glob("step-*.json"))
-        args = (["train", "--resume", str(run), "--quiet"] if has_ckpt else
-                ["train", "--preset", "ring8", *cli_sets, "--out", str(run), "--quiet", "--overwrite"])
+        args = (
+            ["train", "--resume", str(run), "--quiet"]
+            if has_ckpt
+            else ["train", "--preset", "ring8", *cli_sets, "--out", str(run), "--quiet", "--overwrite"]
+        )
         proc = _launch(args, tmp_path)
         if kills >= 10:
             _, err = proc.communicate(timeout=600)
@@ -146,9 +179,25 @@ def test_full_disk_while_saving_keeps_the_previous_checkpoint(tmp_path, monkeypa
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_saves_a_checkpoint_and_exits_with_the_resume_line(tmp_path, sig, code):
     run = tmp_path / "r"
-    proc = _launch(["train", "--preset", "ring8", "--set", "train.steps=1000000", "--set", "train.log_every=1",
-                    "--set", "train.sample_every=0", "--set", "train.checkpoint_every=0", "--out", str(run), "--quiet"],
-                   tmp_path)
+    proc = _launch(
+        [
+            "train",
+            "--preset",
+            "ring8",
+            "--set",
+            "train.steps=1000000",
+            "--set",
+            "train.log_every=1",
+            "--set",
+            "train.sample_every=0",
+            "--set",
+            "train.checkpoint_every=0",
+            "--out",
+            str(run),
+            "--quiet",
+        ],
+        tmp_path,
+    )
     deadline = time.time() + 120
     while not (run / "metrics.jsonl").exists() and time.time() < deadline:
         time.sleep(0.05)
@@ -163,9 +212,18 @@ def test_signal_saves_a_checkpoint_and_exits_with_the_resume_line(tmp_path, sig,
     assert step > 0 and origan.run.inspect_run(run)["healthy"]
     # The interrupted run resumes to the same state as an uninterrupted one of the same length.
     origan.resume(run, overrides={"train.steps": step + 7})
-    ref = origan.train(origan.load_config("ring8", overrides=[f"train.steps={step + 7}", "train.log_every=1",
-                                                              "train.sample_every=0", "train.checkpoint_every=0"]),
-                       out=tmp_path / "ref")
+    ref = origan.train(
+        origan.load_config(
+            "ring8",
+            overrides=[
+                f"train.steps={step + 7}",
+                "train.log_every=1",
+                "train.sample_every=0",
+                "train.checkpoint_every=0",
+            ],
+        ),
+        out=tmp_path / "ref",
+    )
     assert _rows(run) == _rows(ref.path)
     _same_weights(_weights(run), _weights(ref.path))
 
@@ -173,8 +231,16 @@ def test_signal_saves_a_checkpoint_and_exits_with_the_resume_line(tmp_path, sig,
 def test_divergence_guard_rolls_back_once_and_recovers(tmp_path, monkeypatch):
     import origan.gan as gan_mod
 
-    cfg = origan.load_config("ring8", overrides=[*TINY, "train.steps=30", "train.checkpoint_every=10",
-                                                 "optim_d.lr_decay=1.0", "optim_g.lr_decay=1.0"])
+    cfg = origan.load_config(
+        "ring8",
+        overrides=[
+            *TINY,
+            "train.steps=30",
+            "train.checkpoint_every=10",
+            "optim_d.lr_decay=1.0",
+            "optim_g.lr_decay=1.0",
+        ],
+    )
     real = gan_mod.GAN.g_objective
     count = {"n": 0}
 
@@ -199,12 +265,38 @@ def test_divergence_guard_rolls_back_once_and_recovers(tmp_path, monkeypatch):
 def test_divergence_guard_gives_up_after_max_rollbacks(tmp_path, capsys):
     from origan.cli import main
 
-    code = main(["train", "--preset", "ring8", "--set", "train.steps=200", "--set", "loss.generator=ml",
-                 "--set", "optim_g.name=sgd", "--set", "optim_g.lr=1e6",
-                 "--set", "generator.hidden=[16]", "--set", "discriminator.hidden=[16]", "--set", "optim_g.momentum=0.0",
-                 "--set", "optim_g.momentum_final=0.0", "--set", "optim_g.lr_decay=1.0",
-                 "--set", "train.guard_max_rollbacks=2", "--set", "train.guard_lr_factor=0.9",
-                 "--out", str(tmp_path / "r"), "--quiet"])
+    code = main(
+        [
+            "train",
+            "--preset",
+            "ring8",
+            "--set",
+            "train.steps=200",
+            "--set",
+            "loss.generator=ml",
+            "--set",
+            "optim_g.name=sgd",
+            "--set",
+            "optim_g.lr=1e6",
+            "--set",
+            "generator.hidden=[16]",
+            "--set",
+            "discriminator.hidden=[16]",
+            "--set",
+            "optim_g.momentum=0.0",
+            "--set",
+            "optim_g.momentum_final=0.0",
+            "--set",
+            "optim_g.lr_decay=1.0",
+            "--set",
+            "train.guard_max_rollbacks=2",
+            "--set",
+            "train.guard_lr_factor=0.9",
+            "--out",
+            str(tmp_path / "r"),
+            "--quiet",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1
     assert err.strip().splitlines()[-1].startswith("origan: training diverged") and "after 2 rollbacks" in err
@@ -214,9 +306,17 @@ def test_divergence_guard_gives_up_after_max_rollbacks(tmp_path, capsys):
 
 def test_a_run_killed_in_its_first_second_resumes_from_step_0(tmp_path):
     """SIGKILL in the first second (before anything, or before the first checkpoint); the run still completes."""
-    sets = ["train.steps=200", "train.log_every=5", "train.checkpoint_every=0", "train.sample_every=0",
-            "train.threads=1", "generator.hidden=[16]", "discriminator.hidden=[16]", "data.n_train=512",
-            "train.batch_size=32"]
+    sets = [
+        "train.steps=200",
+        "train.log_every=5",
+        "train.checkpoint_every=0",
+        "train.sample_every=0",
+        "train.threads=1",
+        "generator.hidden=[16]",
+        "discriminator.hidden=[16]",
+        "data.n_train=512",
+        "train.batch_size=32",
+    ]
     fresh = ["train", "--preset", "ring8", *[a for s in sets for a in ("--set", s)], "--quiet"]
     ref = origan.train(origan.load_config("ring8", overrides=sets), out=tmp_path / "ref")
     run = tmp_path / "killed"
@@ -227,8 +327,12 @@ def test_a_run_killed_in_its_first_second_resumes_from_step_0(tmp_path):
         proc.wait()
     assert not (run / "config.json").exists() or not any((run / "checkpoints").glob("*.json"))
     # Killed as soon as its config is written: a run directory with no checkpoint.
-    proc = _launch([*fresh, "--out", str(run)] if not (run / "config.json").exists() else
-                   ["train", "--resume", str(run), "--quiet"], tmp_path)
+    proc = _launch(
+        [*fresh, "--out", str(run)]
+        if not (run / "config.json").exists()
+        else ["train", "--resume", str(run), "--quiet"],
+        tmp_path,
+    )
     deadline = time.time() + 300
     while not (run / "config.json").exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.005)
@@ -237,11 +341,21 @@ def test_a_run_killed_in_its_first_second_resumes_from_step_0(tmp_path):
     assert (run / "config.json").exists() and not any((run / "checkpoints").glob("*.json"))
     report = origan.run.inspect_run(run)
     assert report["status"] == "no checkpoint yet" and not report["healthy"] and report["problems"] == []
-    same = subprocess.run([sys.executable, "-m", "origan", *fresh, "--out", str(run)], capture_output=True, text=True,
-                          timeout=300, check=False)
+    same = subprocess.run(
+        [sys.executable, "-m", "origan", *fresh, "--out", str(run)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert same.returncode == 2 and "pass --resume" in same.stderr
-    r = subprocess.run([sys.executable, "-m", "origan", "train", "--resume", str(run), "--quiet"], capture_output=True,
-                       text=True, timeout=300, check=False)
+    r = subprocess.run(
+        [sys.executable, "-m", "origan", "train", "--resume", str(run), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert r.returncode == 0, r.stderr
     assert "no checkpoint yet: starting from step 0" in r.stderr
     assert _rows(run) == _rows(ref.path)
@@ -268,7 +382,9 @@ def test_resume_budget_overrides_follow_the_fresh_config_rule(tmp_path):
     assert run.step == 32
     stored = json.loads((tmp_path / "r" / "config.json").read_text())["train"]
     assert (stored["steps"], stored["epochs"]) == (0, 2)
-    fresh = origan.load_config("ring8", overrides=[*TINY, "train.steps=10", "train.checkpoint_every=0", "train.epochs=2"])
+    fresh = origan.load_config(
+        "ring8", overrides=[*TINY, "train.steps=10", "train.checkpoint_every=0", "train.epochs=2"]
+    )
     assert run.config == fresh
 
 
@@ -280,7 +396,10 @@ def test_overwrite_never_deletes_a_folder_that_is_not_an_origan_run(tmp_path):
     (mine / "config.json").write_text('{"name": "my web app", "port": 8080}')
     (mine / "data.csv").write_text("a,b\n1,2\n")
     before = {p: p.read_bytes() for p in mine.rglob("*")}
-    assert main(["train", "--preset", "ring8", "--set", "train.steps=2", "--out", str(mine), "--overwrite", "--quiet"]) == 2
+    assert (
+        main(["train", "--preset", "ring8", "--set", "train.steps=2", "--out", str(mine), "--overwrite", "--quiet"])
+        == 2
+    )
     assert {p: p.read_bytes() for p in mine.rglob("*")} == before
     # A run origan wrote is replaced, whether its config or only its marker says so.
     cfg = origan.load_config("ring8", overrides=[*TINY, "train.steps=2"])

@@ -29,13 +29,23 @@ def _safetensors(header: dict, data: bytes, declared_len: int | None = None) -> 
 
 HOSTILE = {
     "absurd header length": _safetensors({}, b"", declared_len=2**62),
-    "header longer than file": _safetensors({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 4,
-                                            declared_len=10**6),
-    "overlapping offsets": _safetensors({"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]},
-                                         "b": {"dtype": "F32", "shape": [4], "data_offsets": [8, 24]}}, b"\0" * 24),
-    "out-of-range offsets": _safetensors({"a": {"dtype": "F32", "shape": [2500], "data_offsets": [0, 10000]}}, b"\0" * 16),
+    "header longer than file": _safetensors(
+        {"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 4, declared_len=10**6
+    ),
+    "overlapping offsets": _safetensors(
+        {
+            "a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]},
+            "b": {"dtype": "F32", "shape": [4], "data_offsets": [8, 24]},
+        },
+        b"\0" * 24,
+    ),
+    "out-of-range offsets": _safetensors(
+        {"a": {"dtype": "F32", "shape": [2500], "data_offsets": [0, 10000]}}, b"\0" * 16
+    ),
     "unknown dtype": _safetensors({"a": {"dtype": "X99", "shape": [4], "data_offsets": [0, 16]}}, b"\0" * 16),
-    "shape does not fit offsets": _safetensors({"a": {"dtype": "F32", "shape": [100], "data_offsets": [0, 16]}}, b"\0" * 16),
+    "shape does not fit offsets": _safetensors(
+        {"a": {"dtype": "F32", "shape": [100], "data_offsets": [0, 16]}}, b"\0" * 16
+    ),
     "negative offsets": _safetensors({"a": {"dtype": "F32", "shape": [4], "data_offsets": [-16, 0]}}, b"\0" * 16),
     "header not json": struct.pack("<Q", 5) + b"\xff\xfe{{{" + b"\0" * 8,
     "a pickle": pickle.dumps({"G": torch.zeros(3)}),
@@ -47,8 +57,14 @@ HOSTILE = {
 def test_hostile_safetensors_are_refused_even_with_a_matching_manifest(tmp_path, name):
     blob = HOSTILE[name]
     (tmp_path / "evil.safetensors").write_bytes(blob)
-    manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "tensor_file": "evil.safetensors",
-                "sha256": hashlib.sha256(blob).hexdigest(), "step": 1, "state": {}}
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "tensor_file": "evil.safetensors",
+        "sha256": hashlib.sha256(blob).hexdigest(),
+        "step": 1,
+        "state": {},
+    }
     (tmp_path / "evil.json").write_text(json.dumps(manifest))
     with pytest.raises(CheckpointError):
         read_safetensors(tmp_path / "evil.safetensors")
@@ -63,9 +79,20 @@ def test_pickle_payloads_never_run(tmp_path, capsys):
     (tmp_path / "model.pt").write_bytes(evil)
     torch.save({"x": Payload(str(marker))}, tmp_path / "torch.pt")
     (tmp_path / "dressed.safetensors").write_bytes(evil)
-    (tmp_path / "dressed.json").write_text(json.dumps({
-        "format": FORMAT, "format_version": FORMAT_VERSION, "tensor_file": "dressed.safetensors",
-        "sha256": hashlib.sha256(evil).hexdigest(), "step": 1, "state": {}, "config": {}, "data": {}}))
+    (tmp_path / "dressed.json").write_text(
+        json.dumps(
+            {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "tensor_file": "dressed.safetensors",
+                "sha256": hashlib.sha256(evil).hexdigest(),
+                "step": 1,
+                "state": {},
+                "config": {},
+                "data": {},
+            }
+        )
+    )
     (tmp_path / "pickled.json").write_bytes(evil)
     for target in ("model.pt", "torch.pt", "dressed.json", "dressed.safetensors", "pickled.json"):
         code = main(["sample", str(tmp_path / target), "-n", "2", "--out", str(tmp_path / "x.npy")])
@@ -80,15 +107,33 @@ def test_pickle_payloads_never_run(tmp_path, capsys):
 
 def test_manifest_cannot_point_outside_its_folder(tmp_path):
     (tmp_path / "sub").mkdir()
-    (tmp_path / "sub" / "m.json").write_text(json.dumps({"format": FORMAT, "format_version": FORMAT_VERSION,
-                                                         "tensor_file": "../../etc/passwd", "sha256": "0", "state": {}}))
+    (tmp_path / "sub" / "m.json").write_text(
+        json.dumps(
+            {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "tensor_file": "../../etc/passwd",
+                "sha256": "0",
+                "state": {},
+            }
+        )
+    )
     with pytest.raises(CheckpointError, match="beside the manifest"):
         load_checkpoint(tmp_path / "sub" / "m.json")
 
 
 def test_edited_tensor_file_is_detected(tmp_path):
-    cfg = origan.load_config("ring8", overrides=["train.steps=3", "train.sample_every=0", "generator.hidden=[8]",
-                                                 "discriminator.hidden=[8]", "data.n_train=64", "train.batch_size=16"])
+    cfg = origan.load_config(
+        "ring8",
+        overrides=[
+            "train.steps=3",
+            "train.sample_every=0",
+            "generator.hidden=[8]",
+            "discriminator.hidden=[8]",
+            "data.n_train=64",
+            "train.batch_size=16",
+        ],
+    )
     origan.train(cfg, out=tmp_path / "r")
     path = tmp_path / "r" / "checkpoints" / "step-000000003.safetensors"
     blob = bytearray(path.read_bytes())

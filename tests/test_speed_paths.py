@@ -9,12 +9,19 @@ import torch.nn.functional as F
 
 import origan
 from origan.models.mlp import Maxout
-from origan.training.build import build_state
 from origan.training import Trainer, speed
+from origan.training.build import build_state
 from origan.training.schedules import learning_rate, momentum
 
-SMALL_MNIST = ["generator.hidden=[48,48]", "discriminator.hidden=[24,24]", "train.batch_size=20",
-               "train.sample_every=0", "train.checkpoint_every=0", "train.log_every=2", "train.device=cpu"]
+SMALL_MNIST = [
+    "generator.hidden=[48,48]",
+    "discriminator.hidden=[24,24]",
+    "train.batch_size=20",
+    "train.sample_every=0",
+    "train.checkpoint_every=0",
+    "train.log_every=2",
+    "train.device=cpu",
+]
 
 
 def _reference_d(D, x):
@@ -122,7 +129,9 @@ def test_keep_mask_equals_its_definition_from_the_raw_bits(keep):
     n, row = 37, (11,)
     mask = keep_mask(n, row, keep, torch.Generator().manual_seed(3), "cpu")
     bits, t = keep_threshold(keep)
-    words = torch.empty(-(-n * 11 * bits // 64), dtype=torch.int64).random_(-(2**63), None, generator=torch.Generator().manual_seed(3))
+    words = torch.empty(-(-n * 11 * bits // 64), dtype=torch.int64).random_(
+        -(2**63), None, generator=torch.Generator().manual_seed(3)
+    )
     stream = "".join(format(b, "08b")[::-1] for b in words.view(torch.uint8).tolist())  # little-endian bit order
     codes = [int(stream[i * bits : (i + 1) * bits][::-1], 2) for i in range(n * 11)]  # unsigned, LSB first
     if bits >= 16:  # signed codes are compared with t - 2**(bits-1): the same as unsigned u ^ sign bit < t
@@ -228,10 +237,16 @@ def test_bf16_autocast_runs_the_matmuls_in_bf16_keeps_fp32_weights_and_tracks_fp
     bf16_state, bf16_rows = _fit(cfg)
     fp32_state, fp32_rows = _fit(origan.load_config("paper-mnist", overrides=base))
     again_state, _ = _fit(cfg)
-    assert all(torch.equal(a, b) for a, b in zip(bf16_state.gan.state_dict().values(), again_state.gan.state_dict().values()))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(bf16_state.gan.state_dict().values(), again_state.gan.state_dict().values(), strict=True)
+    )
     for a, b in zip(bf16_rows, fp32_rows, strict=True):
-        assert a["d_loss"] == pytest.approx(b["d_loss"], abs=2e-2) and a["g_loss"] == pytest.approx(b["g_loss"], abs=2e-2)
-    diff = max((a - b).abs().max().item() for a, b in zip(bf16_state.gan.parameters(), fp32_state.gan.parameters()))
+        assert a["d_loss"] == pytest.approx(b["d_loss"], abs=2e-2) and a["g_loss"] == pytest.approx(
+            b["g_loss"], abs=2e-2
+        )
+    pairs = zip(bf16_state.gan.parameters(), fp32_state.gan.parameters(), strict=True)
+    diff = max((a - b).abs().max().item() for a, b in pairs)
     assert 0 < diff < 1e-2  # bf16 rounding, not another trajectory
 
 
@@ -249,8 +264,16 @@ def test_channels_last_lays_out_conv_weights_and_keeps_the_maths(monkeypatch):
     from origan.models import DISCRIMINATORS
 
     monkeypatch.setitem(DISCRIMINATORS._members, "tinyconv", lambda cfg, shape, bounded, dim: _TinyConvD(shape))
-    base = ["data.name=digits", "discriminator.name=tinyconv", "generator.hidden=[32]", "train.batch_size=16",
-            "train.steps=5", "train.sample_every=0", "train.checkpoint_every=0", "train.log_every=5"]
+    base = [
+        "data.name=digits",
+        "discriminator.name=tinyconv",
+        "generator.hidden=[32]",
+        "train.batch_size=16",
+        "train.steps=5",
+        "train.sample_every=0",
+        "train.checkpoint_every=0",
+        "train.log_every=5",
+    ]
     cl_state, cl_rows = _fit(origan.load_config("digits", overrides=[*base, "train.channels_last=true"]))
     state, rows = _fit(origan.load_config("digits", overrides=base))
     assert cl_state.gan.D.conv.weight.stride() == (9, 1, 3, 1)  # (out, in=1, 3, 3) in channels_last order
@@ -299,7 +322,9 @@ def test_the_probe_draws_no_random_number_and_changes_no_state(monkeypatch, pres
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(speed, "available_cores", lambda: 4)
     monkeypatch.setattr(speed, "MIN_PARALLEL_S", 0.0)  # always measure on 1 and 4 threads
-    extra = ["discriminator.dropout_hidden=0.3"] if preset == "ring8" else ["generator.width=8", "discriminator.width=8"]
+    extra = (
+        ["discriminator.dropout_hidden=0.3"] if preset == "ring8" else ["generator.width=8", "discriminator.width=8"]
+    )
     cfg, state, shape = _built(preset, *extra)
     gens = {k: g.get_state() for k, g in state.generators().items()}
     rng, weights = torch.get_rng_state(), {k: v.clone() for k, v in state.gan.state_dict().items()}

@@ -8,12 +8,20 @@ import torch
 import origan
 from origan.gan import GAN
 from origan.io.rundir import TIMING_FIELDS
-from origan.training.build import build_state
 from origan.training import BatchSampler, Trainer
+from origan.training.build import build_state
 
-TINY = ["train.sample_every=0", "train.checkpoint_every=0", "train.log_every=5",
-        "generator.hidden=[16]", "discriminator.hidden=[16]", "data.n_train=512", "data.n_val=64", "data.n_test=64",
-        "train.batch_size=32"]
+TINY = [
+    "train.sample_every=0",
+    "train.checkpoint_every=0",
+    "train.log_every=5",
+    "generator.hidden=[16]",
+    "discriminator.hidden=[16]",
+    "data.n_train=512",
+    "data.n_val=64",
+    "data.n_test=64",
+    "train.batch_size=32",
+]
 
 
 def _tiny(preset="ring8", *extra):
@@ -43,9 +51,21 @@ def test_alternating_k3_takes_three_d_steps_on_distinct_minibatches_per_g_step()
 
 
 def test_simultaneous_update_uses_one_batch_for_both_players_and_halves_d():
-    cfg = _tiny("ring8", "train.update=simultaneous", "train.steps=1", "optim_d.name=sgd", "optim_g.name=sgd",
-                "optim_d.lr=0.1", "optim_g.lr=0.1", "optim_d.lr_decay=1.0", "optim_g.lr_decay=1.0",
-                "optim_d.momentum=0.0", "optim_g.momentum=0.0", "optim_d.momentum_final=0.0", "optim_g.momentum_final=0.0")
+    cfg = _tiny(
+        "ring8",
+        "train.update=simultaneous",
+        "train.steps=1",
+        "optim_d.name=sgd",
+        "optim_g.name=sgd",
+        "optim_d.lr=0.1",
+        "optim_g.lr=0.1",
+        "optim_d.lr_decay=1.0",
+        "optim_g.lr_decay=1.0",
+        "optim_d.momentum=0.0",
+        "optim_g.momentum=0.0",
+        "optim_d.momentum_final=0.0",
+        "optim_g.momentum_final=0.0",
+    )
     _, state, _ = build_state(cfg, torch.device("cpu"))
     gan = state.gan
     before = {k: v.clone() for k, v in gan.state_dict().items()}
@@ -201,8 +221,9 @@ def test_a_conditional_g_and_d_receive_the_labels_of_their_examples(update):
     ys = [y for _, y in batches]
     if update == "alternating":  # per step: D's pass on G(z, y) and [x; G(z)] with [y; y], then G's on the same y
         assert all(torch.equal(a, b) for a, b in zip(G.calls, [y for y in ys for _ in (0, 1)], strict=True))
-        assert all(torch.equal(a, b) for a, b in zip(D.calls, [c for y in ys for c in (torch.cat([y, y]), y)],
-                                                     strict=True))
+        assert all(
+            torch.equal(a, b) for a, b in zip(D.calls, [c for y in ys for c in (torch.cat([y, y]), y)], strict=True)
+        )
     else:  # one G pass and one D pass over [x; G(z, y)] per step
         assert all(torch.equal(a, b) for a, b in zip(G.calls, ys, strict=True))
         assert all(torch.equal(a, torch.cat([y, y])) for a, y in zip(D.calls, ys, strict=True))

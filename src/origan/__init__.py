@@ -15,5 +15,18 @@ from .gan import GAN
 from .run import Run, load_run, resume, train
 from .version import __version__
 
-__all__ = ["GAN", "PRESETS", "CheckpointError", "Config", "ConfigError", "DataError", "Run", "UserError",
-           "__version__", "load_config", "load_run", "resume", "train"]
+__all__ = [
+    "GAN",
+    "PRESETS",
+    "CheckpointError",
+    "Config",
+    "ConfigError",
+    "DataError",
+    "Run",
+    "UserError",
+    "__version__",
+    "load_config",
+    "load_run",
+    "resume",
+    "train",
+]

@@ -22,8 +22,9 @@ class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaults
 
 
 def _command(sub: Any, name: str, help: str, example: str, description: str = "") -> argparse.ArgumentParser:
-    return sub.add_parser(name, help=help, description=(description or help),
-                          epilog=f"example:\n  {example}", formatter_class=_Formatter)
+    return sub.add_parser(
+        name, help=help, description=(description or help), epilog=f"example:\n  {example}", formatter_class=_Formatter
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -50,7 +51,10 @@ class Progress:
     def on_log(self, trainer: Any, row: dict[str, Any]) -> None:
         if self.quiet:
             return
-        stats = f"d_loss={row['d_loss']:.4f} g_loss={row['g_loss']:.4f} D(x)={row['d_real']:.3f} D(G(z))={row['d_fake']:.3f}"
+        stats = (
+            f"d_loss={row['d_loss']:.4f} g_loss={row['g_loss']:.4f} "
+            f"D(x)={row['d_real']:.3f} D(G(z))={row['d_fake']:.3f}"
+        )
         if self.bar is not None:
             self.bar.update(row["step"] - self.bar.n)
             self.bar.set_postfix_str(stats, refresh=True)
@@ -109,8 +113,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     except TrainingInterrupted as e:
         where = args.resume or args.out or "RUN"
         if main_process:
-            print(f"origan: interrupted at step {e.step}; checkpoint saved. Resume with: origan train --resume {where}",
-                  file=sys.stderr)
+            print(
+                f"origan: interrupted at step {e.step}; checkpoint saved. Resume with: origan train --resume {where}",
+                file=sys.stderr,
+            )
         return e.exit_code
     except TrainingDiverged as e:
         if main_process:
@@ -122,7 +128,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     last = rows[-1] if rows else {}
     print(f"run directory: {result.path}")
     if last:
-        print(f"final step {last['step']}: D(x)={last['d_real']:.3f} D(G(z))={last['d_fake']:.3f} V={last['value']:.4f}")
+        print(
+            f"final step {last['step']}: D(x)={last['d_real']:.3f} D(G(z))={last['d_fake']:.3f} V={last['value']:.4f}"
+        )
     samples = sorted((result.path / "samples").glob("*.png"))
     if samples:
         print(f"samples: {samples[-1]}")
@@ -151,8 +159,10 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2))
         return 1 if report["status"] == "unhealthy" else 0
     print(f"run:        {report['path']}")
-    print(f"data:       {report['data']}   seed: {report['seed']}   budget: "
-          + ", ".join(f"{k}={v}" for k, v in report["budget"].items() if v))
+    print(
+        f"data:       {report['data']}   seed: {report['seed']}   budget: "
+        + ", ".join(f"{k}={v}" for k, v in report["budget"].items() if v)
+    )
     print(f"steps done: {report['steps_done']}")
     print("checkpoints:" if report["checkpoints"] else "checkpoints: none yet")
     for c in report["checkpoints"]:
@@ -160,7 +170,10 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         print(f"  {c['name']:<16} step {c['step'] if c['step'] is not None else '?':>9}  {status}")
     last = report["last_metrics"]
     if last:
-        print("last metrics: " + "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in last.items()))
+        print(
+            "last metrics: "
+            + "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in last.items())
+        )
     for problem in report["problems"]:
         print(f"problem: {problem}")
     if report["status"] == "unhealthy":
@@ -191,8 +204,12 @@ def cmd_theory(args: argparse.Namespace) -> int:
 
     def show(result: Any) -> None:
         failed = [c for c in result.claims if not c.passed]
-        print(f"{result.name:<12} {'pass' if result.passed else 'FAIL'}  {len(result.claims) - len(failed)}/{len(result.claims)} "
-              f"claims  {result.seconds:.1f} s", flush=True)
+        print(
+            f"{result.name:<12} {'pass' if result.passed else 'FAIL'}  "
+            f"{len(result.claims) - len(failed)}/{len(result.claims)} "
+            f"claims  {result.seconds:.1f} s",
+            flush=True,
+        )
         for c in failed:
             print(f"  failed: {c.statement}: {c.measured:.4g} (target {c.relation} {c.tolerance:.4g})", flush=True)
 
@@ -205,10 +222,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .metrics import evaluate, summary_rows
 
     names = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
-    record = evaluate(args.run, metrics=names, n_samples=args.n_samples, seed=args.seed,
-                      inception_weights=args.inception_weights)
-    print(f"{record['run'] or args.run}: step {record['step']}, data {record['data']}, "
-          f"{record['n_samples']} samples, seed {record['seed']}")
+    record = evaluate(
+        args.run, metrics=names, n_samples=args.n_samples, seed=args.seed, inception_weights=args.inception_weights
+    )
+    print(
+        f"{record['run'] or args.run}: step {record['step']}, data {record['data']}, "
+        f"{record['n_samples']} samples, seed {record['seed']}"
+    )
     if "classifier" in record:
         print(f"domain classifier: test accuracy {record['classifier']['test_accuracy']:.4f}")
     rows = summary_rows(record)
@@ -229,17 +249,24 @@ def build_parser() -> argparse.ArgumentParser:
     from .version import __version__
 
     parser = argparse.ArgumentParser(
-        prog=PROG, formatter_class=_Formatter,
+        prog=PROG,
+        formatter_class=_Formatter,
         description="origan: the original GAN (Goodfellow et al. 2014), faithful and checked against its theory.",
-        epilog="example:\n  origan train --preset ring8 --out runs/ring8\n  origan sample runs/ring8 -n 1000 --out ring.csv")
+        epilog="example:\n  origan train --preset ring8 --out runs/ring8\n"
+        "  origan sample runs/ring8 -n 1000 --out ring.csv",
+    )
     parser.add_argument("--version", action="version", version=f"origan {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = _command(sub, "train", "train a GAN (or resume one)",
-                 "origan train --preset paper-mnist --set train.steps=2000 --out runs/mnist",
-                 "Train a GAN from a preset, a TOML file and --set overrides (applied in that order).\n"
-                 "Setting one of train.steps / train.epochs clears the other.")
+    p = _command(
+        sub,
+        "train",
+        "train a GAN (or resume one)",
+        "origan train --preset paper-mnist --set train.steps=2000 --out runs/mnist",
+        "Train a GAN from a preset, a TOML file and --set overrides (applied in that order).\n"
+        "Setting one of train.steps / train.epochs clears the other.",
+    )
     p.add_argument("--preset", help="a named config (see `origan presets`)")
     p.add_argument("--config", metavar="FILE.toml", help="a TOML file with config sections")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override one key, e.g. train.k=2 (repeatable)")
@@ -250,10 +277,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_train)
 
-    p = _command(sub, "sample", "draw samples from a trained run",
-                 "origan sample runs/mnist -n 64 --out grid.png --seed 1",
-                 "Write N samples; the output path chooses the form: .npy, .csv, .png (one grid) or a folder of PNGs.\n"
-                 "A table run's .csv has the original columns, names and types.")
+    p = _command(
+        sub,
+        "sample",
+        "draw samples from a trained run",
+        "origan sample runs/mnist -n 64 --out grid.png --seed 1",
+        "Write N samples; the output path chooses the form: .npy, .csv, .png (one grid) or a folder of PNGs.\n"
+        "A table run's .csv has the original columns, names and types.",
+    )
     p.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run directory or a checkpoint .json/.safetensors")
     p.add_argument("-n", type=int, default=64, help="number of samples")
     p.add_argument("--out", required=True, help="output path: .npy, .csv, .png or a folder")
@@ -264,29 +295,44 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .metrics import METRICS
 
-    p = _command(sub, "eval", "measure a trained run's samples (offline metrics)",
-                 "origan eval runs/mnist --metrics parzen,prdc --n-samples 10000 --seed 0",
-                 "Draw samples from RUN and measure them with every metric that applies to its data (or those\n"
-                 "named by --metrics); write RUN/eval.json, append RUN/eval-history.jsonl, print a table.\n"
-                 "Nothing is downloaded. Metrics:\n"
-                 + "\n".join(textwrap.fill(m.description, 100, initial_indent=f"  {m.name:<14}", subsequent_indent=" " * 16)
-                             for m in METRICS.values()))
+    p = _command(
+        sub,
+        "eval",
+        "measure a trained run's samples (offline metrics)",
+        "origan eval runs/mnist --metrics parzen,prdc --n-samples 10000 --seed 0",
+        "Draw samples from RUN and measure them with every metric that applies to its data (or those\n"
+        "named by --metrics); write RUN/eval.json, append RUN/eval-history.jsonl, print a table.\n"
+        "Nothing is downloaded. Metrics:\n"
+        + "\n".join(
+            textwrap.fill(m.description, 100, initial_indent=f"  {m.name:<14}", subsequent_indent=" " * 16)
+            for m in METRICS.values()
+        ),
+    )
     p.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run directory or a checkpoint .json/.safetensors")
     p.add_argument("--metrics", metavar="A,B", help="comma-separated metric names (default: all that apply)")
-    p.add_argument("--n-samples", type=int, default=10_000, help="samples drawn from G (the Parzen protocol uses 10,000)")
+    p.add_argument(
+        "--n-samples", type=int, default=10_000, help="samples drawn from G (the Parzen protocol uses 10,000)"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the evaluation noise")
-    p.add_argument("--inception-weights", metavar="FILE.safetensors",
-                   help="local FID Inception-v3 weights (safetensors only) to add the Inception FID")
+    p.add_argument(
+        "--inception-weights",
+        metavar="FILE.safetensors",
+        help="local FID Inception-v3 weights (safetensors only) to add the Inception FID",
+    )
     p.set_defaults(func=cmd_eval)
 
     p = _command(sub, "presets", "list the named configs", "origan presets")
     p.set_defaults(func=cmd_presets)
 
-    p = _command(sub, "inspect", "check a run: config, steps, checkpoint checksums, last metrics",
-                 "origan inspect runs/mnist",
-                 "Report a run's health, one line per problem. Exit 0 for a healthy run or one with no checkpoint yet\n"
-                 "(resume starts it from step 0), 1 when its newest checkpoint is torn or edited, config.json is\n"
-                 "damaged or metrics.jsonl holds damaged rows.")
+    p = _command(
+        sub,
+        "inspect",
+        "check a run: config, steps, checkpoint checksums, last metrics",
+        "origan inspect runs/mnist",
+        "Report a run's health, one line per problem. Exit 0 for a healthy run or one with no checkpoint yet\n"
+        "(resume starts it from step 0), 1 when its newest checkpoint is torn or edited, config.json is\n"
+        "damaged or metrics.jsonl holds damaged rows.",
+    )
     p.add_argument("run", metavar="RUN", help="a run directory")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_inspect)
@@ -294,16 +340,24 @@ def build_parser() -> argparse.ArgumentParser:
     from .theory.lab import EXPERIMENTS, experiment_names
 
     names = experiment_names()  # registers them
-    p = _command(sub, "theory", "check the paper's Section 4 with exact numbers (the theory lab)",
-                 "origan theory identity --out lab/identity\n  origan theory all --out lab",
-                 "Run experiments that check the paper's theory with exact densities (flows and toy targets) and\n"
-                 "write report.json (every number, each claim's tolerance and pass/fail), report.md and figures.\n"
-                 "Exit code 0 when every claim passes, 1 when one fails.\n\nexperiments:\n"
-                 + "\n".join(f"  {name:<12} {title}" for name, (title, _) in EXPERIMENTS.items()))
+    p = _command(
+        sub,
+        "theory",
+        "check the paper's Section 4 with exact numbers (the theory lab)",
+        "origan theory identity --out lab/identity\n  origan theory all --out lab",
+        "Run experiments that check the paper's theory with exact densities (flows and toy targets) and\n"
+        "write report.json (every number, each claim's tolerance and pass/fail), report.md and figures.\n"
+        "Exit code 0 when every claim passes, 1 when one fails.\n\nexperiments:\n"
+        + "\n".join(f"  {name:<12} {title}" for name, (title, _) in EXPERIMENTS.items()),
+    )
     p.add_argument("experiment", metavar="NAME", choices=[*names, "all"], help=f"one of {', '.join(names)}, or all")
     p.add_argument("--out", required=True, help="output folder for the reports and figures")
     p.add_argument("--seed", type=int, default=0, help="seed of every random draw")
-    p.add_argument("--quick", action="store_true", help="the test suite's reduced budget (looser tolerances where training is involved)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="the test suite's reduced budget (looser tolerances where training is involved)",
+    )
     p.set_defaults(func=cmd_theory)
 
     p = _command(sub, "plot", "redraw a run's loss and D-output curves", "origan plot runs/mnist")

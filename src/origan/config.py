@@ -60,7 +60,9 @@ class DataConfig:
     n_val: int = 10_000  # toy targets: size of the sampled validation set
     n_test: int = 10_000  # toy targets: size of the sampled test set
     split_seed: int = 0  # seed of the fixed train/validation/test split (independent of the run's seed; <= MAX_SEED)
-    image_size: int = 0  # images are resized and centre-cropped to this square side; 0 = folders 32, arrays/IDX keep theirs
+    image_size: int = (
+        0  # images are resized and centre-cropped to this square side; 0 = folders 32, arrays/IDX keep theirs
+    )
     channels: int = 0  # 1 (grayscale) or 3 (RGB); 0 = the source's (a folder is RGB if any image has colour)
     folder_labels: bool = False  # image folders: the first-level sub-folder names become class labels
     array_key: str = ""  # .npz: the array to train on (empty = the only array in the file)
@@ -124,7 +126,9 @@ class OptimConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    update: Update = "alternating"  # alternating (Algorithm 1: k D steps, then a G step) or simultaneous (authors' code)
+    update: Update = (
+        "alternating"  # alternating (Algorithm 1: k D steps, then a G step) or simultaneous (authors' code)
+    )
     k: int = 1  # D steps per G step (alternating update)
     batch_size: int = 100  # minibatch size m
     steps: int = 5000  # budget in G steps (training iterations); 0 = use `epochs`
@@ -143,7 +147,9 @@ class TrainConfig:
     # none (fp32) or bf16: G's and D's forward passes under bfloat16 autocast (CPU or GPU); weights, optimizer
     # and losses stay fp32
     autocast: Autocast = "none"
-    channels_last: bool = False  # 4-D weights (convolutions) in channels_last memory layout, for tensor cores and oneDNN
+    channels_last: bool = (
+        False  # 4-D weights (convolutions) in channels_last memory layout, for tensor cores and oneDNN
+    )
     # torch.compile G and D: none, default, reduce-overhead (CUDA graphs on a GPU) or max-autotune
     compile: Compile = "none"
 
@@ -401,8 +407,12 @@ def _validate(cfg: Config) -> None:
         _check(bool(ok(value)), key, expected, list(value) if isinstance(value, tuple) else value)
     for name in ("optim_d", "optim_g"):
         o: OptimConfig = getattr(cfg, name)
-        _check(0 <= o.momentum_start_epoch < o.momentum_saturate_epoch, f"{name}.momentum_saturate_epoch",
-               f"an epoch after momentum_start_epoch={o.momentum_start_epoch}", o.momentum_saturate_epoch)
+        _check(
+            0 <= o.momentum_start_epoch < o.momentum_saturate_epoch,
+            f"{name}.momentum_saturate_epoch",
+            f"an epoch after momentum_start_epoch={o.momentum_start_epoch}",
+            o.momentum_saturate_epoch,
+        )
     t = cfg.train
     _check(t.update == "alternating" or t.k == 1, "train.k", "1 with the simultaneous update", t.k)
     _check(t.steps > 0 or t.epochs > 0, "train.steps", "a budget: train.steps > 0 or train.epochs > 0", t.steps)

@@ -45,7 +45,9 @@ class GAN(nn.Module):
         generator_loss: ``"minimax"``, ``"nonsaturating"`` or ``"ml"`` (see :mod:`origan.losses`).
     """
 
-    def __init__(self, generator: nn.Module, discriminator: nn.Module, prior: Prior, generator_loss: str = "nonsaturating") -> None:
+    def __init__(
+        self, generator: nn.Module, discriminator: nn.Module, prior: Prior, generator_loss: str = "nonsaturating"
+    ) -> None:
         super().__init__()
         self.G = generator
         self.D = discriminator
@@ -55,8 +57,10 @@ class GAN(nn.Module):
         self.generator_loss = generator_loss
         self._g_loss = g_loss(generator_loss)
         self._update_modules: tuple[nn.Module, nn.Module] | None = None  # (G, D) called for the updated player
-        self._conditional = {"G": bool(getattr(generator, "conditional", False)),
-                             "D": bool(getattr(discriminator, "conditional", False))}
+        self._conditional = {
+            "G": bool(getattr(generator, "conditional", False)),
+            "D": bool(getattr(discriminator, "conditional", False)),
+        }
 
     def use_update_modules(self, generator: nn.Module, discriminator: nn.Module) -> None:
         """Call these (DDP wrappers of G and D) for the player an objective updates; the other player's net
@@ -105,8 +109,9 @@ class GAN(nn.Module):
         logits_fake = _fp32(self._call("D", x_fake, y, update=False))  # (m,)
         return StepOutput(self._g_loss(logits_fake), None, logits_fake)
 
-    def simultaneous_objectives(self, x_real: Tensor, z: Tensor,
-                                y: Tensor | None = None) -> tuple[StepOutput, StepOutput]:
+    def simultaneous_objectives(
+        self, x_real: Tensor, z: Tensor, y: Tensor | None = None
+    ) -> tuple[StepOutput, StepOutput]:
         """The authors' released update: one pass of D over data and G(z) (same dropout masks) gives both
         D's halved objective ``0.5 * (BCE(1, D(x)) + BCE(0, D(G(z))))`` and G's cost on the same logits.
         """
@@ -117,13 +122,19 @@ class GAN(nn.Module):
         return d_out, g_out
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None, z: Tensor | None = None, batch_size: int = 4096) -> Tensor:
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, z: Tensor | None = None, batch_size: int = 4096
+    ) -> Tensor:
         """``(n, *shape)`` samples G(z), z ~ p_z, with G in eval mode; ``z`` overrides the draw."""
         was_training = self.G.training
         self.G.eval()
         try:
             if z is None:
-                z = self.prior.sample(n, generator=generator, device="cpu" if generator is None or generator.device.type == "cpu" else generator.device)
+                z = self.prior.sample(
+                    n,
+                    generator=generator,
+                    device="cpu" if generator is None or generator.device.type == "cpu" else generator.device,
+                )
             z = z.to(self.device)
             return torch.cat([self.G(z[i : i + batch_size]) for i in range(0, len(z), batch_size)])
         finally:

@@ -32,7 +32,7 @@ def plot_samples_1d(x: Tensor, target: GaussianMixture | None, path: Path, title
     fig, ax = plt.subplots(figsize=(6, 3.5))
     lo, hi = float(xs.min()), float(xs.max())
     if target is not None:
-        (tlo, thi), = target.bounds(4.0)
+        ((tlo, thi),) = target.bounds(4.0)
         lo, hi = min(lo, tlo), max(hi, thi)
         grid = torch.linspace(tlo, thi, 600, dtype=torch.float64)
         ax.plot(grid, target.log_prob(grid[:, None]).exp(), "k-", lw=1.5, label="p_data")
@@ -56,8 +56,11 @@ def plot_samples_2d(x: Tensor, target: GaussianMixture | None, path: Path, title
         (x0, x1), (y0, y1) = target.bounds(6.0)
         pad = 0.15 * max(x1 - x0, y1 - y0)
         x0, x1, y0, y1 = x0 - pad, x1 + pad, y0 - pad, y1 + pad
-        gx, gy = torch.meshgrid(torch.linspace(x0, x1, 700, dtype=torch.float64),
-                                torch.linspace(y0, y1, 700, dtype=torch.float64), indexing="xy")
+        gx, gy = torch.meshgrid(
+            torch.linspace(x0, x1, 700, dtype=torch.float64),
+            torch.linspace(y0, y1, 700, dtype=torch.float64),
+            indexing="xy",
+        )
         logp = target.log_prob(torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)).reshape(gx.shape)
         top = float(logp.max())
         # For a well-separated isotropic component, log p = top - r^2 / (2 s^2): these are its 1, 2, 3 std circles.

@@ -26,15 +26,35 @@ def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------------------
 # Presets: each one a layer of overrides over the defaults. `origan presets` lists them.
 
-_PAPER_OPTIM = {"name": "sgd", "lr": 0.1, "lr_decay": 1.000004, "lr_min": 1e-6, "momentum": 0.5,
-                "momentum_final": 0.7, "momentum_start_epoch": 1, "momentum_saturate_epoch": 250}
+_PAPER_OPTIM = {
+    "name": "sgd",
+    "lr": 0.1,
+    "lr_decay": 1.000004,
+    "lr_min": 1e-6,
+    "momentum": 0.5,
+    "momentum_final": 0.7,
+    "momentum_start_epoch": 1,
+    "momentum_saturate_epoch": 250,
+}
 
 _TOY_MODELS = {
     "noise": {"prior": "normal", "dim": 2},
-    "generator": {"name": "mlp", "hidden": [128, 128], "activation": "relu", "output": "identity",
-                  "init_range": 0.0, "output_bias_from_data": True},
-    "discriminator": {"name": "mlp", "hidden": [128, 128], "activation": "leaky_relu", "dropout_input": 0.0,
-                      "dropout_hidden": 0.0, "init_range": 0.0},
+    "generator": {
+        "name": "mlp",
+        "hidden": [128, 128],
+        "activation": "relu",
+        "output": "identity",
+        "init_range": 0.0,
+        "output_bias_from_data": True,
+    },
+    "discriminator": {
+        "name": "mlp",
+        "hidden": [128, 128],
+        "activation": "leaky_relu",
+        "dropout_input": 0.0,
+        "dropout_hidden": 0.0,
+        "init_range": 0.0,
+    },
     "optim_d": {"name": "adam", "lr": 1e-3, "lr_decay": 1.0, "beta1": 0.5, "beta2": 0.999},
     "optim_g": {"name": "adam", "lr": 1e-3, "lr_decay": 1.0, "beta1": 0.5, "beta2": 0.999},
 }
@@ -50,15 +70,35 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         {
             "data": {"name": "mnist"},
             "noise": {"prior": "uniform", "dim": 100},
-            "generator": {"name": "mlp", "hidden": [1200, 1200], "activation": "relu", "output": "sigmoid",
-                          "init_range": 0.05, "output_bias_from_data": True},
-            "discriminator": {"name": "maxout", "hidden": [240, 240], "pieces": 5, "dropout_input": 0.2,
-                              "dropout_hidden": 0.5, "init_range": 0.005},
+            "generator": {
+                "name": "mlp",
+                "hidden": [1200, 1200],
+                "activation": "relu",
+                "output": "sigmoid",
+                "init_range": 0.05,
+                "output_bias_from_data": True,
+            },
+            "discriminator": {
+                "name": "maxout",
+                "hidden": [240, 240],
+                "pieces": 5,
+                "dropout_input": 0.2,
+                "dropout_hidden": 0.5,
+                "init_range": 0.005,
+            },
             "loss": {"generator": "nonsaturating"},
             "optim_d": _PAPER_OPTIM,
             "optim_g": _PAPER_OPTIM,
-            "train": {"update": "simultaneous", "k": 1, "batch_size": 100, "steps": 20_000, "epochs": 0,
-                      "log_every": 100, "sample_every": 1000, "checkpoint_every": 2000},
+            "train": {
+                "update": "simultaneous",
+                "k": 1,
+                "batch_size": 100,
+                "steps": 20_000,
+                "epochs": 0,
+                "log_every": 100,
+                "sample_every": 1000,
+                "checkpoint_every": 2000,
+            },
         },
     ),
     "digits": (
@@ -67,46 +107,111 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
             "data": {"name": "digits"},
             "noise": {"prior": "uniform", "dim": 32},
             "generator": {"hidden": [256, 256], "output": "sigmoid"},
-            "discriminator": {"name": "maxout", "hidden": [128, 128], "pieces": 5, "dropout_input": 0.2,
-                              "dropout_hidden": 0.5, "init_range": 0.005},
+            "discriminator": {
+                "name": "maxout",
+                "hidden": [128, 128],
+                "pieces": 5,
+                "dropout_input": 0.2,
+                "dropout_hidden": 0.5,
+                "init_range": 0.005,
+            },
             "optim_d": {"name": "adam", "lr": 2e-4, "lr_decay": 1.0},
             "optim_g": {"name": "adam", "lr": 2e-4, "lr_decay": 1.0},
-            "train": {"update": "alternating", "k": 1, "batch_size": 64, "steps": 5000, "epochs": 0,
-                      "log_every": 100, "sample_every": 1000, "checkpoint_every": 1000},
+            "train": {
+                "update": "alternating",
+                "k": 1,
+                "batch_size": 64,
+                "steps": 5000,
+                "epochs": 0,
+                "log_every": 100,
+                "sample_every": 1000,
+                "checkpoint_every": 1000,
+            },
         },
     ),
     "gauss1d": (
         "the paper's Figure-1 1-D Gaussian N(4, 0.5^2), learned from 1-D normal noise",
-        _toy("gauss1d", noise={"prior": "normal", "dim": 1},
-             generator={"hidden": [32, 32]}, discriminator={"hidden": [64, 64]},
-             optim_d={"lr": 2e-4}, optim_g={"lr": 2e-4},
-             train={"update": "alternating", "k": 1, "batch_size": 256, "steps": 4000, "epochs": 0,
-                    "log_every": 100, "sample_every": 1000, "checkpoint_every": 1000}),
+        _toy(
+            "gauss1d",
+            noise={"prior": "normal", "dim": 1},
+            generator={"hidden": [32, 32]},
+            discriminator={"hidden": [64, 64]},
+            optim_d={"lr": 2e-4},
+            optim_g={"lr": 2e-4},
+            train={
+                "update": "alternating",
+                "k": 1,
+                "batch_size": 256,
+                "steps": 4000,
+                "epochs": 0,
+                "log_every": 100,
+                "sample_every": 1000,
+                "checkpoint_every": 1000,
+            },
+        ),
     ),
     "mixture1d": (
         "a 1-D mixture of two Gaussians at -2 and +2 (std 0.5)",
-        _toy("mixture1d", noise={"prior": "normal", "dim": 1},
-             generator={"hidden": [64, 64]}, discriminator={"hidden": [64, 64]},
-             train={"update": "alternating", "k": 1, "batch_size": 256, "steps": 3000, "epochs": 0,
-                    "log_every": 50, "sample_every": 1000, "checkpoint_every": 1000}),
+        _toy(
+            "mixture1d",
+            noise={"prior": "normal", "dim": 1},
+            generator={"hidden": [64, 64]},
+            discriminator={"hidden": [64, 64]},
+            train={
+                "update": "alternating",
+                "k": 1,
+                "batch_size": 256,
+                "steps": 3000,
+                "epochs": 0,
+                "log_every": 50,
+                "sample_every": 1000,
+                "checkpoint_every": 1000,
+            },
+        ),
     ),
     "ring8": (
         "2-D ring of 8 Gaussians (radius 1, std 0.01): all 8 modes, >90 % within 3 std",
         # 256-wide nets and Adam's lr decayed 10x over the run (1.000288^8000 = 10) sharpen the modes
-        _toy("ring8", noise={"prior": "normal", "dim": 2},
-             generator={"hidden": [256, 256]}, discriminator={"hidden": [256, 256]},
-             optim_d={"lr_decay": 1.000288}, optim_g={"lr_decay": 1.000288},
-             train={"update": "alternating", "k": 1, "batch_size": 256, "steps": 8000, "epochs": 0,
-                    "log_every": 100, "sample_every": 2000, "checkpoint_every": 2000}),
+        _toy(
+            "ring8",
+            noise={"prior": "normal", "dim": 2},
+            generator={"hidden": [256, 256]},
+            discriminator={"hidden": [256, 256]},
+            optim_d={"lr_decay": 1.000288},
+            optim_g={"lr_decay": 1.000288},
+            train={
+                "update": "alternating",
+                "k": 1,
+                "batch_size": 256,
+                "steps": 8000,
+                "epochs": 0,
+                "log_every": 100,
+                "sample_every": 2000,
+                "checkpoint_every": 2000,
+            },
+        ),
     ),
     "grid25": (
         "2-D 5x5 grid of Gaussians (means {-4,-2,0,2,4}^2, std 0.05): all 25 modes, >90 % within 3 std",
         # uniform noise (a square, like the grid) and Adam's lr decayed 10x over the run (1.000288^8000 = 10)
-        _toy("grid25", noise={"prior": "uniform", "dim": 2},
-             generator={"hidden": [256, 256, 256]}, discriminator={"hidden": [256, 256, 256]},
-             optim_d={"lr_decay": 1.000288}, optim_g={"lr_decay": 1.000288},
-             train={"update": "alternating", "k": 1, "batch_size": 256, "steps": 8000, "epochs": 0,
-                    "log_every": 100, "sample_every": 2000, "checkpoint_every": 2000}),
+        _toy(
+            "grid25",
+            noise={"prior": "uniform", "dim": 2},
+            generator={"hidden": [256, 256, 256]},
+            discriminator={"hidden": [256, 256, 256]},
+            optim_d={"lr_decay": 1.000288},
+            optim_g={"lr_decay": 1.000288},
+            train={
+                "update": "alternating",
+                "k": 1,
+                "batch_size": 256,
+                "steps": 8000,
+                "epochs": 0,
+                "log_every": 100,
+                "sample_every": 2000,
+                "checkpoint_every": 2000,
+            },
+        ),
     ),
 }
 
@@ -122,10 +227,22 @@ _DCGAN_MODELS = {
 }
 _TABLE_MODELS = {
     "noise": {"prior": "normal", "dim": 32},
-    "generator": {"name": "mlp", "hidden": [256, 256], "activation": "relu", "output": "identity",
-                  "init_range": 0.0, "output_bias_from_data": True},
-    "discriminator": {"name": "mlp", "hidden": [256, 256], "activation": "leaky_relu", "dropout_input": 0.0,
-                      "dropout_hidden": 0.0, "init_range": 0.0},
+    "generator": {
+        "name": "mlp",
+        "hidden": [256, 256],
+        "activation": "relu",
+        "output": "identity",
+        "init_range": 0.0,
+        "output_bias_from_data": True,
+    },
+    "discriminator": {
+        "name": "mlp",
+        "hidden": [256, 256],
+        "activation": "leaky_relu",
+        "dropout_input": 0.0,
+        "dropout_hidden": 0.0,
+        "init_range": 0.0,
+    },
     "loss": {"generator": "nonsaturating"},
     "optim_d": _ADAM | {"lr": 1e-3},
     "optim_g": _ADAM | {"lr": 1e-3},
@@ -133,31 +250,41 @@ _TABLE_MODELS = {
 
 
 def _train(steps: int, batch_size: int, every: int = 500) -> dict[str, Any]:
-    return {"train": {"update": "alternating", "k": 1, "batch_size": batch_size, "steps": steps, "epochs": 0,
-                      "log_every": 50, "sample_every": every, "checkpoint_every": every}}
+    return {
+        "train": {
+            "update": "alternating",
+            "k": 1,
+            "batch_size": batch_size,
+            "steps": steps,
+            "epochs": 0,
+            "log_every": 50,
+            "sample_every": every,
+            "checkpoint_every": every,
+        }
+    }
 
 
-PRESETS.update({
-    "dcgan-digits": (
-        "DCGAN-style conv G and D on the 5,000 28x28 MNIST digits (data.name=idx data.path=DIR: all of MNIST)",
-        merge(merge(_DCGAN_MODELS, {"data": {"name": "mnist"}}), _train(3000, 64)),
-    ),
-    "dcgan-folder": (
-        "DCGAN-style conv G and D on a folder of images at 64x64: --set data.path=FOLDER",
-        merge(merge(_DCGAN_MODELS, {"data": {"name": "folder", "image_size": 64}}), _train(5000, 64, 1000)),
-    ),
-    "csv": (
-        "a CSV table (numeric and categorical columns) with MLP G and D: --set data.path=TABLE.csv",
-        merge(merge(_TABLE_MODELS, {"data": {"name": "csv"}}), _train(3000, 64)),
-    ),
-    "wine": (
-        "scikit-learn's wine table (178 rows, 13 measurements + cultivar) with MLP G and D",
-        merge(merge(_TABLE_MODELS, {"data": {"name": "wine"}}), _train(3000, 32)),
-    ),
-    "breast-cancer": (
-        "scikit-learn's breast-cancer table (569 rows, 30 measurements + diagnosis) with MLP G and D",
-        merge(merge(_TABLE_MODELS, {"data": {"name": "breast-cancer"}}), _train(3000, 64)),
-    ),
-})
-
-
+PRESETS.update(
+    {
+        "dcgan-digits": (
+            "DCGAN-style conv G and D on the 5,000 28x28 MNIST digits (data.name=idx data.path=DIR: all of MNIST)",
+            merge(merge(_DCGAN_MODELS, {"data": {"name": "mnist"}}), _train(3000, 64)),
+        ),
+        "dcgan-folder": (
+            "DCGAN-style conv G and D on a folder of images at 64x64: --set data.path=FOLDER",
+            merge(merge(_DCGAN_MODELS, {"data": {"name": "folder", "image_size": 64}}), _train(5000, 64, 1000)),
+        ),
+        "csv": (
+            "a CSV table (numeric and categorical columns) with MLP G and D: --set data.path=TABLE.csv",
+            merge(merge(_TABLE_MODELS, {"data": {"name": "csv"}}), _train(3000, 64)),
+        ),
+        "wine": (
+            "scikit-learn's wine table (178 rows, 13 measurements + cultivar) with MLP G and D",
+            merge(merge(_TABLE_MODELS, {"data": {"name": "wine"}}), _train(3000, 32)),
+        ),
+        "breast-cancer": (
+            "scikit-learn's breast-cancer table (569 rows, 30 measurements + diagnosis) with MLP G and D",
+            merge(merge(_TABLE_MODELS, {"data": {"name": "breast-cancer"}}), _train(3000, 64)),
+        ),
+    }
+)

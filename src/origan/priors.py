@@ -16,7 +16,9 @@ __all__ = ["PRIORS", "NormalPrior", "Prior", "UniformPrior", "build_prior"]
 class Prior(Protocol):
     dim: int
 
-    def sample(self, n: int, generator: torch.Generator | None = None, device: torch.device | str | None = None) -> Tensor:
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, device: torch.device | str | None = None
+    ) -> Tensor:
         """``(n, dim)`` noise vectors."""
         ...
 
@@ -36,7 +38,9 @@ class UniformPrior:
         self.dim = dim
         self.half_width = half_width
 
-    def sample(self, n: int, generator: torch.Generator | None = None, device: torch.device | str | None = None) -> Tensor:
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, device: torch.device | str | None = None
+    ) -> Tensor:
         u = torch.rand(n, self.dim, generator=generator, device=device)  # (n, dim) in [0, 1)
         return (2.0 * u - 1.0) * self.half_width
 
@@ -53,7 +57,9 @@ class NormalPrior:
     def __init__(self, dim: int) -> None:
         self.dim = dim
 
-    def sample(self, n: int, generator: torch.Generator | None = None, device: torch.device | str | None = None) -> Tensor:
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, device: torch.device | str | None = None
+    ) -> Tensor:
         return torch.randn(n, self.dim, generator=generator, device=device)
 
     def log_prob(self, z: Tensor) -> Tensor:

@@ -63,8 +63,10 @@ class Registry(Generic[T]):
         try:
             return self._members[name]
         except KeyError:
-            raise ConfigError(f"{key or self.family}: unknown {self.family} {name!r}; expected one of "
-                              f"{', '.join(sorted(self._members))}") from None
+            raise ConfigError(
+                f"{key or self.family}: unknown {self.family} {name!r}; expected one of "
+                f"{', '.join(sorted(self._members))}"
+            ) from None
 
     def names(self) -> list[str]:
         """The registered names, in registration order."""

@@ -55,8 +55,15 @@ class Run:
         data_info: name, sample shape, kind and boundedness of the training data.
     """
 
-    def __init__(self, path: Path | None, config: Config, gan: GAN, step: int, data_info: dict[str, Any],
-                 checkpoint: Path | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | None,
+        config: Config,
+        gan: GAN,
+        step: int,
+        data_info: dict[str, Any],
+        checkpoint: Path | None = None,
+    ) -> None:
         self.path, self.config, self.gan, self.step, self.data_info = path, config, gan, step, data_info
         self.checkpoint = checkpoint
 
@@ -96,15 +103,22 @@ class Run:
 def _checkpoint_writer(run: RunDir, cfg: Config, data: Dataset) -> Any:
     def save(trainer: Trainer, reason: str) -> None:
         s = trainer.state
-        extra = {"step": s.step, "epoch": s.sampler.epoch, "reason": reason, "config": to_dict(cfg),
-                 "data": data_info(data)}
+        extra = {
+            "step": s.step,
+            "epoch": s.sampler.epoch,
+            "reason": reason,
+            "config": to_dict(cfg),
+            "data": data_info(data),
+        }
         name = f"step-{s.step:09d}"
         try:
             save_checkpoint(run.checkpoints, name, s.state_dict(), extra)
             link_last(run.checkpoints, name)
         except OSError as e:
-            raise CheckpointError(f"{run.checkpoints}: cannot write checkpoint {name} ({e.strerror or e}); "
-                                  "the previous checkpoint is intact") from None
+            raise CheckpointError(
+                f"{run.checkpoints}: cannot write checkpoint {name} ({e.strerror or e}); "
+                "the previous checkpoint is intact"
+            ) from None
         prune_checkpoints(run.checkpoints, cfg.train.keep_checkpoints, name)
         log.info("checkpoint %s (%s)", name, reason)
 
@@ -116,16 +130,28 @@ def _sample_writer(run: RunDir, data: Dataset, fixed_z: Tensor) -> Any:
 
     def draw(trainer: Trainer) -> None:
         x = trainer.state.gan.sample(len(fixed_z), z=fixed_z)
-        save_sample_figure(x.cpu(), data.kind, data.target, run.sample_path(trainer.state.step),
-                           title=f"step {trainer.state.step}")
+        save_sample_figure(
+            x.cpu(), data.kind, data.target, run.sample_path(trainer.state.step), title=f"step {trainer.state.step}"
+        )
 
     return draw
 
 
-def _run_trainer(cfg: Config, run: RunDir, data: Dataset, state: TrainState, fixed_z: Tensor,
-                 callbacks: Sequence[Callback], ctx: Any = None) -> Run:
-    hooks: dict[str, Any] = {"write_row": run.append_metrics, "save_checkpoint": _checkpoint_writer(run, cfg, data),
-                             "on_samples": _sample_writer(run, data, fixed_z), "callbacks": callbacks}
+def _run_trainer(
+    cfg: Config,
+    run: RunDir,
+    data: Dataset,
+    state: TrainState,
+    fixed_z: Tensor,
+    callbacks: Sequence[Callback],
+    ctx: Any = None,
+) -> Run:
+    hooks: dict[str, Any] = {
+        "write_row": run.append_metrics,
+        "save_checkpoint": _checkpoint_writer(run, cfg, data),
+        "on_samples": _sample_writer(run, data, fixed_z),
+        "callbacks": callbacks,
+    }
     if ctx is None:
         trainer = Trainer(cfg, state, **hooks)
     else:
@@ -146,8 +172,9 @@ def _create_run(path: Path, overwrite: bool, cfg: Config) -> RunDir:
     return run
 
 
-def train(config: Config, out: str | Path | None = None, *, overwrite: bool = False,
-          callbacks: Sequence[Callback] = ()) -> Run:
+def train(
+    config: Config, out: str | Path | None = None, *, overwrite: bool = False, callbacks: Sequence[Callback] = ()
+) -> Run:
     """Train a new run of ``config`` into ``out`` (default ``runs/NNNNN-<data>``); return the :class:`Run`.
 
     Every check (the folder, the device, the data) passes before anything is written; then ``config.json``,
@@ -159,7 +186,11 @@ def train(config: Config, out: str | Path | None = None, *, overwrite: bool = Fa
     cfg = check_registered(config.validate())
     ctx = distributed.setup()
     try:
-        path = Path(out) if out is not None else distributed.on_main(ctx, lambda: next_run_path(Path("runs"), cfg.data.name))
+        path = (
+            Path(out)
+            if out is not None
+            else distributed.on_main(ctx, lambda: next_run_path(Path("runs"), cfg.data.name))
+        )
         distributed.on_main(ctx, lambda: RunDir.check_new(path, overwrite))
         device = resolve_device(cfg.train.device)
         data, state, fixed_z = build_state(cfg, ctx.device(device) if ctx else device, ctx.rank if ctx else 0)
@@ -274,7 +305,9 @@ def _gan_of(ckpt: Checkpoint, map_location: str | torch.device = "cpu") -> tuple
     try:
         gan = build_gan(cfg, info["shape"], info["bounded"])
     except UserError as e:
-        raise CheckpointError(f"{ckpt.path}: its model cannot be built for data of shape {info['shape']} ({e})") from None
+        raise CheckpointError(
+            f"{ckpt.path}: its model cannot be built for data of shape {info['shape']} ({e})"
+        ) from None
     try:
         state = ckpt.state
         gan.G.load_state_dict(state["G"])
@@ -298,8 +331,10 @@ def load_run(path: str | Path, map_location: str | torch.device = "cpu") -> Run:
     if path.is_dir():
         run = RunDir.open(path)
         if not ever_checkpointed(run.checkpoints):
-            raise CheckpointError(f"{path}: no checkpoint yet (the run stopped before its first one; "
-                                  f"`origan train --resume {path}` starts it from step 0)")
+            raise CheckpointError(
+                f"{path}: no checkpoint yet (the run stopped before its first one; "
+                f"`origan train --resume {path}` starts it from step 0)"
+            )
         ckpt = newest_good_checkpoint(run.checkpoints, check=fits)
         run_path: Path | None = run.path
     else:

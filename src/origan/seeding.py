@@ -30,8 +30,13 @@ def capture_rng(generators: dict[str, torch.Generator] | None = None) -> dict[st
     kind, keys, pos, has_gauss, cached = np.random.get_state()  # type: ignore[misc]
     state: dict[str, Any] = {
         "python": [list(random.getstate()[1]), random.getstate()[0]],
-        "numpy": {"kind": kind, "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)), "pos": int(pos),
-                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
+        "numpy": {
+            "kind": kind,
+            "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached),
+        },
         "torch": torch.get_rng_state(),
         "cuda": [s for s in torch.cuda.get_rng_state_all()] if torch.cuda.is_available() else [],
         "generators": {name: g.get_state() for name, g in (generators or {}).items()},
@@ -45,7 +50,9 @@ def restore_rng(state: dict[str, Any], generators: dict[str, torch.Generator] | 
     random.setstate((int(version), tuple(int(v) for v in internal), None))
     np_state = state["numpy"]
     keys = np.asarray(np_state["keys"].numpy(), dtype=np.uint32)
-    np.random.set_state((np_state["kind"], keys, int(np_state["pos"]), int(np_state["has_gauss"]), float(np_state["cached_gaussian"])))
+    np.random.set_state(
+        (np_state["kind"], keys, int(np_state["pos"]), int(np_state["has_gauss"]), float(np_state["cached_gaussian"]))
+    )
     torch.set_rng_state(state["torch"].to(torch.uint8))
     if state["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([s.to(torch.uint8) for s in state["cuda"]])

@@ -36,7 +36,9 @@ def _folder(tmp_path):
     for cls in ("a", "b"):
         (tmp_path / "imgs" / cls).mkdir(parents=True)
         for i in range(10):
-            Image.fromarray(rng.integers(0, 256, (12, 12, 3), dtype=np.uint8)).save(tmp_path / "imgs" / cls / f"{i}.png")
+            Image.fromarray(rng.integers(0, 256, (12, 12, 3), dtype=np.uint8)).save(
+                tmp_path / "imgs" / cls / f"{i}.png"
+            )
     return {"path": str(tmp_path / "imgs"), "image_size": 8, "folder_labels": True}
 
 
@@ -55,16 +57,27 @@ def _csv(tmp_path):
 
 SMALL_TOY = {"n_train": 64, "n_val": 32, "n_test": 32}
 DATASET_CASES = {  # name -> a function of tmp_path giving the data section's fields (small where it matters)
-    "mnist": lambda p: {}, "digits": lambda p: {}, "wine": lambda p: {}, "breast-cancer": lambda p: {},
-    "gauss1d": lambda p: SMALL_TOY, "mixture1d": lambda p: SMALL_TOY, "ring8": lambda p: SMALL_TOY,
-    "grid25": lambda p: SMALL_TOY, "array": _array_file, "folder": _folder, "idx": _idx, "csv": _csv,
+    "mnist": lambda p: {},
+    "digits": lambda p: {},
+    "wine": lambda p: {},
+    "breast-cancer": lambda p: {},
+    "gauss1d": lambda p: SMALL_TOY,
+    "mixture1d": lambda p: SMALL_TOY,
+    "ring8": lambda p: SMALL_TOY,
+    "grid25": lambda p: SMALL_TOY,
+    "array": _array_file,
+    "folder": _folder,
+    "idx": _idx,
+    "csv": _csv,
 }
 
 
 @pytest.mark.parametrize("name", list(DATASETS))
 def test_every_dataset_splits_three_ways_reproducibly(name, tmp_path):
     assert name in DATASET_CASES, f"dataset {name!r} has no contract case: add one to DATASET_CASES"
-    cfg = origan.load_config(overrides={"data.name": name, **{f"data.{k}": v for k, v in DATASET_CASES[name](tmp_path).items()}})
+    cfg = origan.load_config(
+        overrides={"data.name": name, **{f"data.{k}": v for k, v in DATASET_CASES[name](tmp_path).items()}}
+    )
     data = build_dataset(cfg.data)
     assert data.kind in ("image", "vector", "table")
     total = 0
@@ -89,8 +102,17 @@ def test_every_dataset_splits_three_ways_reproducibly(name, tmp_path):
 
 
 TINY_RUNS = {  # one tiny run per kind of data: (preset, overrides)
-    "vector": ("ring8", ["data.n_train=256", "data.n_val=128", "data.n_test=128", "generator.hidden=[16]",
-                         "discriminator.hidden=[16]", "train.batch_size=64"]),
+    "vector": (
+        "ring8",
+        [
+            "data.n_train=256",
+            "data.n_val=128",
+            "data.n_test=128",
+            "generator.hidden=[16]",
+            "discriminator.hidden=[16]",
+            "train.batch_size=64",
+        ],
+    ),
     "image": ("digits", ["generator.hidden=[32]", "discriminator.hidden=[16]", "train.batch_size=64"]),
     "table": ("wine", ["generator.hidden=[16]", "discriminator.hidden=[16]", "train.batch_size=32"]),
 }
@@ -123,8 +145,11 @@ def _finite_json(value, where):
 def test_every_metric_gives_finite_json_on_each_kind_it_applies_to(name, tiny_runs):
     metric = METRICS[name]
     # table parts run inside table_fidelity (evaluate refuses them alone); they are checked through it
-    measured = name if metric.default or name not in ("table_marginals", "table_correlation", "table_utility",
-                                                      "table_memorisation") else "table_fidelity"
+    measured = (
+        name
+        if metric.default or name not in ("table_marginals", "table_correlation", "table_utility", "table_memorisation")
+        else "table_fidelity"
+    )
     applied = 0
     for kind, run in tiny_runs.items():
         data = build_dataset(run.config.data)

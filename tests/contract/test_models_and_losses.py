@@ -61,7 +61,10 @@ def test_every_generator_and_discriminator_pair(g_name, d_name, shape_name):
     assert logits_real.shape == (n,) and logits_fake.shape == (n,)
     loss = d_loss(logits_real, logits_fake) + gan.g_objective(z).loss
     loss.backward()
-    for name, p in [*(("G." + k, v) for k, v in G.named_parameters()), *(("D." + k, v) for k, v in D.named_parameters())]:
+    for name, p in [
+        *(("G." + k, v) for k, v in G.named_parameters()),
+        *(("D." + k, v) for k, v in D.named_parameters()),
+    ]:
         assert p.grad is not None, f"{name} gets no gradient"
         assert torch.isfinite(p.grad).all(), f"{name} has a non-finite gradient"
 
@@ -98,7 +101,7 @@ def test_every_prior_samples_its_log_density(name):
 def test_every_generator_cost_is_finite_on_extreme_logits_and_pushes_d_of_g_up(name):
     logits = torch.tensor([-200.0, -20.0, 0.0, 20.0, 200.0], requires_grad=True)
     cost = g_loss(name)(logits)
-    assert cost.shape == () and torch.isfinite(cost) or name == "ml"  # -exp(200)/2 overflows by definition
+    assert (cost.shape == () and torch.isfinite(cost)) or name == "ml"  # -exp(200)/2 overflows by definition
     logits_mid = torch.linspace(-3, 3, 7, requires_grad=True)
     (grad,) = torch.autograd.grad(g_loss(name)(logits_mid), logits_mid)
     assert torch.isfinite(grad).all() and (grad < 0).all()  # every cost falls as D(G(z)) rises

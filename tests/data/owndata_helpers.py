@@ -39,7 +39,9 @@ def write_mixed_folder(root: Path) -> dict[str, tuple]:
     expected["dogs/sixteen.png"] = (100, 100, 100)
     solid("RGBA", (16, 16), (255, 0, 0, 128)).save(root / "dogs" / "half.png")  # over black: 128 red
     expected["dogs/half.png"] = (128, 0, 0)
-    solid("RGB", (24, 24), (0, 0, 200)).convert("P", palette=Image.Palette.ADAPTIVE, colors=4).save(root / "dogs" / "palette.png")
+    solid("RGB", (24, 24), (0, 0, 200)).convert("P", palette=Image.Palette.ADAPTIVE, colors=4).save(
+        root / "dogs" / "palette.png"
+    )
     expected["dogs/palette.png"] = (0, 0, 200)
     solid("RGB", (50, 40), (200, 100, 50)).save(root / "dogs" / "deeper" / "photo.JPG", quality=95)
     expected["dogs/deeper/photo.JPG"] = None  # (200, 100, 50) up to JPEG's rounding
@@ -69,7 +71,7 @@ def write_noise_folder(root: Path, n: int, size: int = 20, seed: int = 0) -> Pat
     return root
 
 
-TABLE_CSV = '''id,height,city,rating,tiny,"name; with spaces"
+TABLE_CSV = """id,height,city,rating,tiny,"name; with spaces"
 101,1.75,Paris,3,1.5e-3,a
 102,1.62,"New York, NY",5,2.25e-3,b
 103,1.80,Paris,1,-4e-4,a
@@ -82,7 +84,7 @@ TABLE_CSV = '''id,height,city,rating,tiny,"name; with spaces"
 110,1.72,Paris,4,8.5e-3,c
 111,1.68,Lima,3,1.1e-3,a
 112,1.77,"New York, NY",1,-2.5e-3,b
-'''
+"""
 
 
 @pytest.fixture

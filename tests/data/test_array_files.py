@@ -22,8 +22,11 @@ def _all_rows(data, n: int, seed: int = 0) -> torch.Tensor:
 @pytest.fixture
 def npz(tmp_path):
     rng = np.random.default_rng(0)
-    arrays = {"images": rng.integers(0, 256, (30, 12, 12), dtype=np.uint8),
-              "features": rng.normal(size=(30, 5)), "labels": rng.integers(0, 10, 30)}
+    arrays = {
+        "images": rng.integers(0, 256, (30, 12, 12), dtype=np.uint8),
+        "features": rng.normal(size=(30, 5)),
+        "labels": rng.integers(0, 10, 30),
+    }
     path = tmp_path / "data.npz"
     np.savez(path, **arrays)
     return path, arrays
@@ -77,15 +80,18 @@ def test_resize_and_centre_crop_of_arrays(tmp_path):
     assert build_dataset(DataConfig(name="array", path=str(flat), image_size=2)).shape == (1, 2, 2)
 
 
-@pytest.mark.parametrize(("array", "message"), [
-    (np.zeros(10), "wrong array shape"),
-    (np.zeros((2, 3, 4, 5, 6)), "wrong array shape"),
-    (np.zeros((4, 8, 8, 5)), "wrong array shape"),
-    (np.full((4, 8, 8), 2.0), r"must lie in \[0, 1\]"),
-    (np.array([[0.5, np.nan], [0.1, 0.2]]), "non-finite"),
-    (np.array([[0.5, np.inf], [0.1, 0.2]]), "non-finite"),
-    (np.zeros((0, 8, 8)), "no examples"),
-])
+@pytest.mark.parametrize(
+    ("array", "message"),
+    [
+        (np.zeros(10), "wrong array shape"),
+        (np.zeros((2, 3, 4, 5, 6)), "wrong array shape"),
+        (np.zeros((4, 8, 8, 5)), "wrong array shape"),
+        (np.full((4, 8, 8), 2.0), r"must lie in \[0, 1\]"),
+        (np.array([[0.5, np.nan], [0.1, 0.2]]), "non-finite"),
+        (np.array([[0.5, np.inf], [0.1, 0.2]]), "non-finite"),
+        (np.zeros((0, 8, 8)), "no examples"),
+    ],
+)
 def test_bad_arrays_name_the_file(tmp_path, array, message):
     path = tmp_path / "bad_input.npy"
     np.save(path, array)

@@ -21,8 +21,9 @@ def _csv(tmp: Path) -> Path:
     rng = np.random.default_rng(3)
     rows = ["size,weight,colour,grade"]
     for _ in range(50):
-        rows.append(f"{rng.integers(0, 1000)},{rng.normal():.3f},{rng.choice(['red', 'green', 'blue'])},"
-                    f"{rng.integers(0, 3)}")
+        rows.append(
+            f"{rng.integers(0, 1000)},{rng.normal():.3f},{rng.choice(['red', 'green', 'blue'])},{rng.integers(0, 3)}"
+        )
     path = tmp / "t.csv"
     path.write_text("\n".join(rows) + "\n")
     return path
@@ -31,8 +32,9 @@ def _csv(tmp: Path) -> Path:
 def _npz(tmp: Path) -> Path:
     rng = np.random.default_rng(4)
     path = tmp / "a.npz"
-    np.savez(path, x=rng.integers(0, 256, (40, 6, 6), dtype=np.uint8), y=rng.integers(0, 4, 40),
-             v=rng.normal(size=(40, 3)))
+    np.savez(
+        path, x=rng.integers(0, 256, (40, 6, 6), dtype=np.uint8), y=rng.integers(0, 4, 40), v=rng.normal(size=(40, 3))
+    )
     return path
 
 
@@ -63,8 +65,10 @@ def _configs(tmp: Path) -> dict[str, DataConfig]:
     npz = str(_npz(tmp))
     return {
         **{name: DataConfig(name=name, **TOY) for name in ("gauss1d", "mixture1d", "ring8", "grid25")},
-        "mnist": DataConfig(name="mnist"), "digits": DataConfig(name="digits"),
-        "wine": DataConfig(name="wine"), "breast-cancer": DataConfig(name="breast-cancer", split_seed=2),
+        "mnist": DataConfig(name="mnist"),
+        "digits": DataConfig(name="digits"),
+        "wine": DataConfig(name="wine"),
+        "breast-cancer": DataConfig(name="breast-cancer", split_seed=2),
         "csv": DataConfig(name="csv", path=str(_csv(tmp))),
         "array": DataConfig(name="array", path=npz, array_key="x", label_key="y"),
         "array-vectors": DataConfig(name="array", path=npz, array_key="v", split_seed=1),
@@ -86,10 +90,18 @@ def _digest(data: Dataset, with_labels: bool) -> str:
 # sha256 of every split's values (and labels, where the data had them then), taken before the four split
 # blocks became one; tables had no labels then
 PINNED = {
-    "gauss1d": "136a452308bdebff", "mixture1d": "39bc7b9ba11acac7", "ring8": "8314198cb922c406",
-    "grid25": "c6ba54ee2221edd9", "mnist": "79a4d0c2c6dc6aae", "digits": "c90d44d0e7f78ef8",
-    "wine": "5cba81cb8a6a3a9c", "breast-cancer": "1938b4829a99f651", "csv": "e91479a4b4fecb6e",
-    "array": "d9c696cdf0f545ca", "array-vectors": "9e048d4fe0e982cf", "folder": "2a16d45216c4c980",
+    "gauss1d": "136a452308bdebff",
+    "mixture1d": "39bc7b9ba11acac7",
+    "ring8": "8314198cb922c406",
+    "grid25": "c6ba54ee2221edd9",
+    "mnist": "79a4d0c2c6dc6aae",
+    "digits": "c90d44d0e7f78ef8",
+    "wine": "5cba81cb8a6a3a9c",
+    "breast-cancer": "1938b4829a99f651",
+    "csv": "e91479a4b4fecb6e",
+    "array": "d9c696cdf0f545ca",
+    "array-vectors": "9e048d4fe0e982cf",
+    "folder": "2a16d45216c4c980",
     "idx": "7c4b150881ec722a",
 }
 WITH_LABELS_THEN = {"mnist", "digits", "array", "folder", "idx"}
@@ -107,9 +119,14 @@ def test_splits_are_bit_identical_to_the_pinned_ones(datasets):
 
 
 LABELLED = {  # dataset -> its class names
-    "mnist": tuple("0123456789"), "digits": tuple("0123456789"), "wine": ("0", "1", "2"),
-    "breast-cancer": ("benign", "malignant"), "csv": ("0", "1", "2"), "array": ("0", "1", "2", "3"),
-    "folder": ("cats", "dogs"), "idx": tuple("0123456789"),
+    "mnist": tuple("0123456789"),
+    "digits": tuple("0123456789"),
+    "wine": ("0", "1", "2"),
+    "breast-cancer": ("benign", "malignant"),
+    "csv": ("0", "1", "2"),
+    "array": ("0", "1", "2", "3"),
+    "folder": ("cats", "dogs"),
+    "idx": tuple("0123456789"),
 }
 
 
@@ -123,7 +140,7 @@ def test_labelled_kinds_give_int64_class_indices_per_split_and_their_names(datas
         for split in ("train", "val", "test"):
             y = data.labels[split]
             assert y.dtype == torch.int64 and y.shape == (len(getattr(data, split)),), (key, split)
-            assert 0 <= int(y.min()) and int(y.max()) < len(data.classes), (key, split)
+            assert int(y.min()) >= 0 and int(y.max()) < len(data.classes), (key, split)
 
 
 def test_table_labels_are_the_target_column_of_each_row(datasets):
@@ -167,8 +184,11 @@ def test_text_labels_index_their_sorted_names_and_integer_labels_must_be_class_i
     assert data.classes == ("ant", "bee", "zebra")
     tr, _, _ = split_indices(6, (0.1, 0.1), 0)
     assert data.labels["train"].tolist() == [[2, 0, 2, 1, 0, 0][i] for i in tr.tolist()]
-    with pytest.raises(DataError, match=r"t.npz\[x\]: integer labels are class indices and must lie in 0..99999; "
-                                        r"found -1..4"):
+    with pytest.raises(
+        DataError,
+        match=r"t.npz\[x\]: integer labels are class indices and must lie in 0..99999; "
+        r"found -1..4",
+    ):
         build_dataset(DataConfig(name="array", path=str(tmp_path / "t.npz"), array_key="x", label_key="bad"))
 
 
@@ -177,8 +197,20 @@ def test_the_registry_lists_every_dataset_and_names_the_key_of_an_unknown_one():
     from origan.registry import Registry
 
     assert isinstance(DATASETS, Registry)
-    assert sorted(DATASETS) == ["array", "breast-cancer", "csv", "digits", "folder", "gauss1d", "grid25", "idx",
-                                "mixture1d", "mnist", "ring8", "wine"]
+    assert sorted(DATASETS) == [
+        "array",
+        "breast-cancer",
+        "csv",
+        "digits",
+        "folder",
+        "gauss1d",
+        "grid25",
+        "idx",
+        "mixture1d",
+        "mnist",
+        "ring8",
+        "wine",
+    ]
     assert "csv" in DATASETS and "nope" not in DATASETS
     with pytest.raises(ConfigError, match="data.name: unknown dataset 'nope'; expected one of array, breast-cancer"):
         build_dataset(DataConfig(name="nope"))
@@ -197,9 +229,31 @@ def test_the_class_names_reach_the_run_and_its_checkpoints(tmp_path):
     from origan.run import load_run
 
     out = tmp_path / "run"
-    assert main(["train", "--preset", "paper-mnist", "--set", "data.name=digits", "--set", "train.steps=1",
-                 "--set", "generator.hidden=[8]", "--set", "discriminator.hidden=[4]", "--set", "train.batch_size=8",
-                 "--set", "train.sample_every=0", "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--preset",
+                "paper-mnist",
+                "--set",
+                "data.name=digits",
+                "--set",
+                "train.steps=1",
+                "--set",
+                "generator.hidden=[8]",
+                "--set",
+                "discriminator.hidden=[4]",
+                "--set",
+                "train.batch_size=8",
+                "--set",
+                "train.sample_every=0",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     manifest = json.loads((out / "checkpoints" / "last.json").read_text())
     assert manifest["data"]["classes"] == list("0123456789")
     assert load_run(out).data_info["classes"] == list("0123456789")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from owndata_helpers import mixed_folder, solid, stripes  # noqa: F401  (mixed_folder is a fixture)
+from owndata_helpers import solid, stripes
 from PIL import Image
 
 from origan.config import DataConfig
@@ -44,7 +44,7 @@ def test_dataset_splits_80_10_10_in_unit_interval(mixed_folder):
     assert (len(data.train), len(data.val), len(data.test)) == (len(tr), len(va), len(te))
     assert data.shape == (1, 8, 8) and data.kind == "image" and data.bounded
     x = torch.cat([data.train, data.val, data.test])
-    assert x.dtype == torch.float32 and 0 <= x.min() and x.max() <= 1
+    assert x.dtype == torch.float32 and x.min() >= 0 and x.max() <= 1
     # grayscale of pure red is Pillow's ITU-R 601-2 luma: 0.299 * 255
     red = _by_file(load_folder(root, size=8, channels=1))["cats/red.png"]
     assert red.shape == (1, 8, 8) and (red == round(0.299 * 255)).all()
@@ -76,7 +76,7 @@ def test_auto_channels_grayscale_unless_some_colour(tmp_path):
 
 
 def test_folder_labels_from_sub_folders(mixed_folder):
-    root, expected = mixed_folder
+    root, _expected = mixed_folder
     loaded = load_folder(root, size=8, folder_labels=True)
     assert loaded["classes"] == ["cats", "dogs"]
     want = [0 if f.startswith("cats/") else 1 for f in loaded["files"]]
@@ -140,4 +140,3 @@ def test_a_file_path_is_not_a_folder(tmp_path: Path):
     solid("RGB", (8, 8), (0, 0, 0)).save(path)
     with pytest.raises(DataError, match="not a file"):
         build_dataset(DataConfig(name="folder", path=str(path)))
-

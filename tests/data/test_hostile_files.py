@@ -66,8 +66,11 @@ def test_npz_members_and_npy_files_are_checked_against_their_size(tmp_path):
         tracemalloc.stop()
     assert peak < 16 * MiB, peak
     (tmp_path / "t.npy").write_bytes(_npy_bytes(np.zeros((10, 3)))[:-8])  # one float short
-    with pytest.raises(DataError, match=r"t.npy: the .npy header promises shape \(10, 3\) of float64 \(240 bytes\), "
-                                        r"the file holds 232"):
+    with pytest.raises(
+        DataError,
+        match=r"t.npy: the .npy header promises shape \(10, 3\) of float64 \(240 bytes\), "
+        r"the file holds 232",
+    ):
         build_dataset(DataConfig(name="array", path=str(tmp_path / "t.npy")))
 
 
@@ -77,9 +80,12 @@ def test_the_decoded_data_budget_is_one_environment_variable(tmp_path, monkeypat
     np.save(path, np.zeros((50, 8, 8), dtype=np.uint8))  # 3,200 bytes; 12,800 as float32 images
     monkeypatch.setenv("ORIGAN_MAX_DATA_BYTES", "12K")
     assert max_data_bytes() == 12 * 1024
-    with pytest.raises(DataError, match=r"a.npy: 50 images of 1x8x8 resized to 8x8 \(data.image_size\) as float32 "
-                                        r"would take 25 KiB, over the 12 KiB limit on decoded data "
-                                        r"\(set ORIGAN_MAX_DATA_BYTES"):
+    with pytest.raises(
+        DataError,
+        match=r"a.npy: 50 images of 1x8x8 resized to 8x8 \(data.image_size\) as float32 "
+        r"would take 25 KiB, over the 12 KiB limit on decoded data "
+        r"\(set ORIGAN_MAX_DATA_BYTES",
+    ):
         build_dataset(DataConfig(name="array", path=str(path)))
     monkeypatch.setenv("ORIGAN_MAX_DATA_BYTES", "1K")
     with pytest.raises(DataError, match="an array of shape \\(50, 8, 8\\) and dtype uint8 would take 3.12 KiB"):
@@ -107,8 +113,11 @@ def test_a_changed_table_names_the_first_difference(tmp_path):
     path.write_text(path.read_text().replace(",", ";"))
     check_codec(stored, build_dataset(DataConfig(name="csv", path=str(path))))  # another delimiter: read the same
     path.write_text("a,c,b\n" + "".join(f"{i % 5}.5,{'xy'[i % 2]},{i % 3}\n" for i in range(40)))
-    with pytest.raises(DataError, match="t.csv: the table changed since the run was trained "
-                                        "\\(its columns are a, c, b; the run was trained on a, b, c\\)"):
+    with pytest.raises(
+        DataError,
+        match="t.csv: the table changed since the run was trained "
+        "\\(its columns are a, c, b; the run was trained on a, b, c\\)",
+    ):
         check_codec(stored, build_dataset(DataConfig(name="csv", path=str(path))))
     path.write_text("a,b,c\n" + "".join(f"{i % 5}.5,{i % 3},{'xy'[i % 2]}\n" for i in range(41)))
     with pytest.raises(DataError, match="column 'a' has mean"):
@@ -120,9 +129,33 @@ def test_ring8_takes_an_integer_number_of_modes_from_the_command_line(tmp_path):
     from origan.run import load_run
 
     out = tmp_path / "run"
-    assert main(["train", "--preset", "ring8", "--set", "data.params.modes=5", "--set", "train.steps=1",
-                 "--set", "generator.hidden=[8]", "--set", "discriminator.hidden=[8]", "--set", "data.n_train=64",
-                 "--set", "train.batch_size=16", "--set", "train.sample_every=0", "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--preset",
+                "ring8",
+                "--set",
+                "data.params.modes=5",
+                "--set",
+                "train.steps=1",
+                "--set",
+                "generator.hidden=[8]",
+                "--set",
+                "discriminator.hidden=[8]",
+                "--set",
+                "data.n_train=64",
+                "--set",
+                "train.batch_size=16",
+                "--set",
+                "train.sample_every=0",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert build_dataset(load_run(out).config.data).target.modes.shape == (5, 2)
 
 

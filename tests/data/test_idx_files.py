@@ -45,8 +45,10 @@ def test_hand_written_idx_reads_back_exactly(tmp_path, array, type_byte, dtype, 
 
 def _mnist_folder(root, n_train: int, n_test: int, gz: bool, seed: int = 0):
     rng = np.random.default_rng(seed)
-    parts = {"train": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
-             "t10k": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8)}
+    parts = {
+        "train": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        "t10k": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+    }
     labels = {k: rng.integers(0, 10, len(v), dtype=np.uint8) for k, v in parts.items()}
     root.mkdir()
     suffix = ".gz" if gz else ""
@@ -89,8 +91,13 @@ def test_single_images_file_with_its_labels_sibling(tmp_path):
 
 def test_bad_idx_files_name_the_file(tmp_path):
     good = idx_bytes(np.zeros((4, 5, 5), dtype=np.uint8), 0x08, ">u1")
-    cases = {"truncated": good[:-3], "header": good[:9], "magic": b"\x01\x02" + good[2:],
-             "type": good[:2] + b"\x07" + good[3:], "gzip": b"\x1f\x8b" + b"junk" * 4}
+    cases = {
+        "truncated": good[:-3],
+        "header": good[:9],
+        "magic": b"\x01\x02" + good[2:],
+        "type": good[:2] + b"\x07" + good[3:],
+        "gzip": b"\x1f\x8b" + b"junk" * 4,
+    }
     for name, data in cases.items():
         path = tmp_path / f"{name}-images-idx3-ubyte"
         path.write_bytes(data)

@@ -20,9 +20,27 @@ def _train(*args: str) -> int:
 def test_image_folder_trains_and_samples_to_png(tmp_path, capsys):
     folder = write_noise_folder(tmp_path / "photos", 24)
     run = tmp_path / "run"
-    assert _train("--preset", "dcgan-folder", "--set", f"data.path={folder}", "--set", "data.image_size=8",
-                  "--set", "generator.width=8", "--set", "discriminator.width=8", "--set", "train.steps=3",
-                  "--set", "train.batch_size=8", "--out", str(run)) == 0
+    assert (
+        _train(
+            "--preset",
+            "dcgan-folder",
+            "--set",
+            f"data.path={folder}",
+            "--set",
+            "data.image_size=8",
+            "--set",
+            "generator.width=8",
+            "--set",
+            "discriminator.width=8",
+            "--set",
+            "train.steps=3",
+            "--set",
+            "train.batch_size=8",
+            "--out",
+            str(run),
+        )
+        == 0
+    )
     assert main(["sample", str(run), "-n", "16", "--out", str(tmp_path / "grid.png")]) == 0
     with Image.open(tmp_path / "grid.png") as grid:  # 4 x 4 tiles of 8 px, 2 px borders, enlarged 112 // 8 = 14 times
         assert grid.mode == "RGB" and grid.size == ((2 + 4 * (8 + 2)) * 14,) * 2
@@ -37,8 +55,21 @@ def test_csv_trains_and_samples_a_table_that_loads_like_the_original(tmp_path):
     table = tmp_path / "people.csv"
     table.write_text(TABLE_CSV)
     run = tmp_path / "run"
-    assert _train("--preset", "csv", "--set", f"data.path={table}", "--set", "train.steps=5",
-                  "--set", "train.batch_size=4", "--out", str(run)) == 0
+    assert (
+        _train(
+            "--preset",
+            "csv",
+            "--set",
+            f"data.path={table}",
+            "--set",
+            "train.steps=5",
+            "--set",
+            "train.batch_size=4",
+            "--out",
+            str(run),
+        )
+        == 0
+    )
     out = tmp_path / "synthetic.csv"
     assert main(["sample", str(run), "-n", "30", "--out", str(out), "--seed", "3"]) == 0
     names, cells, delimiter = read_csv(table)
@@ -59,8 +90,21 @@ def test_paper_mnist_runs_on_idx_files(tmp_path):
     write_idx(folder / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (120, 28, 28), dtype=np.uint8))
     write_idx(folder / "t10k-images-idx3-ubyte.gz", rng.integers(0, 256, (20, 28, 28), dtype=np.uint8))
     run = tmp_path / "run"
-    assert _train("--preset", "paper-mnist", "--set", "data.name=idx", "--set", f"data.path={folder}",
-                  "--set", "train.steps=2", "--out", str(run)) == 0
+    assert (
+        _train(
+            "--preset",
+            "paper-mnist",
+            "--set",
+            "data.name=idx",
+            "--set",
+            f"data.path={folder}",
+            "--set",
+            "train.steps=2",
+            "--out",
+            str(run),
+        )
+        == 0
+    )
     assert main(["sample", str(run), "-n", "4", "--out", str(tmp_path / "x.npy")]) == 0
     assert np.load(tmp_path / "x.npy").shape == (4, 1, 28, 28)
 

@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from owndata_helpers import TABLE_CSV, table_csv  # noqa: F401  (table_csv is a fixture)
+from owndata_helpers import TABLE_CSV
 
 from origan.config import DataConfig
 from origan.data import build_dataset
@@ -21,8 +21,14 @@ from origan.errors import DataError
 def _load(path, **kw):
     names, cells, delimiter = read_csv(path)
     columns = [infer_column(c, n, str(path), kw.get("max_categories", 10)) for n, c in zip(names, cells, strict=True)]
-    codec = TableCodec.fit(names, [c[0] for c in columns], [c[1] for c in columns], [c[2] for c in columns],
-                           kw.get("max_categories", 10), delimiter)
+    codec = TableCodec.fit(
+        names,
+        [c[0] for c in columns],
+        [c[1] for c in columns],
+        [c[2] for c in columns],
+        kw.get("max_categories", 10),
+        delimiter,
+    )
     return names, [c[0] for c in columns], codec
 
 
@@ -34,8 +40,14 @@ def test_columns_are_typed_and_encoded(table_csv):
     names, values, codec = _load(table_csv)
     assert names == ["id", "height", "city", "rating", "tiny", "name; with spaces"]
     kinds = [(c.dtype, c.kind) for c in codec.columns]
-    assert kinds == [("int", "numeric"), ("float", "numeric"), ("str", "categorical"), ("int", "categorical"),
-                     ("float", "numeric"), ("str", "categorical")]
+    assert kinds == [
+        ("int", "numeric"),
+        ("float", "numeric"),
+        ("str", "categorical"),
+        ("int", "categorical"),
+        ("float", "numeric"),
+        ("str", "categorical"),
+    ]
     assert codec.columns[2].levels == ("Lima", "New York, NY", "Paris")
     assert codec.columns[3].levels == (1, 2, 3, 4, 5)
     assert codec.columns[1].decimals == 2 and (codec.columns[4].decimals, codec.columns[4].significant) == (6, 3)
@@ -65,8 +77,13 @@ def test_round_trip_is_exact_with_names_and_types(table_csv, tmp_path):
 
 
 def test_decode_rounds_integers_and_argmaxes_categories():
-    codec = TableCodec.fit(["n", "c"], [np.array([0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]), np.array(["a", "b"] * 5 + ["a"])],
-                           ["int", "str"], [(None, None)] * 2, max_categories=5)
+    codec = TableCodec.fit(
+        ["n", "c"],
+        [np.array([0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]), np.array(["a", "b"] * 5 + ["a"])],
+        ["int", "str"],
+        [(None, None)] * 2,
+        max_categories=5,
+    )
     mean, std = codec.columns[0].mean, codec.columns[0].std
     x = np.array([[(12.4 - mean) / std, 0.2, -3.0], [(12.6 - mean) / std, 0.1, 0.4]])
     n, c = codec.decode(x)
@@ -82,18 +99,21 @@ def test_semicolon_tables_and_dropped_columns(tmp_path):
     assert data.info["target_column"] == "label" and data.shape == (3 + 2,)  # b: 3 integer levels, one-hot
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("a,b\n1,2\n3,x\n4,5\n", r"line 3: non-numeric cell 'x' in numeric column 'b'"),
-    ("a,b\n1,2\n3,nan\n4,5\n", r"line 3: non-finite value 'nan' in column 'b'"),
-    ("a,b\n1,2\n3,-Inf\n4,5\n", r"line 3: non-finite value '-Inf' in column 'b'"),
-    ("a,b\n1,2\n3,1e999\n4,5\n", r"line 3: value '1e999' in column 'b' overflows"),
-    ("a,b\n1,2\n3,\n4,5\n", r"line 3: empty cell in column 'b'"),
-    ("a,b\n1,2\n3,4,5\n", r"line 3: 3 cells, the header has 2"),
-    ("a,b\n1,2\n\n4,5\n\n\n", r"line 3: 0 cells, the header has 2"),
-    ("a,b\n", r"header line and at least one row"),
-    ("a,a\n1,2\n", r"unique"),
-    ("a,b\n1,p\n2,q\n3,r\n4,s\n", r"column 'b' has 4 distinct text values.*max_categories=3"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a,b\n1,2\n3,x\n4,5\n", r"line 3: non-numeric cell 'x' in numeric column 'b'"),
+        ("a,b\n1,2\n3,nan\n4,5\n", r"line 3: non-finite value 'nan' in column 'b'"),
+        ("a,b\n1,2\n3,-Inf\n4,5\n", r"line 3: non-finite value '-Inf' in column 'b'"),
+        ("a,b\n1,2\n3,1e999\n4,5\n", r"line 3: value '1e999' in column 'b' overflows"),
+        ("a,b\n1,2\n3,\n4,5\n", r"line 3: empty cell in column 'b'"),
+        ("a,b\n1,2\n3,4,5\n", r"line 3: 3 cells, the header has 2"),
+        ("a,b\n1,2\n\n4,5\n\n\n", r"line 3: 0 cells, the header has 2"),
+        ("a,b\n", r"header line and at least one row"),
+        ("a,a\n1,2\n", r"unique"),
+        ("a,b\n1,p\n2,q\n3,r\n4,s\n", r"column 'b' has 4 distinct text values.*max_categories=3"),
+    ],
+)
 def test_bad_tables_raise_one_line_naming_file_line_and_column(tmp_path, text, message):
     path = tmp_path / "broken_table.csv"
     path.write_text(text)
@@ -109,8 +129,9 @@ def test_unknown_target_and_drop_columns_are_named(table_csv):
         build_dataset(DataConfig(name="csv", path=str(table_csv), drop_columns=("age",)))
 
 
-@pytest.mark.parametrize(("name", "loader", "target"), [("wine", "load_wine", "class"),
-                                                       ("breast-cancer", "load_breast_cancer", "diagnosis")])
+@pytest.mark.parametrize(
+    ("name", "loader", "target"), [("wine", "load_wine", "class"), ("breast-cancer", "load_breast_cancer", "diagnosis")]
+)
 def test_sklearn_tables_round_trip_to_the_source_values(name, loader, target):
     import sklearn.datasets as skd
 

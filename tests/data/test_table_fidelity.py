@@ -109,8 +109,13 @@ def test_short_wine_run_writes_a_csv_closer_than_at_initialisation(tmp_path, win
         names, columns = _read(path)
         assert names == codec.names
         assert [dtype for _, dtype, _ in columns] == [col.dtype for col in codec.columns]  # types survive
-        ks[name] = np.mean([ks_2samp(r.astype(float), v.astype(float)).statistic
-                            for col, r, (v, _, _) in zip(codec.columns, real, columns, strict=True) if col.kind == "numeric"])
+        ks[name] = np.mean(
+            [
+                ks_2samp(r.astype(float), v.astype(float)).statistic
+                for col, r, (v, _, _) in zip(codec.columns, real, columns, strict=True)
+                if col.kind == "numeric"
+            ]
+        )
     assert ks["final"] < 0.7 * ks["init"], ks  # measured: about 0.49 -> 0.24
     report = fidelity_report(run, data, n=200)
     assert set(report) == {"marginals", "correlation", "real_holdout", "utility", "memorisation"}

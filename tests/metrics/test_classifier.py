@@ -8,8 +8,14 @@ import torch
 
 from origan.config import DataConfig
 from origan.data import build_dataset
-from origan.metrics.classifier import (CLASSIFIER_SPECS, DigitCNN, _content_key, _load_cached, _random_shift,
-                                       domain_classifier)
+from origan.metrics.classifier import (
+    CLASSIFIER_SPECS,
+    DigitCNN,
+    _content_key,
+    _load_cached,
+    _random_shift,
+    domain_classifier,
+)
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +26,9 @@ def digits():
 def test_digits_classifier_is_accurate_cached_and_reloaded(digits):
     clf = domain_classifier(digits)
     assert clf.test_accuracy >= 0.96 and clf.val_accuracy >= 0.96
-    assert clf.test_accuracy == pytest.approx(float((clf.predict(digits.test) == digits.labels["test"]).double().mean()))
+    assert clf.test_accuracy == pytest.approx(
+        float((clf.predict(digits.test) == digits.labels["test"]).double().mean())
+    )
     assert clf.path.suffix == ".safetensors" and clf.key[:20] in clf.path.name
     header_len = int.from_bytes(clf.path.read_bytes()[:8], "little")  # safetensors: u64 length, then JSON
     assert json.loads(clf.path.read_bytes()[8 : 8 + header_len])

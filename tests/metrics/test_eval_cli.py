@@ -10,8 +10,17 @@ from origan.cli import main
 
 @pytest.fixture(scope="module")
 def toy_run(tmp_path_factory):
-    cfg = origan.load_config("ring8", overrides=["train.steps=150", "train.sample_every=0", "train.checkpoint_every=0",
-                                                 "data.n_train=3000", "data.n_val=1000", "data.n_test=1000"])
+    cfg = origan.load_config(
+        "ring8",
+        overrides=[
+            "train.steps=150",
+            "train.sample_every=0",
+            "train.checkpoint_every=0",
+            "data.n_train=3000",
+            "data.n_val=1000",
+            "data.n_test=1000",
+        ],
+    )
     return origan.train(cfg, out=tmp_path_factory.mktemp("runs") / "ring8").path
 
 
@@ -56,12 +65,15 @@ def test_eval_on_a_digits_run_uses_the_domain_classifier(digits_run, capsys):
     assert "not comparable with published FIDs" in out and "class histogram" in out
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--metrics", "nope"], "unknown metric 'nope'"),
-    (["--metrics", "classes"], "does not apply to vector data"),
-    (["--n-samples", "1"], "--n-samples"),
-    (["--inception-weights", "weights.pt"], "needs image data"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--metrics", "nope"], "unknown metric 'nope'"),
+        (["--metrics", "classes"], "does not apply to vector data"),
+        (["--n-samples", "1"], "--n-samples"),
+        (["--inception-weights", "weights.pt"], "needs image data"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(toy_run, capsys, args, message):
     assert main(["eval", str(toy_run), *args]) == 2
     err = capsys.readouterr().err

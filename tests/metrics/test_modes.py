@@ -48,7 +48,10 @@ def test_uniform_noise_gives_the_area_share_of_the_discs():
 def test_high_quality_radius_is_three_standard_deviations():
     target = ring8()  # std 0.01
     mu = target.modes[0]
-    inside, outside = mu + torch.tensor([0.0, 0.0299], dtype=torch.float64), mu + torch.tensor([0.0, 0.0301], dtype=torch.float64)
+    inside, outside = (
+        mu + torch.tensor([0.0, 0.0299], dtype=torch.float64),
+        mu + torch.tensor([0.0, 0.0301], dtype=torch.float64),
+    )
     assert mode_coverage(inside[None], target.modes, target.stds)["high_quality"] == 1.0
     assert mode_coverage(outside[None], target.modes, target.stds)["high_quality"] == 0.0
     nothing = mode_coverage(torch.zeros(10, 2), target.modes, target.stds)  # the ring's centre is far from all
@@ -56,8 +59,10 @@ def test_high_quality_radius_is_three_standard_deviations():
 
 
 def test_summary_is_mean_and_standard_error_over_draws():
-    draws = [{"modes_captured": m, "high_quality": q, "reverse_kl": k}
-             for m, q, k in [(8, 0.9, 0.01), (7, 0.8, 0.2), (8, 0.95, 0.03)]]
+    draws = [
+        {"modes_captured": m, "high_quality": q, "reverse_kl": k}
+        for m, q, k in [(8, 0.9, 0.01), (7, 0.8, 0.2), (8, 0.95, 0.03)]
+    ]
     s = summarise_draws(draws, 8)
     values = np.array([8, 7, 8], dtype=float)
     assert s["modes_captured"] == pytest.approx(values.mean())

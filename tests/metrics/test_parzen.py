@@ -8,8 +8,7 @@ import torch
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
-from origan.metrics.parzen import (PAPER_SIGMAS, kmeans_centroids, parzen_log_likelihood, parzen_protocol,
-                                   select_sigma)
+from origan.metrics.parzen import PAPER_SIGMAS, kmeans_centroids, parzen_log_likelihood, parzen_protocol, select_sigma
 
 pytestmark = pytest.mark.kernels  # results depend on float kernels: `make test-cpus` runs them on others
 

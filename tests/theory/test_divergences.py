@@ -51,7 +51,7 @@ def test_identity_v_of_d_star_is_minus_log4_plus_2jsd_1d(pair):
 @settings(max_examples=6, deadline=None)
 @given(mixture_pairs(dim=2))
 def test_identity_v_of_d_star_is_minus_log4_plus_2jsd_2d(pair):
-    gap, v_star, jsd = _identity_gap(*pair)
+    gap, v_star, _jsd = _identity_gap(*pair)
     assert gap <= 1e-8 and v_star.error <= 1e-8
 
 
@@ -66,12 +66,16 @@ def test_any_other_d_is_worse_by_the_bernoulli_kl(pair, eps, a):
     def d(x):
         return d_star(x) + eps * torch.cos(a * x[:, 0])
 
-    gap = theory.value(p.log_prob, q.log_prob, d_star, domain).value - theory.value(p.log_prob, q.log_prob, d, domain).value
+    gap = (
+        theory.value(p.log_prob, q.log_prob, d_star, domain).value
+        - theory.value(p.log_prob, q.log_prob, d, domain).value
+    )
 
     def bernoulli_kl(x):
         s, t = d_star(x), d(x)
-        kl = torch.sigmoid(s) * (torch.nn.functional.logsigmoid(s) - torch.nn.functional.logsigmoid(t)) + \
-            torch.sigmoid(-s) * (torch.nn.functional.logsigmoid(-s) - torch.nn.functional.logsigmoid(-t))
+        kl = torch.sigmoid(s) * (torch.nn.functional.logsigmoid(s) - torch.nn.functional.logsigmoid(t)) + torch.sigmoid(
+            -s
+        ) * (torch.nn.functional.logsigmoid(-s) - torch.nn.functional.logsigmoid(-t))
         return (torch.logaddexp(p.log_prob(x), q.log_prob(x)).exp() * kl)[:, None]
 
     expected, _ = theory.quadrature.integrate(bernoulli_kl, domain)
@@ -87,12 +91,22 @@ def test_equal_densities_give_zero_and_minus_log4():
     assert abs(s["kl_data_g"].value) <= 1e-14
 
 
-@pytest.mark.parametrize("p, q, domain", [
-    (UniformBox([0.0], [1.0]), UniformBox([2.0], [3.0]), Domain.box([(0.0, 3.0)], 3)),
-    (UniformBox([0.0, 0.0], [1.0, 1.0]), UniformBox([1.0, 0.0], [2.0, 1.0]), Domain.box([(0.0, 2.0), (0.0, 1.0)], [2, 1])),
-    (TruncatedMixture(gauss1d(0.0, 1.0), -6.0, 0.0), TruncatedMixture(gauss1d(1.0, 0.5), 0.5, 5.0),
-     Domain.box([(-6.0, 5.0)], 44, breaks=[[0.0, 0.5]])),
-])
+@pytest.mark.parametrize(
+    "p, q, domain",
+    [
+        (UniformBox([0.0], [1.0]), UniformBox([2.0], [3.0]), Domain.box([(0.0, 3.0)], 3)),
+        (
+            UniformBox([0.0, 0.0], [1.0, 1.0]),
+            UniformBox([1.0, 0.0], [2.0, 1.0]),
+            Domain.box([(0.0, 2.0), (0.0, 1.0)], [2, 1]),
+        ),
+        (
+            TruncatedMixture(gauss1d(0.0, 1.0), -6.0, 0.0),
+            TruncatedMixture(gauss1d(1.0, 0.5), 0.5, 5.0),
+            Domain.box([(-6.0, 5.0)], 44, breaks=[[0.0, 0.5]]),
+        ),
+    ],
+)
 def test_disjoint_supports_give_log2_and_zero_without_nan(p, q, domain):
     s = theory.summary(p.log_prob, q.log_prob, domain)
     assert all(math.isfinite(e.value) for name, e in s.items() if not name.startswith("kl"))
@@ -102,12 +116,16 @@ def test_disjoint_supports_give_log2_and_zero_without_nan(p, q, domain):
 
 
 def test_half_overlap_has_its_closed_form():
-    s = theory.summary(UniformBox([0.0], [1.0]).log_prob, UniformBox([0.5], [1.5]).log_prob, Domain.box([(0.0, 1.5)], 3))
+    s = theory.summary(
+        UniformBox([0.0], [1.0]).log_prob, UniformBox([0.5], [1.5]).log_prob, Domain.box([(0.0, 1.5)], 3)
+    )
     assert s["jsd"].value == pytest.approx(LOG2 / 2, abs=1e-13)
     assert s["criterion"].value == pytest.approx(-LOG2, abs=1e-13)
 
 
-@pytest.mark.parametrize("m1, s1, m2, s2", [(0.0, 1.0, 1.0, 1.0), (4.0, 0.5, 0.0, 1.0), (0.0, 1.0, 0.0, 3.0), (1.0, 0.2, 1.5, 0.3)])
+@pytest.mark.parametrize(
+    "m1, s1, m2, s2", [(0.0, 1.0, 1.0, 1.0), (4.0, 0.5, 0.0, 1.0), (0.0, 1.0, 0.0, 3.0), (1.0, 0.2, 1.5, 0.3)]
+)
 def test_gaussian_jsd_and_kl_against_scipy_quad(m1, s1, m2, s2):
     p, q = gauss1d(m1, s1), gauss1d(m2, s2)
     domain = Domain.for_mixtures(p, q)
@@ -144,7 +162,9 @@ def test_value_of_a_given_d_against_scipy_quad():
 
     def integrand(x):
         l = 0.8 * x - 0.3
-        return stats.norm.pdf(x, 0, 1) * -math.log1p(math.exp(-l)) + stats.norm.pdf(x, 1, 0.7) * -math.log1p(math.exp(l))
+        return stats.norm.pdf(x, 0, 1) * -math.log1p(math.exp(-l)) + stats.norm.pdf(x, 1, 0.7) * -math.log1p(
+            math.exp(l)
+        )
 
     ref, _ = integrate.quad(integrand, -12, 12, epsabs=1e-13, limit=200)
     assert v.value == pytest.approx(ref, abs=1e-10)
@@ -173,8 +193,11 @@ def test_monte_carlo_estimates_agree_with_quadrature_within_their_standard_error
     p, q = GaussianMixture([[-1.0], [1.5]], [0.5, 0.8]), gauss1d(0.5, 1.2)
     domain = Domain.for_mixtures(p, q)
     exact = theory.summary(p.log_prob, q.log_prob, domain)
-    for name, mc in (("jsd", theory.jsd_mc(p, q, 50_000, gen)), ("criterion", theory.criterion_mc(p, q, 50_000, gen)),
-                     ("kl_data_g", theory.kl_mc(p, q, 50_000, gen))):
+    for name, mc in (
+        ("jsd", theory.jsd_mc(p, q, 50_000, gen)),
+        ("criterion", theory.criterion_mc(p, q, 50_000, gen)),
+        ("kl_data_g", theory.kl_mc(p, q, 50_000, gen)),
+    ):
         assert 0 < mc.error < 0.01
         assert abs(mc.value - exact[name].value) <= 4 * mc.error, name
 

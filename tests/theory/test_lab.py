@@ -77,8 +77,12 @@ def test_claim_semantics():
 
 def test_cli_theory_identity_end_to_end(tmp_path):
     out = tmp_path / "lab"
-    r = subprocess.run([sys.executable, "-m", "origan", "theory", "identity", "--out", str(out)],
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "origan", "theory", "identity", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "identity" in r.stdout and "pass" in r.stdout
     report = json.loads((out / "report.json").read_text())  # strict JSON: no NaN or Infinity tokens

@@ -29,9 +29,17 @@ SPLIT_RULE = "fixed permutation: 80% train, 10% validation, 10% test"
 SPLITS = ("train", "val", "test")
 MAX_CLASSES = 100_000  # integer labels are class indices below this
 
-DATASETS: Registry[Callable[[DataConfig], Dataset]] = Registry("dataset", modules=(
-    "origan.data.toy", "origan.data.images", "origan.data.arrays", "origan.data.folders", "origan.data.idx",
-    "origan.data.tables"))
+DATASETS: Registry[Callable[[DataConfig], Dataset]] = Registry(
+    "dataset",
+    modules=(
+        "origan.data.toy",
+        "origan.data.images",
+        "origan.data.arrays",
+        "origan.data.folders",
+        "origan.data.idx",
+        "origan.data.tables",
+    ),
+)
 
 
 def split_indices(n: int, fractions: tuple[float, float], seed: int) -> tuple[Tensor, Tensor, Tensor]:
@@ -51,8 +59,9 @@ def class_indices(values: Sequence[Any] | np.ndarray, source: str) -> tuple[Tens
     if arr.dtype.kind in "biu":
         lo, hi = (int(arr.min()), int(arr.max())) if arr.size else (0, -1)
         if lo < 0 or hi >= MAX_CLASSES:
-            raise DataError(f"{source}: integer labels are class indices and must lie in 0..{MAX_CLASSES - 1}; "
-                            f"found {lo}..{hi}")
+            raise DataError(
+                f"{source}: integer labels are class indices and must lie in 0..{MAX_CLASSES - 1}; found {lo}..{hi}"
+            )
         return torch.from_numpy(arr.astype(np.int64).reshape(-1)), tuple(str(i) for i in range(hi + 1))
     levels, index = np.unique(arr, return_inverse=True)
     return torch.from_numpy(index.astype(np.int64).reshape(-1)), tuple(str(v) for v in levels.tolist())
@@ -88,9 +97,18 @@ class Dataset:
     info: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_splits(cls, name: str, x: Tensor, kind: str, bounded: bool, info: dict[str, Any], seed: int = 0,
-                    labels: Tensor | None = None, classes: Sequence[str] = (),
-                    split: tuple[Tensor, Tensor, Tensor] | None = None) -> Dataset:
+    def from_splits(
+        cls,
+        name: str,
+        x: Tensor,
+        kind: str,
+        bounded: bool,
+        info: dict[str, Any],
+        seed: int = 0,
+        labels: Tensor | None = None,
+        classes: Sequence[str] = (),
+        split: tuple[Tensor, Tensor, Tensor] | None = None,
+    ) -> Dataset:
         """Cut ``x`` ``(n, *shape)`` (and its ``(n,)`` labels) into train / val / test.
 
         ``split`` gives the source's own train / val / test indices; without it the split is the fixed
@@ -99,8 +117,12 @@ class Dataset:
         """
         parts = split if split is not None else split_indices(len(x), SPLIT_FRACTIONS, seed)
         names = tuple(classes) if labels is not None else ()
-        info = dict(info) | {"sizes": [len(p) for p in parts], "split_seed": seed,
-                             "split": "the source's own" if split is not None else SPLIT_RULE, "classes": list(names)}
+        info = dict(info) | {
+            "sizes": [len(p) for p in parts],
+            "split_seed": seed,
+            "split": "the source's own" if split is not None else SPLIT_RULE,
+            "classes": list(names),
+        }
         y = None if labels is None else dict(zip(SPLITS, (labels[p] for p in parts), strict=True))
         tr, va, te = (x[p] for p in parts)
         return cls(name, tr, va, te, tuple(x.shape[1:]), kind, bounded, labels=y, classes=names, info=info)

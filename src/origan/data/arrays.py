@@ -60,8 +60,10 @@ def _check_npy_header(f: BinaryIO, size: int, source: str) -> None:
         raise DataError(f"{source}: holds Python objects (dtype {dtype}); origan never unpickles, expected numbers")
     nbytes = math.prod(shape) * dtype.itemsize
     if nbytes > size - f.tell():
-        raise DataError(f"{source}: the .npy header promises shape {shape} of {dtype} ({nbytes} bytes), "
-                        f"the file holds {size - f.tell()}")
+        raise DataError(
+            f"{source}: the .npy header promises shape {shape} of {dtype} ({nbytes} bytes), "
+            f"the file holds {size - f.tell()}"
+        )
     check_decoded_size(nbytes, source, f"an array of shape {shape} and dtype {dtype}")
 
 
@@ -71,7 +73,9 @@ def _load_npz(path: Path, key: str) -> tuple[np.ndarray, list[str]]:
         names = list(members)
         if not key:
             if len(names) != 1:
-                raise DataError(f"{path}: holds {len(names)} arrays ({', '.join(names)}); choose one with data.array_key")
+                raise DataError(
+                    f"{path}: holds {len(names)} arrays ({', '.join(names)}); choose one with data.array_key"
+                )
             key = names[0]
         if key not in members:
             raise DataError(f"{path}: no array {key!r} (data.array_key); it holds {', '.join(names) or 'none'}")
@@ -158,7 +162,9 @@ def images_from_array(arr: np.ndarray, source: str, cfg: DataConfig) -> Tensor |
         side, d = cfg.image_size, arr.shape[1]
         c = d // (side * side)
         if c not in (1, 3) or c * side * side != d:
-            raise DataError(f"{source}: rows of {d} values are not {side}x{side} images with 1 or 3 channels (data.image_size)")
+            raise DataError(
+                f"{source}: rows of {d} values are not {side}x{side} images with 1 or 3 channels (data.image_size)"
+            )
         arr = arr.reshape(len(arr), c, side, side)
     elif arr.ndim == 3:
         arr = arr[:, None]
@@ -166,15 +172,22 @@ def images_from_array(arr: np.ndarray, source: str, cfg: DataConfig) -> Tensor |
         if arr.shape[-1] in (1, 3) and arr.shape[1] not in (1, 3):
             arr = arr.transpose(0, 3, 1, 2)
         elif arr.shape[1] not in (1, 3):
-            raise DataError(f"{source}: wrong array shape {arr.shape}; expected (n, H, W, C) or (n, C, H, W) with C 1 or 3")
+            raise DataError(
+                f"{source}: wrong array shape {arr.shape}; expected (n, H, W, C) or (n, C, H, W) with C 1 or 3"
+            )
     else:
-        raise DataError(f"{source}: wrong array shape {arr.shape}; expected (n, H, W), (n, H, W, C), (n, C, H, W) or (n, d)")
+        raise DataError(
+            f"{source}: wrong array shape {arr.shape}; expected (n, H, W), (n, H, W, C), (n, C, H, W) or (n, d)"
+        )
     if len(arr) == 0:
         raise DataError(f"{source}: the array holds no examples")
     n, c, h, w = arr.shape
     size, c = cfg.image_size or min(h, w), max(c, cfg.channels)
-    check_decoded_size(4 * n * c * (h * w + size * size), source,
-                       f"{n} images of {c}x{h}x{w} resized to {size}x{size} (data.image_size) as float32")
+    check_decoded_size(
+        4 * n * c * (h * w + size * size),
+        source,
+        f"{n} images of {c}x{h}x{w} resized to {size}x{size} (data.image_size) as float32",
+    )
     x = torch.from_numpy(np.ascontiguousarray(_as_unit_interval(arr, source)))  # (n, C, H, W)
     x = to_channels(x, cfg.channels)
     return resize_center_crop(x, size)
@@ -182,13 +195,20 @@ def images_from_array(arr: np.ndarray, source: str, cfg: DataConfig) -> Tensor |
 
 def _labels(labels: np.ndarray, n: int, source: str) -> tuple[Tensor, tuple[str, ...]]:
     if labels.shape != (n,) or labels.dtype.kind not in "biuU":
-        raise DataError(f"{source}: labels must be {n} integers or strings, got shape {labels.shape} "
-                        f"dtype {labels.dtype}")
+        raise DataError(
+            f"{source}: labels must be {n} integers or strings, got shape {labels.shape} dtype {labels.dtype}"
+        )
     return class_indices(labels, source)
 
 
-def array_dataset(name: str, arr: np.ndarray, labels: np.ndarray | None, cfg: DataConfig, source: str,
-                  split: tuple[Tensor, Tensor, Tensor] | None = None) -> Dataset:
+def array_dataset(
+    name: str,
+    arr: np.ndarray,
+    labels: np.ndarray | None,
+    cfg: DataConfig,
+    source: str,
+    split: tuple[Tensor, Tensor, Tensor] | None = None,
+) -> Dataset:
     """A Dataset of images (or vectors) from an array; ``split`` gives train/val/test indices, else 80/10/10.
 
     ``labels``: one per example, integers (class indices) or strings (see :func:`~origan.data.class_indices`).
@@ -196,8 +216,9 @@ def array_dataset(name: str, arr: np.ndarray, labels: np.ndarray | None, cfg: Da
     if np.iscomplexobj(arr):
         raise DataError(f"{source}: complex values (dtype {arr.dtype}); expected real numbers")
     if 0 in arr.shape[1:]:
-        raise DataError(f"{source}: examples of shape {arr.shape[1:]} hold no values; "
-                        "expected at least one per example")
+        raise DataError(
+            f"{source}: examples of shape {arr.shape[1:]} hold no values; expected at least one per example"
+        )
     x = images_from_array(arr, source, cfg)
     kind, bounded = "image", True
     if x is None:  # (n, d) vectors: unbounded data, modelled as they are
@@ -216,7 +237,9 @@ def array(cfg: DataConfig) -> Dataset:
     """An array of images or vectors from ``data.path`` (``.npy``, or ``.npz`` with ``data.array_key``)."""
     path = resolve_path(cfg, "a .npy or .npz file")
     if path.is_dir():
-        raise DataError(f"{path}: data.name=array reads a .npy or .npz file, not a folder (data.name=folder reads images)")
+        raise DataError(
+            f"{path}: data.name=array reads a .npy or .npz file, not a folder (data.name=folder reads images)"
+        )
     x, names = load_array(path, cfg.array_key)
     labels = None
     if cfg.label_key:

@@ -50,8 +50,13 @@ SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 
 def list_images(root: Path) -> list[Path]:
     """Image files under ``root`` by suffix (any case), recursively, sorted; hidden files and folders skipped."""
-    files = [p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-             and not any(part.startswith(".") for part in p.relative_to(root).parts)]
+    files = [
+        p
+        for p in root.rglob("*")
+        if p.suffix.lower() in IMAGE_SUFFIXES
+        and p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    ]
     return sorted(files, key=lambda p: p.relative_to(root).as_posix())
 
 
@@ -98,7 +103,9 @@ def decode_image(path: Path, size: int, channels: int = 0) -> np.ndarray:
             opened.load()
             img = _gray_or_rgb(ImageOps.exif_transpose(opened))
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        raise DataError(f"{path}: not a readable image ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+        raise DataError(
+            f"{path}: not a readable image ({str(e).splitlines()[0] if str(e) else type(e).__name__})"
+        ) from None
     if channels:
         img = img.convert("L" if channels == 1 else "RGB")
     w, h = img.size
@@ -137,8 +144,8 @@ def _read_cache(path: Path) -> tuple[dict[str, Tensor], dict[str, str]] | None:
 
     try:
         with safe_open(str(path), framework="pt") as f:
-            return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata() or {})
-    except Exception as e:  # noqa: BLE001  (a broken cache file is only a miss)
+            return {k: f.get_tensor(k) for k in f}, dict(f.metadata() or {})
+    except Exception as e:
         log.warning("ignoring unreadable cache %s (%s)", path, e)
         return None
 
@@ -169,8 +176,11 @@ def load_folder(root: Path, size: int, channels: int = 0, folder_labels: bool = 
     if not files:
         raise DataError(f"{root}: no images ({', '.join(IMAGE_SUFFIXES)}) in the folder or its sub-folders")
     c = channels or 3  # at most
-    check_decoded_size(5 * len(files) * c * size * size, root,  # the uint8 set and its float32 copy
-                       f"{len(files)} images of {c}x{size}x{size} (data.image_size) as uint8 and float32")
+    check_decoded_size(
+        5 * len(files) * c * size * size,
+        root,  # the uint8 set and its float32 copy
+        f"{len(files)} images of {c}x{size}x{size} (data.image_size) as uint8 and float32",
+    )
     options = {"size": size, "channels": channels, "folder_labels": folder_labels}
     key = _content_key(root, files, options)
     folder_key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
@@ -180,8 +190,14 @@ def load_folder(root: Path, size: int, channels: int = 0, folder_labels: bool = 
     if cached is not None and cached[1].get("content_key") == key:
         tensors, meta = cached
         log.info("image cache hit: %s", cache)
-        return {"images": tensors["images"], "labels": tensors.get("labels"), "classes": json.loads(meta["classes"]),
-                "files": rel, "cache": cache, "cache_hit": True}
+        return {
+            "images": tensors["images"],
+            "labels": tensors.get("labels"),
+            "classes": json.loads(meta["classes"]),
+            "files": rel,
+            "cache": cache,
+            "cache_hit": True,
+        }
     labels, classes = _labels(root, files) if folder_labels else (None, [])
     images = _decode_all(root, files, size, channels)
     tensors = {"images": images} | ({"labels": labels} if labels is not None else {})

@@ -36,8 +36,12 @@ if TYPE_CHECKING:
 __all__ = ["IDX_TYPES", "read_idx", "write_idx"]
 
 IDX_TYPES: dict[int, np.dtype] = {  # type byte -> big-endian dtype
-    0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"),
-    0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8"),
+    0x08: np.dtype(">u1"),
+    0x09: np.dtype(">i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
 }
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -49,8 +53,10 @@ def _read_idx(stream: BinaryIO, path: Path, stored: int | None) -> np.ndarray:
         raise DataError(f"{path}: not an IDX file (expected two zero bytes, a type byte and a rank byte)")
     type_code, ndim = head[2], head[3]
     if type_code not in IDX_TYPES:
-        raise DataError(f"{path}: unknown IDX type byte 0x{type_code:02X}; expected one of "
-                        + ", ".join(f"0x{c:02X}" for c in IDX_TYPES))
+        raise DataError(
+            f"{path}: unknown IDX type byte 0x{type_code:02X}; expected one of "
+            + ", ".join(f"0x{c:02X}" for c in IDX_TYPES)
+        )
     raw_dims = stream.read(4 * ndim)
     if len(raw_dims) < 4 * ndim:
         raise DataError(f"{path}: truncated IDX header ({4 + len(raw_dims)} bytes, expected {4 + 4 * ndim})")
@@ -95,7 +101,7 @@ def write_idx(path: str | Path, array: np.ndarray) -> Path:
     """Write ``array`` as an IDX file, gzipped when the name ends in ``.gz``."""
     path = Path(path)
     array = np.asarray(array)
-    for code, dtype in IDX_TYPES.items():
+    for code, dtype in IDX_TYPES.items():  # noqa: B007  (code is read after the loop)
         if array.dtype == dtype.newbyteorder("="):
             break
     else:
@@ -120,7 +126,10 @@ def _images_and_labels(images: Path, labels: Path | None) -> tuple[np.ndarray, n
     if labels is not None:
         y = read_idx(labels)
         if y.shape != (len(x),):
-            raise DataError(f"{labels}: {y.shape[0] if y.ndim else 0} labels of shape {y.shape} for the {len(x)} images of {images.name}")
+            raise DataError(
+                f"{labels}: {y.shape[0] if y.ndim else 0} labels of shape {y.shape} "
+                f"for the {len(x)} images of {images.name}"
+            )
     return x, y
 
 

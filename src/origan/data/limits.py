@@ -32,8 +32,9 @@ def max_data_bytes() -> int:
         return DEFAULT_MAX_DATA_BYTES
     m = _SIZE.fullmatch(text)
     if not m or float(m[1]) <= 0:
-        raise ConfigError(f"{ENV_MAX_DATA_BYTES}: expected a positive number of bytes such as 8589934592 or 8G, "
-                          f"got {text!r}")
+        raise ConfigError(
+            f"{ENV_MAX_DATA_BYTES}: expected a positive number of bytes such as 8589934592 or 8G, got {text!r}"
+        )
     return int(float(m[1]) * _UNITS[m[2].upper()])
 
 
@@ -48,8 +49,10 @@ def check_decoded_size(nbytes: int, source: str | Path, what: str) -> None:
     """Refuse ``what`` from ``source`` when it would take more than the budget of decoded data."""
     limit = max_data_bytes()
     if nbytes > limit:
-        raise DataError(f"{source}: {what} would take {_human(nbytes)}, over the {_human(limit)} limit on decoded "
-                        f"data (set {ENV_MAX_DATA_BYTES} to raise it)")
+        raise DataError(
+            f"{source}: {what} would take {_human(nbytes)}, over the {_human(limit)} limit on decoded "
+            f"data (set {ENV_MAX_DATA_BYTES} to raise it)"
+        )
 
 
 def regular_file(path: Path, what: str) -> int:

@@ -95,8 +95,15 @@ class TableCodec:
         self.columns, self.delimiter = list(columns), delimiter
 
     @classmethod
-    def fit(cls, names: Sequence[str], values: Sequence[np.ndarray], dtypes: Sequence[str],
-            precisions: Sequence[Precision], max_categories: int, delimiter: str = ",") -> TableCodec:
+    def fit(
+        cls,
+        names: Sequence[str],
+        values: Sequence[np.ndarray],
+        dtypes: Sequence[str],
+        precisions: Sequence[Precision],
+        max_categories: int,
+        delimiter: str = ",",
+    ) -> TableCodec:
         """Choose each column's encoding and fit its parameters on ``values`` (one array per column).
 
         ``precisions`` gives each float column's ``(decimals, significant digits)`` (see :func:`infer_column`).
@@ -105,11 +112,26 @@ class TableCodec:
         for name, v, dtype, (dec, sig) in zip(names, values, dtypes, precisions, strict=True):
             levels = np.unique(v)
             if dtype == "str" or (dtype == "int" and len(levels) <= max_categories):
-                columns.append(Column(name, dtype, "categorical", levels=tuple(getattr(lv, "item", lambda lv=lv: lv)() for lv in levels)))
+                columns.append(
+                    Column(
+                        name,
+                        dtype,
+                        "categorical",
+                        levels=tuple(getattr(lv, "item", lambda lv=lv: lv)() for lv in levels),
+                    )
+                )
             else:
                 std = float(np.std(v.astype(np.float64)))
-                columns.append(Column(name, dtype, "numeric", float(np.mean(v.astype(np.float64))),
-                                      std if std > 0 else 1.0, *((dec, sig) if dtype == "float" else (None, None))))
+                columns.append(
+                    Column(
+                        name,
+                        dtype,
+                        "numeric",
+                        float(np.mean(v.astype(np.float64))),
+                        std if std > 0 else 1.0,
+                        *((dec, sig) if dtype == "float" else (None, None)),
+                    )
+                )
         return cls(columns, delimiter)
 
     @property
@@ -140,7 +162,9 @@ class TableCodec:
                 try:
                     codes = np.array([index[x.item() if hasattr(x, "item") else x] for x in v], dtype=np.int64)
                 except KeyError as e:
-                    raise DataError(f"column {c.name!r}: value {e.args[0]!r} is not one of its levels {list(c.levels)}") from None
+                    raise DataError(
+                        f"column {c.name!r}: value {e.args[0]!r} is not one of its levels {list(c.levels)}"
+                    ) from None
                 blocks.append(np.eye(len(c.levels))[codes])
         return np.concatenate(blocks, axis=1) if blocks else np.zeros((0, 0))
 
@@ -180,8 +204,11 @@ class TableCodec:
 
     def to_json(self) -> dict[str, Any]:
         """Plain data (stored in checkpoint manifests)."""
-        return {"format": CODEC_FORMAT, "delimiter": self.delimiter,
-                "columns": [asdict(c) | {"levels": list(c.levels)} for c in self.columns]}
+        return {
+            "format": CODEC_FORMAT,
+            "delimiter": self.delimiter,
+            "columns": [asdict(c) | {"levels": list(c.levels)} for c in self.columns],
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TableCodec:
@@ -205,8 +232,14 @@ def check_codec(stored: dict[str, Any] | None, data: Dataset) -> None:
         why = f"its columns are {', '.join(new_names)}; the run was trained on {', '.join(old_names)}"
     else:
         old, now = next((a, b) for a, b in zip(stored["columns"], new["columns"], strict=True) if a != b)
-        key = next((k for k in ("dtype", "kind", "levels", "mean", "std", "decimals", "significant")
-                    if old.get(k) != now.get(k)), "encoding")
+        key = next(
+            (
+                k
+                for k in ("dtype", "kind", "levels", "mean", "std", "decimals", "significant")
+                if old.get(k) != now.get(k)
+            ),
+            "encoding",
+        )
         why = f"column {now['name']!r} has {key} {now.get(key)!r}; the run was trained with {old.get(key)!r}"
     raise DataError(f"{source}: the table changed since the run was trained ({why}); expected the run's table")
 
@@ -222,8 +255,10 @@ def _rows(text: str, delimiter: str, path: Path) -> list[list[str]]:
     except csv.Error as e:
         limit = csv.field_size_limit()
         if "field limit" in str(e):
-            raise DataError(f"{path}: line {reader.line_num}: a cell longer than {limit} characters (the csv "
-                            f"module's field limit); expected short cells") from None
+            raise DataError(
+                f"{path}: line {reader.line_num}: a cell longer than {limit} characters (the csv "
+                f"module's field limit); expected short cells"
+            ) from None
         raise DataError(f"{path}: line {reader.line_num}: not valid CSV ({e})") from None
 
 
@@ -288,8 +323,10 @@ def infer_column(cells: list[str], name: str, source: str, max_categories: int) 
             ints = [int(c) for c in cells]
             for i, v in enumerate(ints):
                 if not INT64_MIN <= v <= INT64_MAX:
-                    raise DataError(f"{source}: line {i + 2}: integer {cells[i]} in column {name!r} does not fit in "
-                                    "64 bits; expected integers from -2**63 to 2**63-1 (write it as a float?)")
+                    raise DataError(
+                        f"{source}: line {i + 2}: integer {cells[i]} in column {name!r} does not fit in "
+                        "64 bits; expected integers from -2**63 to 2**63-1 (write it as a float?)"
+                    )
             return np.array(ints, dtype=np.int64), "int", (None, None)
         values = np.array([float(c) for c in cells], dtype=np.float64)
         if not np.isfinite(values).all():
@@ -301,8 +338,10 @@ def infer_column(cells: list[str], name: str, source: str, max_categories: int) 
         return values, "float", (max(1, decimals), None)
     levels = set(cells)
     if len(levels) > max_categories:
-        raise DataError(f"{source}: column {name!r} has {len(levels)} distinct text values; a categorical column may "
-                        f"have at most data.max_categories={max_categories} (or leave it out with data.drop_columns)")
+        raise DataError(
+            f"{source}: column {name!r} has {len(levels)} distinct text values; a categorical column may "
+            f"have at most data.max_categories={max_categories} (or leave it out with data.drop_columns)"
+        )
     return np.array(cells, dtype=object), "str", (None, None)
 
 
@@ -317,8 +356,15 @@ def values_column(values: np.ndarray) -> tuple[np.ndarray, str, Precision]:
     return v, "float", (None, None)
 
 
-def table_dataset(name: str, names: list[str], columns: list[tuple[np.ndarray, str, Precision]], cfg: DataConfig,
-                  source: str, default_target: str, delimiter: str = ",") -> Dataset:
+def table_dataset(
+    name: str,
+    names: list[str],
+    columns: list[tuple[np.ndarray, str, Precision]],
+    cfg: DataConfig,
+    source: str,
+    default_target: str,
+    delimiter: str = ",",
+) -> Dataset:
     """A Dataset of encoded rows (float32), with the codec in ``info["codec"]``.
 
     A categorical target column also gives the labels: its levels are the classes.
@@ -326,7 +372,9 @@ def table_dataset(name: str, names: list[str], columns: list[tuple[np.ndarray, s
     if not names:
         raise DataError(f"{source}: no columns left after data.drop_columns; expected at least one column to model")
     values = [c[0] for c in columns]
-    codec = TableCodec.fit(names, values, [c[1] for c in columns], [c[2] for c in columns], cfg.max_categories, delimiter)
+    codec = TableCodec.fit(
+        names, values, [c[1] for c in columns], [c[2] for c in columns], cfg.max_categories, delimiter
+    )
     target = cfg.target_column or default_target
     if target not in names:
         raise DataError(f"data.target_column: {target!r} is not a column of {source} ({', '.join(names)})")
@@ -383,5 +431,6 @@ def wine(cfg: DataConfig) -> Dataset:
 def breast_cancer(cfg: DataConfig) -> Dataset:
     """scikit-learn's breast-cancer table: 569 tumours, 30 measurements and the ``diagnosis`` (malignant/benign)."""
     names, columns = _sklearn_table("load_breast_cancer", cfg, "diagnosis", target_as_text=True)
-    return table_dataset("breast-cancer", names, columns, cfg, "sklearn.datasets.load_breast_cancer (569 rows)",
-                         "diagnosis")
+    return table_dataset(
+        "breast-cancer", names, columns, cfg, "sklearn.datasets.load_breast_cancer (569 rows)", "diagnosis"
+    )

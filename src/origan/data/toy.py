@@ -47,7 +47,9 @@ class GaussianMixture:
         weights: ``(K,)`` mixture weights (normalised here); uniform when omitted.
     """
 
-    def __init__(self, means: Sequence[Sequence[float]], stds: Sequence[float], weights: Sequence[float] | None = None) -> None:
+    def __init__(
+        self, means: Sequence[Sequence[float]], stds: Sequence[float], weights: Sequence[float] | None = None
+    ) -> None:
         self.means = torch.tensor(means, dtype=torch.float64)  # (K, d)
         self.stds = torch.tensor(stds, dtype=torch.float64)  # (K,)
         k = self.means.shape[0]
@@ -92,8 +94,9 @@ def _options(name: str, params: dict[str, float]) -> dict[str, float | int]:
     options: dict[str, float | int] = {}
     for key, value in params.items():
         if key not in defaults:
-            raise ConfigError(f"data.params.{key}: unknown option for {name}; "
-                              f"expected one of {', '.join(sorted(defaults))}")
+            raise ConfigError(
+                f"data.params.{key}: unknown option for {name}; expected one of {', '.join(sorted(defaults))}"
+            )
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise ConfigError(f"data.params.{key}: expected a finite number, got {value!r}")
         if isinstance(defaults[key], int):
@@ -103,8 +106,10 @@ def _options(name: str, params: dict[str, float]) -> dict[str, float | int]:
         options[key] = value
     for key, power in (("modes", 1), ("side", 2)):  # ring8: modes Gaussians; grid25: side x side
         if key in options and options[key] ** power > MAX_COMPONENTS:
-            raise ConfigError(f"data.params.{key}: {options[key]} gives {options[key] ** power} Gaussians; "
-                              f"expected at most {MAX_COMPONENTS}")
+            raise ConfigError(
+                f"data.params.{key}: {options[key]} gives {options[key] ** power} Gaussians; "
+                f"expected at most {MAX_COMPONENTS}"
+            )
     return options
 
 
@@ -115,8 +120,13 @@ def toy_dataset(name: str, cfg: DataConfig) -> Dataset:
         raise ConfigError(f"data.params.std: expected a positive standard deviation, got {cfg.params.get('std')}")
     gen = torch.Generator().manual_seed(cfg.split_seed)
     train, val, test = (target.sample(n, gen) for n in (cfg.n_train, cfg.n_val, cfg.n_test))
-    info = {"source": f"sampled from the exact {name} target", "params": dict(cfg.params),
-            "sizes": [cfg.n_train, cfg.n_val, cfg.n_test], "split_seed": cfg.split_seed, "classes": []}
+    info = {
+        "source": f"sampled from the exact {name} target",
+        "params": dict(cfg.params),
+        "sizes": [cfg.n_train, cfg.n_val, cfg.n_test],
+        "split_seed": cfg.split_seed,
+        "classes": [],
+    }
     return Dataset(name, train, val, test, (target.dim,), "vector", False, target=target, info=info)
 
 

@@ -11,6 +11,7 @@ Nested state (dicts and lists holding tensors and plain values) is split by :fun
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -29,9 +30,24 @@ from ..errors import CheckpointError
 from ..version import __version__
 from .files import write_atomic
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "Checkpoint", "checkpoint_problem", "ever_checkpointed", "flatten", "link_last",
-           "list_checkpoints", "load_checkpoint", "newest_good_checkpoint", "prune_checkpoints", "read_json", "save_checkpoint",
-           "scan_checkpoints", "unflatten", "verify_checkpoint"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "Checkpoint",
+    "checkpoint_problem",
+    "ever_checkpointed",
+    "flatten",
+    "link_last",
+    "list_checkpoints",
+    "load_checkpoint",
+    "newest_good_checkpoint",
+    "prune_checkpoints",
+    "read_json",
+    "save_checkpoint",
+    "scan_checkpoints",
+    "unflatten",
+    "verify_checkpoint",
+]
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +55,23 @@ FORMAT = "origan-checkpoint"
 FORMAT_VERSION = 1
 MAX_HEADER_BYTES = 100 * 1024 * 1024  # safetensors' own limit on the JSON header
 DATA_KINDS = ("image", "vector", "table")
-DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
-               "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
+DTYPE_BYTES = {
+    "BOOL": 1,
+    "U8": 1,
+    "I8": 1,
+    "F8_E4M3": 1,
+    "F8_E5M2": 1,
+    "I16": 2,
+    "U16": 2,
+    "F16": 2,
+    "BF16": 2,
+    "I32": 4,
+    "U32": 4,
+    "F32": 4,
+    "I64": 8,
+    "U64": 8,
+    "F64": 8,
+}
 
 
 class Checkpoint:
@@ -60,7 +91,9 @@ class Checkpoint:
         return int(self.manifest["step"])
 
 
-def flatten(obj: Any, prefix: str = "", out: dict[str, torch.Tensor] | None = None) -> tuple[Any, dict[str, torch.Tensor]]:
+def flatten(
+    obj: Any, prefix: str = "", out: dict[str, torch.Tensor] | None = None
+) -> tuple[Any, dict[str, torch.Tensor]]:
     """Split nested state into a JSON tree and a flat map of contiguous CPU tensors."""
     out = {} if out is None else out
     if isinstance(obj, torch.Tensor):
@@ -96,9 +129,16 @@ def save_checkpoint(folder: Path, name: str, state: Any, manifest_extra: dict[st
     tree, tensors = flatten(state)
     blob = st_save(tensors, metadata={"format": FORMAT})
     write_atomic(folder / f"{name}.safetensors", blob)
-    manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "origan_version": __version__,
-                "tensor_file": f"{name}.safetensors", "sha256": hashlib.sha256(blob).hexdigest(),
-                "bytes": len(blob), **manifest_extra, "state": tree}
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "origan_version": __version__,
+        "tensor_file": f"{name}.safetensors",
+        "sha256": hashlib.sha256(blob).hexdigest(),
+        "bytes": len(blob),
+        **manifest_extra,
+        "state": tree,
+    }
     path = folder / f"{name}.json"
     write_atomic(path, json.dumps(manifest, indent=1, sort_keys=False).encode())
     return path
@@ -110,7 +150,9 @@ def _check_safetensors_header(blob: bytes, where: str) -> None:
         raise CheckpointError(f"{where}: not a safetensors file (only {len(blob)} bytes)")
     (n,) = struct.unpack("<Q", blob[:8])
     if n > MAX_HEADER_BYTES or 8 + n > len(blob):
-        raise CheckpointError(f"{where}: corrupt safetensors header (declares {n} header bytes in a {len(blob)}-byte file)")
+        raise CheckpointError(
+            f"{where}: corrupt safetensors header (declares {n} header bytes in a {len(blob)}-byte file)"
+        )
     try:
         header = json.loads(blob[8 : 8 + n])
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -133,15 +175,19 @@ def _check_safetensors_header(blob: bytes, where: str) -> None:
             raise CheckpointError(f"{where}: tensor {key!r} has malformed shape {shape!r}")
         start, end = offsets
         if not 0 <= start <= end <= data_len:
-            raise CheckpointError(f"{where}: tensor {key!r} has offsets {start}..{end} outside the {data_len}-byte data")
+            raise CheckpointError(
+                f"{where}: tensor {key!r} has offsets {start}..{end} outside the {data_len}-byte data"
+            )
         numel = 1
         for v in shape:
             numel *= v
         if numel * DTYPE_BYTES[dtype] != end - start:
-            raise CheckpointError(f"{where}: tensor {key!r} of shape {shape} and dtype {dtype} does not fit offsets {start}..{end}")
+            raise CheckpointError(
+                f"{where}: tensor {key!r} of shape {shape} and dtype {dtype} does not fit offsets {start}..{end}"
+            )
         spans.append((start, end, key))
     spans.sort()
-    for (s0, e0, k0), (s1, _e1, k1) in zip(spans, spans[1:], strict=False):
+    for (_s0, e0, k0), (s1, _e1, k1) in itertools.pairwise(spans):
         if s1 < e0:
             raise CheckpointError(f"{where}: tensors {k0!r} and {k1!r} overlap")
 
@@ -179,11 +225,16 @@ def read_json(path: Path, what: str) -> Any:
 
 def _check_manifest(manifest: dict[str, Any], where: Path) -> None:
     """Every field that loading reads, by type: a manifest is input like any other file."""
+
     def bad(field: str, expected: str) -> CheckpointError:
         return CheckpointError(f"{where}: field {field!r} must be {expected}, got {manifest.get(field)!r:.60}")
 
     tensor_file = manifest.get("tensor_file")
-    if not isinstance(tensor_file, str) or Path(tensor_file).name != tensor_file or not tensor_file.endswith(".safetensors"):
+    if (
+        not isinstance(tensor_file, str)
+        or Path(tensor_file).name != tensor_file
+        or not tensor_file.endswith(".safetensors")
+    ):
         raise CheckpointError(f"{where}: tensor_file must name a .safetensors file beside the manifest")
     sha = manifest.get("sha256")
     if not (isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{64}", sha)):
@@ -197,12 +248,15 @@ def _check_manifest(manifest: dict[str, Any], where: Path) -> None:
     data = manifest["data"]
     shape = data.get("shape")
     if not (isinstance(shape, list) and 1 <= len(shape) <= 3 and all(type(v) is int and 0 < v <= 2**20 for v in shape)):
-        raise CheckpointError(f"{where}: field 'data.shape' must be a list of 1 to 3 positive integers, got {shape!r:.60}")
+        raise CheckpointError(
+            f"{where}: field 'data.shape' must be a list of 1 to 3 positive integers, got {shape!r:.60}"
+        )
     if type(data.get("bounded")) is not bool:
         raise CheckpointError(f"{where}: field 'data.bounded' must be true or false, got {data.get('bounded')!r:.60}")
     if data.get("kind") not in DATA_KINDS:
-        raise CheckpointError(f"{where}: field 'data.kind' must be one of {', '.join(DATA_KINDS)}, "
-                              f"got {data.get('kind')!r:.60}")
+        raise CheckpointError(
+            f"{where}: field 'data.kind' must be one of {', '.join(DATA_KINDS)}, got {data.get('kind')!r:.60}"
+        )
     if not isinstance(data.get("name"), str):
         raise CheckpointError(f"{where}: field 'data.name' must be a string, got {data.get('name')!r:.60}")
     if "codec" in data and not isinstance(data["codec"], dict):
@@ -224,8 +278,10 @@ def verify_checkpoint(manifest_path: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise CheckpointError(f"{manifest_path}: not an origan checkpoint manifest")
     if manifest.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"{manifest_path}: checkpoint format version {manifest.get('format_version')!r:.20}, "
-                              f"this origan reads version {FORMAT_VERSION}")
+        raise CheckpointError(
+            f"{manifest_path}: checkpoint format version {manifest.get('format_version')!r:.20}, "
+            f"this origan reads version {FORMAT_VERSION}"
+        )
     _check_manifest(manifest, manifest_path)
     return manifest
 
@@ -236,8 +292,10 @@ def load_checkpoint(path: Path) -> Checkpoint:
     if path.suffix in (".json", ".safetensors"):
         path = path.with_suffix("")
     elif path.is_file():
-        raise CheckpointError(f"{path}: not an origan checkpoint; origan reads only .safetensors + .json "
-                              "checkpoints and never unpickles files")
+        raise CheckpointError(
+            f"{path}: not an origan checkpoint; origan reads only .safetensors + .json "
+            "checkpoints and never unpickles files"
+        )
     manifest_path = path.with_name(path.name + ".json")
     manifest = verify_checkpoint(manifest_path)
     tensors = read_safetensors(manifest_path.parent / manifest["tensor_file"], manifest["sha256"])
@@ -294,8 +352,11 @@ def ever_checkpointed(folder: Path) -> bool:
     temporary file) is what a kill during the first write leaves, and the run has no checkpoint yet.
     """
     folder = Path(folder)
-    return folder.is_dir() and any(p.stem == "last" and p.suffix in (".json", ".safetensors")
-                                   or p.suffix == ".json" and STEP_NAME.fullmatch(p.stem) for p in folder.iterdir())
+    return folder.is_dir() and any(
+        (p.stem == "last" and p.suffix in (".json", ".safetensors"))
+        or (p.suffix == ".json" and STEP_NAME.fullmatch(p.stem))
+        for p in folder.iterdir()
+    )
 
 
 def link_last(folder: Path, name: str) -> None:
@@ -327,7 +388,9 @@ def prune_checkpoints(folder: Path, keep: int, newest: str) -> None:
 def scan_checkpoints(folder: Path) -> list[dict[str, Any]]:
     """Every checkpoint in ``folder`` (``last`` and ``step-N``), each verified in full: name, step, ok, problem."""
     folder = Path(folder)
-    stems = sorted({p.stem for p in folder.iterdir() if p.suffix in (".json", ".safetensors")}) if folder.is_dir() else []
+    stems = (
+        sorted({p.stem for p in folder.iterdir() if p.suffix in (".json", ".safetensors")}) if folder.is_dir() else []
+    )
     checkpoints = []
     for stem in stems:
         m = STEP_NAME.fullmatch(stem)

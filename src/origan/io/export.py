@@ -15,8 +15,15 @@ from torch import Tensor
 from ..errors import UserError
 from .files import open_atomic, write_atomic
 
-__all__ = ["MAX_GRID", "check_output", "image_grid", "save_grid_png", "save_samples", "to_uint8_images",
-           "write_samples"]
+__all__ = [
+    "MAX_GRID",
+    "check_output",
+    "image_grid",
+    "save_grid_png",
+    "save_samples",
+    "to_uint8_images",
+    "write_samples",
+]
 
 
 def to_uint8_images(x: Tensor) -> np.ndarray:
@@ -71,8 +78,10 @@ def check_output(path: Path, kind: str, n: int) -> str:
     if form in ("grid", "folder") and kind != "image":
         raise UserError(f"{path}: PNG output needs image data; this run's data are {kind} (use .npy or .csv)")
     if form == "grid" and n > MAX_GRID:
-        raise UserError(f"{path}: a .png grid holds at most {MAX_GRID} samples, got {n}; "
-                        "name a folder (one PNG per sample), .npy or .csv")
+        raise UserError(
+            f"{path}: a .png grid holds at most {MAX_GRID} samples, got {n}; "
+            "name a folder (one PNG per sample), .npy or .csv"
+        )
     parent = path.parent
     if not parent.is_dir():
         raise UserError(f"{path}: the folder {parent} does not exist")
@@ -92,8 +101,14 @@ def _table_codec(codec: dict[str, Any]) -> Any:
         raise UserError(f"table codec: damaged in the checkpoint ({type(e).__name__}: {e})") from None
 
 
-def write_samples(chunks: Iterable[Tensor], n: int, path: Path, kind: str, columns: list[str] | None = None,
-                  codec: dict[str, Any] | None = None) -> Path:
+def write_samples(
+    chunks: Iterable[Tensor],
+    n: int,
+    path: Path,
+    kind: str,
+    columns: list[str] | None = None,
+    codec: dict[str, Any] | None = None,
+) -> Path:
     """Write ``n`` samples arriving as ``chunks`` (tensors of ``(rows, *shape)``), one chunk in memory at a time.
 
     The path's form: ``.npy`` (a header, then the rows), ``.csv``, ``.png`` (one grid, at most
@@ -128,15 +143,19 @@ def _write_npy(f: BinaryIO, chunks: Iterator[Tensor], n: int, columns: Any, code
     for x in chunks:
         arr = np.ascontiguousarray(x.detach().cpu().numpy())
         if not header_written:
-            header = {"descr": np.lib.format.dtype_to_descr(arr.dtype), "fortran_order": False,
-                      "shape": (n, *arr.shape[1:])}
+            header = {
+                "descr": np.lib.format.dtype_to_descr(arr.dtype),
+                "fortran_order": False,
+                "shape": (n, *arr.shape[1:]),
+            }
             np.lib.format.write_array_header_1_0(f, header)
             header_written = True
         f.write(arr.tobytes())
 
 
-def _write_csv(f: BinaryIO, chunks: Iterator[Tensor], n: int, columns: list[str] | None,
-               codec: dict[str, Any] | None) -> None:
+def _write_csv(
+    f: BinaryIO, chunks: Iterator[Tensor], n: int, columns: list[str] | None, codec: dict[str, Any] | None
+) -> None:
     table = _table_codec(codec) if codec is not None else None
     first = True
     for x in chunks:
@@ -144,7 +163,7 @@ def _write_csv(f: BinaryIO, chunks: Iterator[Tensor], n: int, columns: list[str]
             values = table.decode(x)
             text = table.to_csv_text(values)
             if not first:  # the header once: drop the one each chunk's text starts with
-                text = text[len(table.to_csv_text([v[:0] for v in values])):]
+                text = text[len(table.to_csv_text([v[:0] for v in values])) :]
         else:
             flat = x.detach().cpu().reshape(len(x), -1).numpy()
             lines = [",".join(columns or [f"x{i}" for i in range(flat.shape[1])])] if first else []
@@ -154,7 +173,8 @@ def _write_csv(f: BinaryIO, chunks: Iterator[Tensor], n: int, columns: list[str]
         first = False
 
 
-def save_samples(x: Tensor, path: Path, kind: str, columns: list[str] | None = None,
-                 codec: dict[str, Any] | None = None) -> Path:
+def save_samples(
+    x: Tensor, path: Path, kind: str, columns: list[str] | None = None, codec: dict[str, Any] | None = None
+) -> Path:
     """Write ``(n, *shape)`` samples by the path's form (see :func:`write_samples`)."""
     return write_samples([x], len(x), path, kind, columns, codec)

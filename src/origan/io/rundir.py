@@ -53,7 +53,7 @@ def _row_problem(row: Any) -> str | None:
         return f"'step' must be an integer, got {row.get('step')!r:.40}"
     if "d_loss" in row:
         for key in (*METRIC_FIELDS, "epoch"):
-            if key in row and not _is_number(row[key]) or key in METRIC_FIELDS and key not in row:
+            if (key in row and not _is_number(row[key])) or (key in METRIC_FIELDS and key not in row):
                 return f"{key!r} must be a number, got {row.get(key)!r:.40}"
     return None
 
@@ -106,10 +106,14 @@ class RunDir:
         if not path.exists() or not any(p.name != MARKER for p in path.iterdir()):
             return
         if not overwrite:
-            raise RunDirError(f"{path}: run directory exists; pass --resume to continue it or --overwrite to replace it")
+            raise RunDirError(
+                f"{path}: run directory exists; pass --resume to continue it or --overwrite to replace it"
+            )
         if not cls(path).is_origan_run():
-            raise RunDirError(f"{path}: --overwrite refused: the folder is not empty and holds no origan run "
-                              f"(no {MARKER} marker, and config.json is missing or not an origan config)")
+            raise RunDirError(
+                f"{path}: --overwrite refused: the folder is not empty and holds no origan run "
+                f"(no {MARKER} marker, and config.json is missing or not an origan config)"
+            )
 
     @classmethod
     def create(cls, path: Path, overwrite: bool = False) -> RunDir:
@@ -254,13 +258,19 @@ def inspect_run(path: str | Path) -> dict[str, Any]:
         status = "no checkpoint yet"
     else:
         status = "healthy"
+
     def section(name: str) -> dict[str, Any]:
         return cfg[name] if isinstance(cfg.get(name), dict) else {}
 
     return {
-        "path": str(run.path), "data": section("data").get("name"), "seed": cfg.get("seed"),
+        "path": str(run.path),
+        "data": section("data").get("name"),
+        "seed": cfg.get("seed"),
         "budget": {k: section("train").get(k) for k in BUDGET_KEYS},
         "steps_done": max((c["step"] for c in checkpoints if c["ok"] and c["step"] is not None), default=0),
-        "checkpoints": checkpoints, "last_metrics": rows[-1] if rows else None,
-        "status": status, "healthy": status == "healthy", "problems": problems,
+        "checkpoints": checkpoints,
+        "last_metrics": rows[-1] if rows else None,
+        "status": status,
+        "healthy": status == "healthy",
+        "problems": problems,
     }

@@ -58,17 +58,31 @@ class Metric:
 
 
 # the modules whose @register_metric fill the registry, imported the first time it is read
-METRICS: Registry[Metric] = Registry("metric", modules=(
-    "origan.metrics.classifier", "origan.metrics.fid", "origan.metrics.inception", "origan.metrics.modes",
-    "origan.metrics.novelty", "origan.metrics.parzen", "origan.metrics.prdc", "origan.metrics.tables",
-    "origan.metrics.evaluation"))
+METRICS: Registry[Metric] = Registry(
+    "metric",
+    modules=(
+        "origan.metrics.classifier",
+        "origan.metrics.fid",
+        "origan.metrics.inception",
+        "origan.metrics.modes",
+        "origan.metrics.novelty",
+        "origan.metrics.parzen",
+        "origan.metrics.prdc",
+        "origan.metrics.tables",
+        "origan.metrics.evaluation",
+    ),
+)
 
 MetricFn = Callable[..., dict[str, Any]]
 
 
-def register_metric(name: str, kinds: tuple[str, ...], description: str,
-                    applies: Callable[[Any], bool] | None = None,
-                    default: bool = True) -> Callable[[MetricFn], MetricFn]:
+def register_metric(
+    name: str,
+    kinds: tuple[str, ...],
+    description: str,
+    applies: Callable[[Any], bool] | None = None,
+    default: bool = True,
+) -> Callable[[MetricFn], MetricFn]:
     """Decorator: register ``f(samples: Tensor, reference: Dataset, **options) -> dict`` under ``name``.
 
     ``reference`` is the run's :class:`~origan.data.Dataset` (train / val / test splits, target, labels).

@@ -25,8 +25,15 @@ from torch import Tensor, nn
 
 from . import register_metric
 
-__all__ = ["CLASSIFIER_SPECS", "ClassifierSpec", "DigitCNN", "DomainClassifier", "class_histogram_metric",
-           "domain_classifier", "has_domain_classifier"]
+__all__ = [
+    "CLASSIFIER_SPECS",
+    "ClassifierSpec",
+    "DigitCNN",
+    "DomainClassifier",
+    "class_histogram_metric",
+    "domain_classifier",
+    "has_domain_classifier",
+]
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +66,14 @@ class DigitCNN(nn.Module):
     Images of side >= 16 are pooled after every conv (28 -> 14 -> 7 -> 3), smaller ones after the last (8 -> 4).
     """
 
-    def __init__(self, side: int, channels: tuple[int, ...] = (32, 64), feature_dim: int = 128,
-                 n_classes: int = 10, dropout: float = 0.3) -> None:
+    def __init__(
+        self,
+        side: int,
+        channels: tuple[int, ...] = (32, 64),
+        feature_dim: int = 128,
+        n_classes: int = 10,
+        dropout: float = 0.3,
+    ) -> None:
         super().__init__()
         pool_each = side >= 16
         layers: list[nn.Module] = []
@@ -167,8 +180,18 @@ def has_domain_classifier(data: Any) -> bool:
 
 def _content_key(name: str, spec: ClassifierSpec, data: Any, seed: int) -> str:
     h = hashlib.sha256()
-    h.update(json.dumps({"format": FORMAT_VERSION, "name": name, "spec": asdict(spec), "seed": seed,
-                         "torch": torch.__version__.split("+")[0]}, sort_keys=True).encode())
+    h.update(
+        json.dumps(
+            {
+                "format": FORMAT_VERSION,
+                "name": name,
+                "spec": asdict(spec),
+                "seed": seed,
+                "torch": torch.__version__.split("+")[0],
+            },
+            sort_keys=True,
+        ).encode()
+    )
     for split in ("train", "val", "test"):
         h.update(getattr(data, split).contiguous().numpy().tobytes())
         h.update(data.labels[split].contiguous().numpy().tobytes())
@@ -220,8 +243,15 @@ def domain_classifier(data: Any, seed: int = 0) -> DomainClassifier:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, blob)
-        meta = {"key": key, "sha256": hashlib.sha256(blob).hexdigest(), "dataset": data.name, "spec": asdict(spec),
-                "seed": seed, "test_accuracy": clf.test_accuracy, "val_accuracy": clf.val_accuracy}
+        meta = {
+            "key": key,
+            "sha256": hashlib.sha256(blob).hexdigest(),
+            "dataset": data.name,
+            "spec": asdict(spec),
+            "seed": seed,
+            "test_accuracy": clf.test_accuracy,
+            "val_accuracy": clf.val_accuracy,
+        }
         write_atomic(path.with_suffix(".json"), json.dumps(meta, indent=1).encode())
     except OSError as e:  # an unwritable cache only costs time
         log.warning("could not cache the classifier at %s (%s)", path, e)
@@ -230,13 +260,15 @@ def domain_classifier(data: Any, seed: int = 0) -> DomainClassifier:
 
 
 @register_metric(
-    "classes", kinds=("image",),
+    "classes",
+    kinds=("image",),
     description="class histogram of samples under the domain classifier, classes seen, and the reverse KL "
-                "KL(p_g(class) || p_data(class)) to the training labels; with the classifier's test accuracy",
+    "KL(p_g(class) || p_data(class)) to the training labels; with the classifier's test accuracy",
     applies=has_domain_classifier,
 )
-def class_histogram_metric(samples: Tensor, reference: Any, *, classifier: DomainClassifier | None = None,
-                           seed: int = 0, **_: Any) -> dict[str, Any]:
+def class_histogram_metric(
+    samples: Tensor, reference: Any, *, classifier: DomainClassifier | None = None, seed: int = 0, **_: Any
+) -> dict[str, Any]:
     """Class shares of ``samples`` by the classifier's predictions, against the training label shares."""
     clf = classifier or domain_classifier(reference, seed)
     n_classes = int(reference.labels["train"].max()) + 1
@@ -245,6 +277,12 @@ def class_histogram_metric(samples: Tensor, reference: Any, *, classifier: Domai
     p_data = torch.bincount(reference.labels["train"], minlength=n_classes).double() / len(reference.labels["train"])
     seen = p_g > 0
     kl = float((p_g[seen] * (p_g[seen] / p_data[seen]).log()).sum())
-    return {"histogram": [round(float(p), 6) for p in p_g], "data_histogram": [round(float(p), 6) for p in p_data],
-            "classes_seen": int(seen.sum()), "classes_total": n_classes, "reverse_kl": kl,
-            "classifier_test_accuracy": clf.test_accuracy, "n": len(samples)}
+    return {
+        "histogram": [round(float(p), 6) for p in p_g],
+        "data_histogram": [round(float(p), 6) for p in p_data],
+        "classes_seen": int(seen.sum()),
+        "classes_total": n_classes,
+        "reverse_kl": kl,
+        "classifier_test_accuracy": clf.test_accuracy,
+        "n": len(samples),
+    }

@@ -31,8 +31,18 @@ from torch import Tensor
 
 from ..errors import DataError
 
-__all__ = ["BLOCK_ELEMENTS", "count_in_balls", "flat64", "gram_sq_blocks", "kth_neighbour_sq_radii",
-           "kth_neighbour_sq_radius", "min_first", "nearest_neighbour", "pair_sq_dist", "sq_dist_matrix"]
+__all__ = [
+    "BLOCK_ELEMENTS",
+    "count_in_balls",
+    "flat64",
+    "gram_sq_blocks",
+    "kth_neighbour_sq_radii",
+    "kth_neighbour_sq_radius",
+    "min_first",
+    "nearest_neighbour",
+    "pair_sq_dist",
+    "sq_dist_matrix",
+]
 
 BLOCK_ELEMENTS = 1 << 22  # entries of one (rows, columns) block of distances: 32 MiB in float64
 EPS = torch.finfo(torch.float64).eps  # 2u

@@ -44,9 +44,10 @@ def default_metrics(data: Any) -> list[str]:
 
 
 @register_metric(
-    "table_fidelity", kinds=("table",),
+    "table_fidelity",
+    kinds=("table",),
     description="for tables: per-column marginals, correlations, train-on-synthetic utility and memorisation of "
-                "decoded rows (origan.metrics.tables.fidelity_report), as many samples as training rows",
+    "decoded rows (origan.metrics.tables.fidelity_report), as many samples as training rows",
     applies=lambda data: "codec" in data.info,
 )
 def table_fidelity_metric(samples: Tensor, reference: Any, *, seed: int = 0, **_: Any) -> dict[str, Any]:
@@ -75,8 +76,10 @@ def _choose(names: Sequence[str] | None, data: Any, inception_weights: Any) -> l
         if name in TABLE_PARTS:
             raise ConfigError(f"--metrics {name}: part of table_fidelity; name table_fidelity instead")
         if not metric.applies_to(data):
-            raise ConfigError(f"--metrics {name}: does not apply to {data.kind} data {data.name!r}; "
-                              f"applicable: {', '.join(default_metrics(data))}")
+            raise ConfigError(
+                f"--metrics {name}: does not apply to {data.kind} data {data.name!r}; "
+                f"applicable: {', '.join(default_metrics(data))}"
+            )
     return chosen
 
 
@@ -94,8 +97,14 @@ class _CachedEmbedding:
         return self.cache[key]
 
 
-def evaluate(run: Any, metrics: Sequence[str] | None = None, n_samples: int = 10_000, seed: int = 0,
-             inception_weights: str | Path | None = None, write: bool = True) -> dict[str, Any]:
+def evaluate(
+    run: Any,
+    metrics: Sequence[str] | None = None,
+    n_samples: int = 10_000,
+    seed: int = 0,
+    inception_weights: str | Path | None = None,
+    write: bool = True,
+) -> dict[str, Any]:
     """Measure a run's samples with the metrics that apply to its data.
 
     Args:
@@ -109,12 +118,12 @@ def evaluate(run: Any, metrics: Sequence[str] | None = None, n_samples: int = 10
     Returns:
         ``{"run", "step", "data", "n_samples", "seed", "metrics": {name: results}, "seconds": {name: s}, ...}``.
     """
-    from ..version import __version__
     from ..data import build_dataset
     from ..data.tables import check_codec
     from ..errors import ConfigError
     from ..run import Run, load_run
     from ..seeding import derive_seed
+    from ..version import __version__
 
     if n_samples < 2:
         raise ConfigError(f"--n-samples: expected at least 2 samples, got {n_samples}")
@@ -125,18 +134,34 @@ def evaluate(run: Any, metrics: Sequence[str] | None = None, n_samples: int = 10
     chosen = _choose(metrics, data, inception_weights)
     samples = run.sample(n_samples, generator=torch.Generator().manual_seed(derive_seed(seed, "eval-samples")))
     samples = samples.float().reshape(n_samples, *data.shape)  # (n, *shape), on the CPU
-    options: dict[str, Any] = {"seed": seed, "feature_space": "raw", "inception_weights": inception_weights,
-                               "draw": lambda n, s: run.sample(n, generator=torch.Generator().manual_seed(derive_seed(s, "eval-draw")))}
-    record: dict[str, Any] = {"run": str(run.path) if run.path else None, "step": run.step,
-                              "checkpoint": str(run.checkpoint.name) if run.checkpoint else None,
-                              "data": data.name, "kind": data.kind, "n_samples": n_samples, "seed": seed,
-                              "origan_version": __version__, "metrics": {}, "seconds": {}}
+    options: dict[str, Any] = {
+        "seed": seed,
+        "feature_space": "raw",
+        "inception_weights": inception_weights,
+        "draw": lambda n, s: run.sample(n, generator=torch.Generator().manual_seed(derive_seed(s, "eval-draw"))),
+    }
+    record: dict[str, Any] = {
+        "run": str(run.path) if run.path else None,
+        "step": run.step,
+        "checkpoint": str(run.checkpoint.name) if run.checkpoint else None,
+        "data": data.name,
+        "kind": data.kind,
+        "n_samples": n_samples,
+        "seed": seed,
+        "origan_version": __version__,
+        "metrics": {},
+        "seconds": {},
+    }
     if has_domain_classifier(data):
         t0 = time.perf_counter()
         clf = domain_classifier(data)
         options.update(classifier=clf, embed=_CachedEmbedding(clf.features), feature_space=f"{data.name} classifier")
-        record["classifier"] = {"test_accuracy": clf.test_accuracy, "val_accuracy": clf.val_accuracy,
-                                "cache_key": clf.key[:20], "seconds": round(time.perf_counter() - t0, 2)}
+        record["classifier"] = {
+            "test_accuracy": clf.test_accuracy,
+            "val_accuracy": clf.val_accuracy,
+            "cache_key": clf.key[:20],
+            "seconds": round(time.perf_counter() - t0, 2),
+        }
     if run.path is not None:
         options["out_dir"] = Path(run.path) / "plots"
     for name in chosen:
@@ -170,50 +195,79 @@ def _pm(mean: float | None, se: float | None, digits: int = 2) -> str:
 
 def _parzen_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
     rows = []
-    labels = {"model": "samples of G", "baseline_train_set": "baseline: training set as samples",
-              "baseline_kmeans": "baseline: k-means centroids"}
+    labels = {
+        "model": "samples of G",
+        "baseline_train_set": "baseline: training set as samples",
+        "baseline_kmeans": "baseline: k-means centroids",
+    }
     for key, label in labels.items():
         if key in r:
             p = r[key]
             extra = f" (k={p['k']})" if "k" in p else ""
             edge = ", at grid edge" if p["sigma_at_grid_edge"] else ""
-            rows.append((f"log-likelihood, {label}{extra}", f"{_pm(p['log_likelihood'], p['se'])}  (sigma {p['sigma']:.3f}{edge})"))
+            rows.append(
+                (
+                    f"log-likelihood, {label}{extra}",
+                    f"{_pm(p['log_likelihood'], p['se'])}  (sigma {p['sigma']:.3f}{edge})",
+                )
+            )
     return rows
 
 
 def _prdc_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(f"precision / recall (k=3, {r['features']})", f"{r['precision']:.3f} / {r['recall']:.3f}"),
-            (f"density / coverage (k=5, n={r['n']})", f"{r['density']:.3f} / {r['coverage']:.3f}")]
+    return [
+        (f"precision / recall (k=3, {r['features']})", f"{r['precision']:.3f} / {r['recall']:.3f}"),
+        (f"density / coverage (k=5, n={r['n']})", f"{r['density']:.3f} / {r['coverage']:.3f}"),
+    ]
 
 
 def _frechet_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
     if r["distance"] is None:
         return [(f"Frechet distance ({r['features']})", r["note"])]
     caveat = " [not comparable with published FIDs]" if r["features"] != "raw" else ""
-    return [(f"Frechet distance ({r['features']}){caveat}", f"{r['distance']:.4g}"),
-            ("  held-out test split vs train (floor)", f"{r['held_out_baseline']:.4g}")]
+    return [
+        (f"Frechet distance ({r['features']}){caveat}", f"{r['distance']:.4g}"),
+        ("  held-out test split vs train (floor)", f"{r['held_out_baseline']:.4g}"),
+    ]
 
 
 def _classes_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
     hist = " ".join(f"{i}:{p:.3f}" for i, p in enumerate(r["histogram"]))
-    return [("class histogram of samples", hist),
-            ("classes seen / reverse KL to data", f"{r['classes_seen']}/{r['classes_total']}  {r['reverse_kl']:.4f} nats"),
-            ("classifier test accuracy", f"{r['classifier_test_accuracy']:.4f}")]
+    return [
+        ("class histogram of samples", hist),
+        ("classes seen / reverse KL to data", f"{r['classes_seen']}/{r['classes_total']}  {r['reverse_kl']:.4f} nats"),
+        ("classifier test accuracy", f"{r['classifier_test_accuracy']:.4f}"),
+    ]
 
 
 def _modes_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(f"modes captured (of {r['modes_total']}, {r['draws']} draws of {r['samples_per_draw']})",
-             _pm(r["modes_captured"], r["modes_captured_se"])),
-            ("high-quality samples (within 3 std)", _pm(None if r["high_quality"] is None else 100 * r["high_quality"],
-                                                        None if r["high_quality_se"] is None else 100 * r["high_quality_se"], 1) + " %"),
-            ("reverse KL of the mode histogram", _pm(r["reverse_kl"], r["reverse_kl_se"], 4))]
+    return [
+        (
+            f"modes captured (of {r['modes_total']}, {r['draws']} draws of {r['samples_per_draw']})",
+            _pm(r["modes_captured"], r["modes_captured_se"]),
+        ),
+        (
+            "high-quality samples (within 3 std)",
+            _pm(
+                None if r["high_quality"] is None else 100 * r["high_quality"],
+                None if r["high_quality_se"] is None else 100 * r["high_quality_se"],
+                1,
+            )
+            + " %",
+        ),
+        ("reverse KL of the mode histogram", _pm(r["reverse_kl"], r["reverse_kl_se"], 4)),
+    ]
 
 
 def _novelty_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
-    rows = [("median NN distance to train: samples / held-out",
-             f"{r['median_distance_samples']:.4g} / {r['median_distance_held_out']:.4g}"),
-            ("share of samples closer than the median held-out", f"{r['share_closer_than_median']:.3f}  (fresh data: 0.5)"),
-            ("share closer than the 5th-percentile held-out", f"{r['share_closer_than_p05']:.3f}  (fresh data: 0.05)")]
+    rows = [
+        (
+            "median NN distance to train: samples / held-out",
+            f"{r['median_distance_samples']:.4g} / {r['median_distance_held_out']:.4g}",
+        ),
+        ("share of samples closer than the median held-out", f"{r['share_closer_than_median']:.3f}  (fresh data: 0.5)"),
+        ("share closer than the 5th-percentile held-out", f"{r['share_closer_than_p05']:.3f}  (fresh data: 0.05)"),
+    ]
     if "figure" in r:
         rows.append(("samples beside their nearest training example", r["figure"]))
     return rows
@@ -227,18 +281,35 @@ def _table_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
     m, c, u, mem = r["marginals"], r["correlation"], r["utility"], r["memorisation"]
     floor = r["real_holdout"]
     score = next(k for k in u if k.startswith("tstr_"))[5:]
-    return [("marginals: mean KS / mean Wasserstein/std (held-out floor)",
-             f"{m['ks_mean']:.3f} / {m['wasserstein_mean']:.3f}  ({floor['ks_mean']:.3f} / {floor['wasserstein_mean']:.3f})"),
-            ("marginals: mean total variation of categories", f"{m['tv_mean']:.3f}"),
-            ("correlations: max / mean |difference|", f"{c['corr_diff_max']:.3f} / {c['corr_diff_mean']:.3f}"),
-            (f"utility: {score}, train on synthetic / on real", f"{u[f'tstr_{score}']:.3f} / {u[f'trtr_{score}']:.3f}"),
-            ("memorisation: median DCR synthetic / held-out", f"{mem['dcr_synthetic_median']:.3g} / {mem['dcr_holdout_median']:.3g}"),
-            ("memorisation: share closer than held-out 5th pct.", f"{mem['closer_than_holdout_p5_fraction']:.3f}  (fresh data: 0.05)")]
+    return [
+        (
+            "marginals: mean KS / mean Wasserstein/std (held-out floor)",
+            f"{m['ks_mean']:.3f} / {m['wasserstein_mean']:.3f}  "
+            f"({floor['ks_mean']:.3f} / {floor['wasserstein_mean']:.3f})",
+        ),
+        ("marginals: mean total variation of categories", f"{m['tv_mean']:.3f}"),
+        ("correlations: max / mean |difference|", f"{c['corr_diff_max']:.3f} / {c['corr_diff_mean']:.3f}"),
+        (f"utility: {score}, train on synthetic / on real", f"{u[f'tstr_{score}']:.3f} / {u[f'trtr_{score}']:.3f}"),
+        (
+            "memorisation: median DCR synthetic / held-out",
+            f"{mem['dcr_synthetic_median']:.3g} / {mem['dcr_holdout_median']:.3g}",
+        ),
+        (
+            "memorisation: share closer than held-out 5th pct.",
+            f"{mem['closer_than_holdout_p5_fraction']:.3f}  (fresh data: 0.05)",
+        ),
+    ]
 
 
 SUMMARIES: dict[str, Callable[[dict[str, Any]], list[tuple[str, str]]]] = {
-    "parzen": _parzen_rows, "prdc": _prdc_rows, "frechet": _frechet_rows, "classes": _classes_rows,
-    "modes": _modes_rows, "novelty": _novelty_rows, "inception_fid": _inception_rows, "table_fidelity": _table_rows,
+    "parzen": _parzen_rows,
+    "prdc": _prdc_rows,
+    "frechet": _frechet_rows,
+    "classes": _classes_rows,
+    "modes": _modes_rows,
+    "novelty": _novelty_rows,
+    "inception_fid": _inception_rows,
+    "table_fidelity": _table_rows,
 }
 
 

@@ -62,13 +62,15 @@ def frechet_distance_of_features(a: Tensor, b: Tensor) -> float:
 
 
 @register_metric(
-    "frechet", kinds=("image", "vector", "table"),
+    "frechet",
+    kinds=("image", "vector", "table"),
     description="Frechet distance (the FID formula, float64, eigenvalue square root) between samples and the "
-                "training split, in domain-classifier features for digit images (not comparable with published "
-                "FIDs) or raw values; with the held-out test split as a floor",
+    "training split, in domain-classifier features for digit images (not comparable with published "
+    "FIDs) or raw values; with the held-out test split as a floor",
 )
-def frechet_metric(samples: Tensor, reference: Any, *, embed: Any = None, feature_space: str = "raw",
-                   n_max: int = 10_000, **_: Any) -> dict[str, Any]:
+def frechet_metric(
+    samples: Tensor, reference: Any, *, embed: Any = None, feature_space: str = "raw", n_max: int = 10_000, **_: Any
+) -> dict[str, Any]:
     """FD(samples, train) and FD(test, train), in the ``embed`` feature space."""
     train = reference.train[:n_max]
     fake, test = samples[:n_max], reference.test
@@ -76,12 +78,21 @@ def frechet_metric(samples: Tensor, reference: Any, *, embed: Any = None, featur
         train, fake, test = embed(train), embed(fake), embed(test)
     dim = train[0].numel()
     if dim > MAX_DIM:
-        return {"distance": None, "held_out_baseline": None, "features": feature_space,
-                "note": f"skipped: {dim}-dimensional features (a {dim}x{dim} covariance); at most {MAX_DIM}"}
+        return {
+            "distance": None,
+            "held_out_baseline": None,
+            "features": feature_space,
+            "note": f"skipped: {dim}-dimensional features (a {dim}x{dim} covariance); at most {MAX_DIM}",
+        }
     stats_train = feature_statistics(train)
-    out: dict[str, Any] = {"distance": frechet_distance(*feature_statistics(fake), *stats_train),
-                           "held_out_baseline": frechet_distance(*feature_statistics(test), *stats_train),
-                           "n_samples": len(fake), "n_train": len(train), "n_test": len(test), "features": feature_space}
+    out: dict[str, Any] = {
+        "distance": frechet_distance(*feature_statistics(fake), *stats_train),
+        "held_out_baseline": frechet_distance(*feature_statistics(test), *stats_train),
+        "n_samples": len(fake),
+        "n_train": len(train),
+        "n_test": len(test),
+        "features": feature_space,
+    }
     if feature_space != "raw":
         out["note"] = "domain-classifier features: not comparable with published FIDs"
     return out

@@ -114,7 +114,10 @@ class _BlockE(nn.Module):
         self.max_pool = max_pool
         self.branch1x1 = _Conv(cin, 320, 1)
         self.branch3x3_1 = _Conv(cin, 384, 1)
-        self.branch3x3_2a, self.branch3x3_2b = _Conv(384, 384, (1, 3), padding=(0, 1)), _Conv(384, 384, (3, 1), padding=(1, 0))
+        self.branch3x3_2a, self.branch3x3_2b = (
+            _Conv(384, 384, (1, 3), padding=(0, 1)),
+            _Conv(384, 384, (3, 1), padding=(1, 0)),
+        )
         self.branch3x3dbl_1, self.branch3x3dbl_2 = _Conv(cin, 448, 1), _Conv(448, 384, 3, padding=1)
         self.branch3x3dbl_3a = _Conv(384, 384, (1, 3), padding=(0, 1))
         self.branch3x3dbl_3b = _Conv(384, 384, (3, 1), padding=(1, 0))
@@ -181,8 +184,10 @@ def check_inception_weights(path: str | Path) -> set[str]:
         raise CheckpointError(f"--inception-weights {path}: not a readable safetensors file ({e})") from None
     missing = sorted(_expected_keys() - keys)
     if missing:
-        raise CheckpointError(f"--inception-weights {path}: not FID Inception-v3 weights (missing {missing[0]} "
-                              f"and {len(missing) - 1} more)")
+        raise CheckpointError(
+            f"--inception-weights {path}: not FID Inception-v3 weights (missing {missing[0]} "
+            f"and {len(missing) - 1} more)"
+        )
     return keys
 
 
@@ -197,18 +202,27 @@ def load_inception(path: str | Path) -> InceptionFID:
     try:
         net.load_state_dict(state, strict=False)
     except RuntimeError as e:
-        raise CheckpointError(f"--inception-weights {path}: tensor shapes do not fit ({str(e).splitlines()[-1].strip()})") from None
+        raise CheckpointError(
+            f"--inception-weights {path}: tensor shapes do not fit ({str(e).splitlines()[-1].strip()})"
+        ) from None
     return net.eval()
 
 
 @register_metric(
-    "inception_fid", kinds=("image",),
+    "inception_fid",
+    kinds=("image",),
     description="FID with Inception-v3 features, only with --inception-weights FILE.safetensors (a local file; "
-                "nothing is downloaded); slow on a CPU, so it uses at most 2,000 images",
+    "nothing is downloaded); slow on a CPU, so it uses at most 2,000 images",
     default=False,  # only when a weights file is given
 )
-def inception_fid_metric(samples: Tensor, reference: Any, *, inception_weights: str | Path | None = None,
-                         inception_n: int = N_DEFAULT, **_: Any) -> dict[str, Any]:
+def inception_fid_metric(
+    samples: Tensor,
+    reference: Any,
+    *,
+    inception_weights: str | Path | None = None,
+    inception_n: int = N_DEFAULT,
+    **_: Any,
+) -> dict[str, Any]:
     """FID between ``inception_n`` samples and as many training images."""
     from ..errors import ConfigError
     from .fid import frechet_distance_of_features
@@ -219,5 +233,9 @@ def inception_fid_metric(samples: Tensor, reference: Any, *, inception_weights: 
     n = min(inception_n, len(samples), len(reference.train))
     with torch.no_grad():
         feats = [torch.cat([net(x[i : i + 50]) for i in range(0, n, 50)]) for x in (samples[:n], reference.train[:n])]
-    return {"fid": frechet_distance_of_features(feats[0], feats[1]), "n": n, "weights": str(inception_weights),
-            "note": "comparable with published FIDs only with the standard weights and 50,000 samples"}
+    return {
+        "fid": frechet_distance_of_features(feats[0], feats[1]),
+        "n": n,
+        "weights": str(inception_weights),
+        "note": "comparable with published FIDs only with the standard weights and 50,000 samples",
+    }

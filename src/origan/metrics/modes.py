@@ -33,8 +33,9 @@ N_SAMPLES_PER_DRAW = 2500  # VEEGAN / PacGAN evaluate 2,500 samples
 N_STD = 3.0  # a sample is high-quality within this many standard deviations of its nearest mode
 
 
-def mode_coverage(samples: Tensor, modes: Tensor, stds: Tensor, weights: Tensor | None = None,
-                  n_std: float = N_STD) -> dict[str, Any]:
+def mode_coverage(
+    samples: Tensor, modes: Tensor, stds: Tensor, weights: Tensor | None = None, n_std: float = N_STD
+) -> dict[str, Any]:
     """Mode statistics of one set of samples.
 
     Args:
@@ -52,7 +53,11 @@ def mode_coverage(samples: Tensor, modes: Tensor, stds: Tensor, weights: Tensor 
     mu = modes.to(torch.float64).cpu()  # (K, d)
     s = stds.to(torch.float64).cpu()  # (K,)
     k = mu.shape[0]
-    w = torch.full((k,), 1.0 / k, dtype=torch.float64) if weights is None else weights.to(torch.float64).cpu() / weights.sum()
+    w = (
+        torch.full((k,), 1.0 / k, dtype=torch.float64)
+        if weights is None
+        else weights.to(torch.float64).cpu() / weights.sum()
+    )
     dist = sq_dist_matrix(x, mu).sqrt_() / s[None, :]  # (n, K) distance in units of each mode's std
     nearest_dist, nearest = min_first(dist)  # (n,), (n,): of equally near modes, the first
     good = nearest_dist < n_std  # (n,)
@@ -63,8 +68,12 @@ def mode_coverage(samples: Tensor, modes: Tensor, stds: Tensor, weights: Tensor 
         hist = counts.double() / n_good
         seen = hist > 0
         reverse_kl = float((hist[seen] * (hist[seen] / w[seen]).log()).sum())
-    return {"high_quality": n_good / max(len(x), 1), "modes_captured": int((counts > 0).sum()),
-            "reverse_kl": reverse_kl, "histogram": counts.tolist()}
+    return {
+        "high_quality": n_good / max(len(x), 1),
+        "modes_captured": int((counts > 0).sum()),
+        "reverse_kl": reverse_kl,
+        "histogram": counts.tolist(),
+    }
 
 
 def summarise_draws(draws: list[dict[str, Any]], n_modes: int) -> dict[str, Any]:
@@ -82,13 +91,21 @@ def summarise_draws(draws: list[dict[str, Any]], n_modes: int) -> dict[str, Any]
 
 
 @register_metric(
-    "modes", kinds=("vector",),
+    "modes",
+    kinds=("vector",),
     description="toy mode coverage (VEEGAN/PacGAN): modes captured, share of samples within 3 std of their "
-                "nearest mode, reverse KL of the mode histogram; 2,500 samples, mean +- s.e. over draws",
+    "nearest mode, reverse KL of the mode histogram; 2,500 samples, mean +- s.e. over draws",
     applies=lambda data: data.target is not None,
 )
-def modes_metric(samples: Tensor, reference: Any, *, draw: Callable[[int, int], Tensor] | None = None,
-                 seed: int = 0, draws: int = 5, **_: Any) -> dict[str, Any]:
+def modes_metric(
+    samples: Tensor,
+    reference: Any,
+    *,
+    draw: Callable[[int, int], Tensor] | None = None,
+    seed: int = 0,
+    draws: int = 5,
+    **_: Any,
+) -> dict[str, Any]:
     """Mode coverage of ``draws`` independent sets of 2,500 samples (``draw(n, seed)``; else slices of ``samples``)."""
     target = reference.target
     results = []

@@ -47,11 +47,16 @@ def novelty(samples: Tensor, train: Tensor, held_out: Tensor) -> dict[str, Any]:
     median_real = float(d_real.median())
     p05_real = float(torch.quantile(d_real, 0.05))
     median_fake = float(d_fake.median())
-    return {"median_distance_samples": median_fake, "median_distance_held_out": median_real,
-            "distance_ratio": median_fake / median_real if median_real > 0 else None,
-            "share_closer_than_median": float((d_fake < median_real).double().mean()),
-            "share_closer_than_p05": float((d_fake < p05_real).double().mean()),
-            "n_samples": len(samples), "n_held_out": len(held_out), "n_train": len(train)}
+    return {
+        "median_distance_samples": median_fake,
+        "median_distance_held_out": median_real,
+        "distance_ratio": median_fake / median_real if median_real > 0 else None,
+        "share_closer_than_median": float((d_fake < median_real).double().mean()),
+        "share_closer_than_p05": float((d_fake < p05_real).double().mean()),
+        "n_samples": len(samples),
+        "n_held_out": len(held_out),
+        "n_train": len(train),
+    }
 
 
 def save_neighbour_figure(samples: Tensor, train: Tensor, path: Path, n: int = 32) -> Path:
@@ -65,13 +70,15 @@ def save_neighbour_figure(samples: Tensor, train: Tensor, path: Path, n: int = 3
 
 
 @register_metric(
-    "novelty", kinds=("image", "vector", "table"),
+    "novelty",
+    kinds=("image", "vector", "table"),
     description="memorisation: nearest-training-example distances of 1,000 samples vs up to 1,000 held-out examples, "
-                "the share of samples closer than held-out data typically is; for images a PNG of samples "
-                "beside their nearest training example",
+    "the share of samples closer than held-out data typically is; for images a PNG of samples "
+    "beside their nearest training example",
 )
-def novelty_metric(samples: Tensor, reference: Any, *, out_dir: Path | None = None, n_max: int = N_DEFAULT,
-                   **_: Any) -> dict[str, Any]:
+def novelty_metric(
+    samples: Tensor, reference: Any, *, out_dir: Path | None = None, n_max: int = N_DEFAULT, **_: Any
+) -> dict[str, Any]:
     """Memorisation figures of up to ``n_max`` samples; the neighbour PNG goes to ``out_dir`` for images."""
     out = novelty(samples[:n_max], reference.train, reference.test[:n_max])
     if reference.kind == "image" and out_dir is not None:

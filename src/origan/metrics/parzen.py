@@ -30,8 +30,15 @@ from torch import Tensor
 from . import register_metric
 from .distances import BLOCK_ELEMENTS, flat64, gram_sq_blocks, nearest_neighbour
 
-__all__ = ["N_SAMPLES", "N_VALIDATION", "PAPER_SIGMAS", "kmeans_centroids", "parzen_log_likelihood",
-           "parzen_protocol", "select_sigma"]
+__all__ = [
+    "N_SAMPLES",
+    "N_VALIDATION",
+    "PAPER_SIGMAS",
+    "kmeans_centroids",
+    "parzen_log_likelihood",
+    "parzen_protocol",
+    "select_sigma",
+]
 
 PAPER_SIGMAS = tuple(float(s) for s in torch.logspace(-1, 0, 10, dtype=torch.float64))  # 0.1 ... 1.0
 VECTOR_SIGMAS = tuple(float(s) for s in torch.logspace(-3, 0, 13, dtype=torch.float64))  # toys and tables: finer scales
@@ -40,8 +47,12 @@ N_VALIDATION = 1_000  # validation examples used to choose sigma
 KMEANS_MAX_K = 1_000  # centroids of the k-means baseline: a fifth of the training set, at most this many
 
 
-def parzen_log_likelihood(x: Tensor, samples: Tensor, sigmas: float | list[float] | tuple[float, ...] | Tensor,
-                          batch_elements: int = BLOCK_ELEMENTS) -> Tensor:
+def parzen_log_likelihood(
+    x: Tensor,
+    samples: Tensor,
+    sigmas: float | list[float] | tuple[float, ...] | Tensor,
+    batch_elements: int = BLOCK_ELEMENTS,
+) -> Tensor:
     """Log-density of each row of ``x`` under the Parzen window on ``samples``, for every ``sigma``.
 
     Args:
@@ -71,8 +82,13 @@ def select_sigma(samples: Tensor, x_val: Tensor, sigmas: tuple[float, ...] = PAP
     return float(sigmas[int(curve.argmax())]), curve.tolist()
 
 
-def parzen_protocol(samples: Tensor, x_val: Tensor, x_test: Tensor, sigmas: tuple[float, ...] = PAPER_SIGMAS,
-                    n_validation: int = N_VALIDATION) -> dict[str, Any]:
+def parzen_protocol(
+    samples: Tensor,
+    x_val: Tensor,
+    x_test: Tensor,
+    sigmas: tuple[float, ...] = PAPER_SIGMAS,
+    n_validation: int = N_VALIDATION,
+) -> dict[str, Any]:
     """Choose sigma on the first ``n_validation`` rows of ``x_val``; score ``x_test``.
 
     Returns:
@@ -83,9 +99,15 @@ def parzen_protocol(samples: Tensor, x_val: Tensor, x_test: Tensor, sigmas: tupl
     sigma, curve = select_sigma(samples, x_val[:n_validation], sigmas)
     ll = parzen_log_likelihood(x_test, samples, sigma)  # (n_test,)
     se = float(ll.std(unbiased=False) / math.sqrt(len(ll)))
-    return {"log_likelihood": float(ll.mean()), "se": se, "sigma": sigma,
-            "sigma_at_grid_edge": sigma in (sigmas[0], sigmas[-1]), "validation_curve": curve,
-            "n_samples": len(samples), "n_test": len(x_test)}
+    return {
+        "log_likelihood": float(ll.mean()),
+        "se": se,
+        "sigma": sigma,
+        "sigma_at_grid_edge": sigma in (sigmas[0], sigmas[-1]),
+        "validation_curve": curve,
+        "n_samples": len(samples),
+        "n_test": len(x_test),
+    }
 
 
 def kmeans_centroids(x: Tensor, k: int, generator: torch.Generator, iterations: int = 10) -> Tensor:
@@ -120,17 +142,21 @@ def kmeans_centroids(x: Tensor, k: int, generator: torch.Generator, iterations: 
 
 
 @register_metric(
-    "parzen", kinds=("image", "vector", "table"),
+    "parzen",
+    kinds=("image", "vector", "table"),
     description="Parzen-window log-likelihood of the test split (the paper's Table 1 protocol: 10,000 samples, "
-                "sigma from logspace(-1,0,10) on 1,000 validation examples, mean +- s.e.), beside two "
-                "baselines scored the same way: the training set as samples and k-means centroids of it",
+    "sigma from logspace(-1,0,10) on 1,000 validation examples, mean +- s.e.), beside two "
+    "baselines scored the same way: the training set as samples and k-means centroids of it",
 )
-def parzen_metric(samples: Tensor, reference: Any, *, seed: int = 0, kmeans_k: int | None = None,
-                  baselines: bool = True, **_: Any) -> dict[str, Any]:
+def parzen_metric(
+    samples: Tensor, reference: Any, *, seed: int = 0, kmeans_k: int | None = None, baselines: bool = True, **_: Any
+) -> dict[str, Any]:
     """The protocol on ``samples`` and, when ``baselines``, on the training set and its k-means centroids."""
     sigmas = PAPER_SIGMAS if reference.kind == "image" else VECTOR_SIGMAS
-    out: dict[str, Any] = {"model": parzen_protocol(samples, reference.val, reference.test, sigmas),
-                           "sigma_grid": list(sigmas)}
+    out: dict[str, Any] = {
+        "model": parzen_protocol(samples, reference.val, reference.test, sigmas),
+        "sigma_grid": list(sigmas),
+    }
     if baselines:
         train = reference.train[:N_SAMPLES]
         k = kmeans_k or max(1, min(KMEANS_MAX_K, len(reference.train) // 5))
@@ -138,5 +164,7 @@ def parzen_metric(samples: Tensor, reference: Any, *, seed: int = 0, kmeans_k: i
         out["baseline_train_set"] = parzen_protocol(train, reference.val, reference.test, sigmas)
         out["baseline_kmeans"] = parzen_protocol(centroids, reference.val, reference.test, sigmas)
         out["baseline_kmeans"]["k"] = k
-    out["note"] = "weak in high dimensions (Theis et al. 2016): compare with the baselines, which are not generative models"
+    out["note"] = (
+        "weak in high dimensions (Theis et al. 2016): compare with the baselines, which are not generative models"
+    )
     return out

@@ -31,8 +31,9 @@ K_PRECISION_RECALL = 3  # Kynkäänniemi et al. 2019
 K_DENSITY_COVERAGE = 5  # Naeem et al. 2020
 
 
-def prdc(real: Tensor, fake: Tensor, k_pr: int = K_PRECISION_RECALL,
-         k_dc: int = K_DENSITY_COVERAGE) -> dict[str, float]:
+def prdc(
+    real: Tensor, fake: Tensor, k_pr: int = K_PRECISION_RECALL, k_dc: int = K_DENSITY_COVERAGE
+) -> dict[str, float]:
     """Precision, recall, density and coverage of ``fake`` against ``real`` (each ``(n, ...)`` features).
 
     Returns:
@@ -45,25 +46,36 @@ def prdc(real: Tensor, fake: Tensor, k_pr: int = K_PRECISION_RECALL,
     fakes_in_real_balls = count_in_balls(y, x, r_real)  # (2, M)
     reals_in_fake_balls = count_in_balls(x, y, r_fake[None])[0]  # (N,)
     nearest_fake, _ = nearest_neighbour(x, y)  # (N,)
-    return {"precision": int((fakes_in_real_balls[0] > 0).sum()) / len(y),
-            "recall": int((reals_in_fake_balls > 0).sum()) / len(x),
-            "density": int(fakes_in_real_balls[1].sum()) / (k_dc * len(y)),
-            "coverage": int((nearest_fake < r_real[1]).sum()) / len(x)}
+    return {
+        "precision": int((fakes_in_real_balls[0] > 0).sum()) / len(y),
+        "recall": int((reals_in_fake_balls > 0).sum()) / len(x),
+        "density": int(fakes_in_real_balls[1].sum()) / (k_dc * len(y)),
+        "coverage": int((nearest_fake < r_real[1]).sum()) / len(x),
+    }
 
 
 @register_metric(
-    "prdc", kinds=("image", "vector", "table"),
+    "prdc",
+    kinds=("image", "vector", "table"),
     description="precision/recall (Kynkaanniemi et al. 2019, k=3) and density/coverage (Naeem et al. 2020, k=5) "
-                "against the training split; classifier features for digit images, raw values otherwise; open balls",
+    "against the training split; classifier features for digit images, raw values otherwise; open balls",
 )
-def prdc_metric(samples: Tensor, reference: Any, *, embed: Any = None, feature_space: str = "raw",
-                n_max: int = 10_000, **_: Any) -> dict[str, Any]:
+def prdc_metric(
+    samples: Tensor, reference: Any, *, embed: Any = None, feature_space: str = "raw", n_max: int = 10_000, **_: Any
+) -> dict[str, Any]:
     """PRDC of up to ``n_max`` samples against as many training examples, in the ``embed`` feature space."""
     n = min(n_max, len(samples), len(reference.train))
     real, fake = reference.train[:n], samples[:n]
     if embed is not None:
         real, fake = embed(real), embed(fake)
     out: dict[str, Any] = dict(prdc(real, fake))
-    out.update({"n": n, "features": feature_space, "k_precision_recall": K_PRECISION_RECALL,
-                "k_density_coverage": K_DENSITY_COVERAGE, "ties": "open balls: a point on a boundary is outside"})
+    out.update(
+        {
+            "n": n,
+            "features": feature_space,
+            "k_precision_recall": K_PRECISION_RECALL,
+            "k_density_coverage": K_DENSITY_COVERAGE,
+            "ties": "open balls: a point on a boundary is outside",
+        }
+    )
     return out

@@ -56,9 +56,13 @@ def _reencode(codec: TableCodec, x: Tensor | np.ndarray) -> np.ndarray:
     return codec.encode(codec.decode(x))
 
 
-@register_metric("table_marginals", kinds=("table",), default=False,
-                 description="per-column KS and Wasserstein/std (numeric) and total variation (categorical) "
-                             "between the decoded samples and the reference rows (scipy.stats)")
+@register_metric(
+    "table_marginals",
+    kinds=("table",),
+    default=False,
+    description="per-column KS and Wasserstein/std (numeric) and total variation (categorical) "
+    "between the decoded samples and the reference rows (scipy.stats)",
+)
 def marginals(samples: Tensor, reference: Tensor, codec: Any = None, **_: Any) -> dict[str, float]:
     """Marginal distances per column and their means; lower is closer (0 = identical marginals)."""
     from scipy.stats import ks_2samp, wasserstein_distance
@@ -78,8 +82,12 @@ def marginals(samples: Tensor, reference: Tensor, codec: Any = None, **_: Any) -
             q = np.array([np.mean(f == lv) for lv in col.levels])
             tv.append(0.5 * float(np.abs(p - q).sum()))
             out[f"tv/{col.name}"] = tv[-1]
-    summary = {"ks_mean": np.mean(ks) if ks else np.nan, "ks_max": max(ks, default=np.nan),
-               "wasserstein_mean": np.mean(ws) if ws else np.nan, "tv_mean": np.mean(tv) if tv else np.nan}
+    summary = {
+        "ks_mean": np.mean(ks) if ks else np.nan,
+        "ks_max": max(ks, default=np.nan),
+        "wasserstein_mean": np.mean(ws) if ws else np.nan,
+        "tv_mean": np.mean(tv) if tv else np.nan,
+    }
     return {k: float(v) for k, v in summary.items()} | out
 
 
@@ -92,16 +100,23 @@ def _correlation(x: np.ndarray) -> np.ndarray:
     return corr
 
 
-@register_metric("table_correlation", kinds=("table",), default=False,
-                 description="difference of the Pearson correlation matrices of the re-encoded columns "
-                             "(standardised numeric, one-hot categorical): max, mean over pairs, Frobenius")
+@register_metric(
+    "table_correlation",
+    kinds=("table",),
+    default=False,
+    description="difference of the Pearson correlation matrices of the re-encoded columns "
+    "(standardised numeric, one-hot categorical): max, mean over pairs, Frobenius",
+)
 def table_correlation(samples: Tensor, reference: Tensor, codec: Any = None, **_: Any) -> dict[str, float]:
     """How far the synthetic rows' correlations are from the reference's; 0 = identical."""
     c = _codec(codec, "table_correlation")
     diff = np.abs(_correlation(_reencode(c, samples)) - _correlation(_reencode(c, reference)))
     pairs = diff[np.triu_indices(len(diff), k=1)]
-    return {"corr_diff_max": float(pairs.max(initial=0.0)), "corr_diff_mean": float(pairs.mean()) if pairs.size else 0.0,
-            "corr_diff_fro": float(np.sqrt((diff**2).sum()))}
+    return {
+        "corr_diff_max": float(pairs.max(initial=0.0)),
+        "corr_diff_mean": float(pairs.mean()) if pairs.size else 0.0,
+        "corr_diff_fro": float(np.sqrt((diff**2).sum())),
+    }
 
 
 MODELS: dict[str, Callable[[bool, int], Any]] = {}
@@ -131,11 +146,23 @@ def _xy(c: TableCodec, x: Tensor | np.ndarray, target: str) -> tuple[np.ndarray,
     return features[:, keep], cols[c.names.index(target)]
 
 
-@register_metric("table_utility", kinds=("table",), default=False,
-                 description="train on synthetic, test on real vs train on real, test on real: a scikit-learn "
-                             "model predicts target= (accuracy for categories, R^2 for numbers); needs train=")
-def utility(samples: Tensor, reference: Tensor, codec: Any = None, train: Tensor | None = None, target: str = "",
-            model: str = "random_forest", seed: int = 0, **_: Any) -> dict[str, float]:
+@register_metric(
+    "table_utility",
+    kinds=("table",),
+    default=False,
+    description="train on synthetic, test on real vs train on real, test on real: a scikit-learn "
+    "model predicts target= (accuracy for categories, R^2 for numbers); needs train=",
+)
+def utility(
+    samples: Tensor,
+    reference: Tensor,
+    codec: Any = None,
+    train: Tensor | None = None,
+    target: str = "",
+    model: str = "random_forest",
+    seed: int = 0,
+    **_: Any,
+) -> dict[str, float]:
     """Scores on the real ``reference`` rows of a model fit on ``samples`` (TSTR) and on real ``train`` rows (TRTR)."""
     c = _codec(codec, "table_utility")
     if train is None:
@@ -162,11 +189,16 @@ def utility(samples: Tensor, reference: Tensor, codec: Any = None, train: Tensor
     return {f"tstr_{score}": scores["tstr"], f"trtr_{score}": scores["trtr"], "utility_ratio": ratio}
 
 
-@register_metric("table_memorisation", kinds=("table",), default=False,
-                 description="distance to the closest training row of synthetic rows vs held-out real rows "
-                             "(reference); needs train=")
-def memorisation(samples: Tensor, reference: Tensor, codec: Any = None, train: Tensor | None = None,
-                 **_: Any) -> dict[str, float]:
+@register_metric(
+    "table_memorisation",
+    kinds=("table",),
+    default=False,
+    description="distance to the closest training row of synthetic rows vs held-out real rows "
+    "(reference); needs train=",
+)
+def memorisation(
+    samples: Tensor, reference: Tensor, codec: Any = None, train: Tensor | None = None, **_: Any
+) -> dict[str, float]:
     """Nearest-training-row distances (re-encoded space) of synthetic rows against those of held-out rows."""
     c = _codec(codec, "table_memorisation")
     if train is None:
@@ -177,14 +209,23 @@ def memorisation(samples: Tensor, reference: Tensor, codec: Any = None, train: T
     d_hold = nearest_neighbour(torch.from_numpy(_reencode(c, reference)), rows)[0].sqrt().numpy()  # (n_holdout,)
     p5 = float(np.percentile(d_hold, 5))
     med_fake, med_hold = float(np.median(d_fake)), float(np.median(d_hold))
-    return {"dcr_synthetic_median": med_fake, "dcr_holdout_median": med_hold,
-            "dcr_ratio": med_fake / med_hold if med_hold > 0 else float("nan"),
-            "exact_copy_fraction": float(np.mean(d_fake < 1e-9)),
-            "closer_than_holdout_p5_fraction": float(np.mean(d_fake < p5))}
+    return {
+        "dcr_synthetic_median": med_fake,
+        "dcr_holdout_median": med_hold,
+        "dcr_ratio": med_fake / med_hold if med_hold > 0 else float("nan"),
+        "exact_copy_fraction": float(np.mean(d_fake < 1e-9)),
+        "closer_than_holdout_p5_fraction": float(np.mean(d_fake < p5)),
+    }
 
 
-def fidelity_report(run_or_samples: Run | Tensor, dataset: Dataset | None = None, target: str = "",
-                    n: int = 0, seed: int = 0, model: str = "random_forest") -> dict[str, dict[str, float]]:
+def fidelity_report(
+    run_or_samples: Run | Tensor,
+    dataset: Dataset | None = None,
+    target: str = "",
+    n: int = 0,
+    seed: int = 0,
+    model: str = "random_forest",
+) -> dict[str, dict[str, float]]:
     """All table metrics for a run (or for encoded samples) against its dataset.
 
     Marginals and correlations compare the samples with the real training rows, and (``real_holdout``)
@@ -215,8 +256,13 @@ def fidelity_report(run_or_samples: Run | Tensor, dataset: Dataset | None = None
     return {
         "marginals": marginals(samples, dataset.train, codec=codec),
         "correlation": table_correlation(samples, dataset.train, codec=codec),
-        "real_holdout": {k: v for k, v in (marginals(holdout, dataset.train, codec=codec)
-                                           | table_correlation(holdout, dataset.train, codec=codec)).items() if "/" not in k},
+        "real_holdout": {
+            k: v
+            for k, v in (
+                marginals(holdout, dataset.train, codec=codec) | table_correlation(holdout, dataset.train, codec=codec)
+            ).items()
+            if "/" not in k
+        },
         "utility": utility(samples, holdout, codec=codec, train=dataset.train, target=target, model=model, seed=seed),
         "memorisation": memorisation(samples, holdout, codec=codec, train=dataset.train),
     }

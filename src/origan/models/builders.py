@@ -34,7 +34,8 @@ def build_generator(cfg: GeneratorConfig, data_shape: tuple[int, ...], bounded: 
     return GENERATORS.get(cfg.name, "generator.name")(cfg, tuple(data_shape), bounded, noise_dim)
 
 
-def build_discriminator(cfg: DiscriminatorConfig, data_shape: tuple[int, ...], bounded: bool,
-                        noise_dim: int) -> nn.Module:
+def build_discriminator(
+    cfg: DiscriminatorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int
+) -> nn.Module:
     """The discriminator named by ``cfg.name``, for samples of ``data_shape``."""
     return DISCRIMINATORS.get(cfg.name, "discriminator.name")(cfg, tuple(data_shape), bounded, noise_dim)

@@ -38,8 +38,10 @@ def dcgan_plan(data_shape: Sequence[int], key: str = "generator.name") -> tuple[
     shape = tuple(data_shape)
     ok = len(shape) == 3 and shape[0] in (1, 3) and shape[1] == shape[2] and shape[1] >= 8 and shape[1] % 2 == 0
     if not ok:
-        raise ConfigError(f"{key}: dcgan needs square images (C, S, S) with C 1 or 3 and an even side S >= 8 "
-                          f"(e.g. 8, 28, 32, 64); the data have shape {shape}")
+        raise ConfigError(
+            f"{key}: dcgan needs square images (C, S, S) with C 1 or 3 and an even side S >= 8 "
+            f"(e.g. 8, 28, 32, 64); the data have shape {shape}"
+        )
     base, ups = shape[1], 0
     while base % 2 == 0 and base // 2 >= 4:
         base, ups = base // 2, ups + 1
@@ -121,6 +123,7 @@ def dcgan_generator(cfg: GeneratorConfig, data_shape: tuple[int, ...], bounded: 
 
 
 @DISCRIMINATORS.register("dcgan")
-def dcgan_discriminator(cfg: DiscriminatorConfig, data_shape: tuple[int, ...], bounded: bool,
-                        noise_dim: int) -> nn.Module:
+def dcgan_discriminator(
+    cfg: DiscriminatorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int
+) -> nn.Module:
     return DCGANDiscriminator(data_shape, cfg.width)

@@ -49,12 +49,21 @@ def _byte_table(bits: int, threshold: int, value: float, dtype: torch.dtype, dev
     if key not in _TABLES:
         per = 8 // bits
         codes = [[(b >> (k * bits)) & (2**bits - 1) for k in range(per)] for b in range(256)]
-        _TABLES[key] = torch.tensor([[value if c < threshold else 0.0 for c in row] for row in codes], dtype=dtype, device=device)
+        _TABLES[key] = torch.tensor(
+            [[value if c < threshold else 0.0 for c in row] for row in codes], dtype=dtype, device=device
+        )
     return _TABLES[key]
 
 
-def keep_mask(n: int, row_shape: Sequence[int], keep: float, generator: torch.Generator | None,
-              device: torch.device | str, dtype: torch.dtype = torch.float32, value: float = 1.0) -> Tensor:
+def keep_mask(
+    n: int,
+    row_shape: Sequence[int],
+    keep: float,
+    generator: torch.Generator | None,
+    device: torch.device | str,
+    dtype: torch.dtype = torch.float32,
+    value: float = 1.0,
+) -> Tensor:
     """``(n, *row_shape)`` i.i.d. Bernoulli(``keep``) decisions as ``value`` (kept) or 0, in ``dtype``.
 
     The codes are read row-major from 64-bit words drawn with ``random_``: with ``bits <= 8`` per code, the
@@ -110,7 +119,9 @@ class Dropout(nn.Module):
         if not self.training or self.p == 0.0:
             return x
         keep = 1.0 - self.p
-        scale = self._scales[x.dtype] if x.dtype in self._scales else _scale(keep, x.dtype)  # a constant to torch.compile
+        scale = (
+            self._scales[x.dtype] if x.dtype in self._scales else _scale(keep, x.dtype)
+        )  # a constant to torch.compile
         n, row_shape = x.shape[0], x.shape[1:]
         if self.shard is None:
             mask = keep_mask(n, row_shape, keep, self.generator, x.device, x.dtype, scale)  # (n, *row): scale or 0
@@ -118,14 +129,18 @@ class Dropout(nn.Module):
             rank, world, m = self.shard
             blocks = n // m
             full = keep_mask(n * world, row_shape, keep, self.generator, x.device, x.dtype, scale)  # the global batch
-            rows = (torch.arange(blocks, device=x.device).unsqueeze(1) * (m * world) + rank * m
-                    + torch.arange(m, device=x.device)).view(-1)  # this rank's rows of each block
+            rows = (
+                torch.arange(blocks, device=x.device).unsqueeze(1) * (m * world)
+                + rank * m
+                + torch.arange(m, device=x.device)
+            ).view(-1)  # this rank's rows of each block
             mask = full.index_select(0, rows)  # (n, *row)
         return x * mask
 
 
-def bind_dropout(module: nn.Module, generator: torch.Generator | None,
-                 shard: tuple[int, int, int] | None = None) -> int:
+def bind_dropout(
+    module: nn.Module, generator: torch.Generator | None, shard: tuple[int, int, int] | None = None
+) -> int:
     """Make every :class:`Dropout` inside ``module`` draw from ``generator`` (and keep ``shard``'s rows).
 
     Returns how many layers were bound.

@@ -126,8 +126,14 @@ def _knots(raw: Tensor, bound: float, min_size: float) -> Tensor:
 
 
 def rq_spline(
-    inputs: Tensor, raw_widths: Tensor, raw_heights: Tensor, raw_derivs: Tensor, bound: float,
-    inverse: bool = False, min_size: float = MIN_BIN, min_deriv: float = MIN_DERIV,
+    inputs: Tensor,
+    raw_widths: Tensor,
+    raw_heights: Tensor,
+    raw_derivs: Tensor,
+    bound: float,
+    inverse: bool = False,
+    min_size: float = MIN_BIN,
+    min_deriv: float = MIN_DERIV,
 ) -> tuple[Tensor, Tensor]:
     """The monotone rational-quadratic spline on [-bound, bound], linear outside, applied elementwise.
 
@@ -194,7 +200,9 @@ class SplineFlow(Flow):
         prior: p_z, or bind it later.
     """
 
-    def __init__(self, data_shape: Sequence[int], bins: int = 16, bound: float = 4.0, prior: Prior | None = None) -> None:
+    def __init__(
+        self, data_shape: Sequence[int], bins: int = 16, bound: float = 4.0, prior: Prior | None = None
+    ) -> None:
         super().__init__(data_shape, prior)
         if bins < 2 or bound <= 0:
             raise ValueError(f"a spline needs bins >= 2 and bound > 0, got bins={bins}, bound={bound}")
@@ -267,8 +275,14 @@ class CouplingFlow(Flow):
         max_log_scale: bound on each layer's log-scale (soft, by tanh), for stable training.
     """
 
-    def __init__(self, data_shape: Sequence[int], layers: int = 6, hidden: Sequence[int] = (64, 64),
-                 max_log_scale: float = 3.0, prior: Prior | None = None) -> None:
+    def __init__(
+        self,
+        data_shape: Sequence[int],
+        layers: int = 6,
+        hidden: Sequence[int] = (64, 64),
+        max_log_scale: float = 3.0,
+        prior: Prior | None = None,
+    ) -> None:
         super().__init__(data_shape, prior)
         d = self.dim
         if d < 2 or layers < 1:
@@ -298,8 +312,10 @@ class CouplingFlow(Flow):
 def _check_flow_dim(name: str, data_shape: tuple[int, ...], noise_dim: int) -> None:
     """A flow is a bijection z -> x, so z and x must have the same number of dimensions."""
     if math.prod(data_shape) != noise_dim:
-        raise ConfigError(f"noise.dim: the {name} generator is invertible and needs noise.dim = the data's "
-                          f"dimension {math.prod(data_shape)}, got {noise_dim}")
+        raise ConfigError(
+            f"noise.dim: the {name} generator is invertible and needs noise.dim = the data's "
+            f"dimension {math.prod(data_shape)}, got {noise_dim}"
+        )
 
 
 @GENERATORS.register("affine")

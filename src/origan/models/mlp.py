@@ -20,8 +20,12 @@ from .dropout import Dropout
 __all__ = ["MLPDiscriminator", "MLPGenerator", "Maxout", "MaxoutDiscriminator", "maxout"]
 
 # In place where the maths allows (each follows a Linear whose output nothing else reads): one allocation less.
-ACTIVATIONS = {"relu": lambda: nn.ReLU(inplace=True), "leaky_relu": lambda: nn.LeakyReLU(0.2, inplace=True),
-               "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+ACTIVATIONS = {
+    "relu": lambda: nn.ReLU(inplace=True),
+    "leaky_relu": lambda: nn.LeakyReLU(0.2, inplace=True),
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+}
 
 
 def _init_uniform_(module: nn.Module, irange: float) -> None:
@@ -204,21 +208,26 @@ class MLPDiscriminator(nn.Module):
 
 @GENERATORS.register("mlp")
 def mlp_generator(cfg: GeneratorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int) -> nn.Module:
-    return MLPGenerator(noise_dim, data_shape, cfg.hidden, cfg.activation, output_activation(cfg, bounded),
-                        cfg.init_range)
+    return MLPGenerator(
+        noise_dim, data_shape, cfg.hidden, cfg.activation, output_activation(cfg, bounded), cfg.init_range
+    )
 
 
 @DISCRIMINATORS.register("maxout")
-def maxout_discriminator(cfg: DiscriminatorConfig, data_shape: tuple[int, ...], bounded: bool,
-                         noise_dim: int) -> nn.Module:
+def maxout_discriminator(
+    cfg: DiscriminatorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int
+) -> nn.Module:
     if len(set(cfg.hidden)) != 1:
         raise ConfigError(f"discriminator.hidden: maxout needs one or more equal widths, got {list(cfg.hidden)}")
-    return MaxoutDiscriminator(data_shape, cfg.hidden[0], cfg.pieces, len(cfg.hidden),
-                               cfg.dropout_input, cfg.dropout_hidden, cfg.init_range)
+    return MaxoutDiscriminator(
+        data_shape, cfg.hidden[0], cfg.pieces, len(cfg.hidden), cfg.dropout_input, cfg.dropout_hidden, cfg.init_range
+    )
 
 
 @DISCRIMINATORS.register("mlp")
-def mlp_discriminator(cfg: DiscriminatorConfig, data_shape: tuple[int, ...], bounded: bool,
-                      noise_dim: int) -> nn.Module:
-    return MLPDiscriminator(data_shape, cfg.hidden, cfg.activation, cfg.dropout_input, cfg.dropout_hidden,
-                            cfg.init_range)
+def mlp_discriminator(
+    cfg: DiscriminatorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int
+) -> nn.Module:
+    return MLPDiscriminator(
+        data_shape, cfg.hidden, cfg.activation, cfg.dropout_input, cfg.dropout_hidden, cfg.init_range
+    )

@@ -65,8 +65,13 @@ def _terms(lp: Tensor, lq: Tensor, logits: Tensor | None = None) -> dict[str, Te
     return out
 
 
-def summary(log_p_data: LogDensity, log_p_g: LogDensity, domain: Domain, discriminator: Discriminator | None = None,
-            order: int = 12) -> dict[str, Estimate]:
+def summary(
+    log_p_data: LogDensity,
+    log_p_g: LogDensity,
+    domain: Domain,
+    discriminator: Discriminator | None = None,
+    order: int = 12,
+) -> dict[str, Estimate]:
     """Every exact quantity in one pass of quadrature (each density evaluated once per node).
 
     Args:
@@ -89,8 +94,10 @@ def summary(log_p_data: LogDensity, log_p_g: LogDensity, domain: Domain, discrim
 
     values, errors = integrate(integrand, domain, order)
     tail = {"jsd": LOG2 * domain.tail_mass, "criterion": 2 * LOG2 * domain.tail_mass}
-    return {name: Estimate(float(v), float(e) + tail.get(name, 0.0), "quadrature")
-            for name, v, e in zip(names, values, errors, strict=True)}
+    return {
+        name: Estimate(float(v), float(e) + tail.get(name, 0.0), "quadrature")
+        for name, v, e in zip(names, values, errors, strict=True)
+    }
 
 
 def jsd(log_p_data: LogDensity, log_p_g: LogDensity, domain: Domain, order: int = 12) -> Estimate:
@@ -103,8 +110,9 @@ def kl(log_p: LogDensity, log_q: LogDensity, domain: Domain, order: int = 12) ->
     return summary(log_p, log_q, domain, order=order)["kl_data_g"]
 
 
-def value(log_p_data: LogDensity, log_p_g: LogDensity, discriminator: Discriminator, domain: Domain,
-          order: int = 12) -> Estimate:
+def value(
+    log_p_data: LogDensity, log_p_g: LogDensity, discriminator: Discriminator, domain: Domain, order: int = 12
+) -> Estimate:
     """V(G, D) = E_{p_data}[log D] + E_{p_g}[log(1 - D)] for a D given as ``x (n, d) -> logits (n,)``.
 
     The error is the quadrature's only: for an arbitrary D the part outside the box has no bound.
@@ -132,8 +140,13 @@ def _draw(dist: Distribution, n: int, generator: torch.Generator | None) -> Tens
 
 
 @torch.no_grad()
-def value_mc(p_data: Distribution, p_g: Distribution, discriminator: Discriminator, n: int,
-             generator: torch.Generator | None = None) -> Estimate:
+def value_mc(
+    p_data: Distribution,
+    p_g: Distribution,
+    discriminator: Discriminator,
+    n: int,
+    generator: torch.Generator | None = None,
+) -> Estimate:
     """V(G, D) from ``n`` draws of each distribution: mean log D(x) + mean log(1 - D(G(z))), with its standard error."""
     x_real, x_fake = _draw(p_data, n, generator), _draw(p_g, n, generator)
     a, se_a = _mean_se(logsigmoid(discriminator(x_real)))
@@ -148,7 +161,8 @@ def criterion_mc(p_data: Distribution, p_g: Distribution, n: int, generator: tor
 
 @torch.no_grad()
 def jsd_mc(p_data: Distribution, p_g: Distribution, n: int, generator: torch.Generator | None = None) -> Estimate:
-    """JSD = (E_{p_data}[log p_data / m] + E_{p_g}[log p_g / m]) / 2 from ``n`` draws of each, with its standard error."""
+    """JSD = (E_{p_data}[log p_data / m] + E_{p_g}[log p_g / m]) / 2 from ``n`` draws of each, with its
+    standard error."""
     x_real, x_fake = _draw(p_data, n, generator), _draw(p_g, n, generator)
     lp_r, lq_r = p_data.log_prob(x_real), p_g.log_prob(x_real)
     lp_f, lq_f = p_data.log_prob(x_fake), p_g.log_prob(x_fake)

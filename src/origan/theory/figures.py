@@ -1,4 +1,7 @@
-"""The lab's figures (matplotlib with the Agg backend, imported lazily). Each function writes one file and returns its path."""
+"""The lab's figures (matplotlib with the Agg backend, imported lazily).
+
+Each function writes one file and returns its path.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +18,15 @@ from ..plotting import _plt
 from .densities import FlowDensity
 from .optimal import d_star_logit
 
-__all__ = ["plot_convergence", "plot_figure1", "plot_identity", "plot_optimal_d_1d", "plot_optimal_d_2d", "plot_saturation",
-           "save_gif"]
-
+__all__ = [
+    "plot_convergence",
+    "plot_figure1",
+    "plot_identity",
+    "plot_optimal_d_1d",
+    "plot_optimal_d_2d",
+    "plot_saturation",
+    "save_gif",
+]
 
 
 def _save(fig: Any, path: Path) -> Path:
@@ -29,7 +38,7 @@ def _save(fig: Any, path: Path) -> Path:
 
 
 def _grid_1d(domain: Any, n: int = 1200) -> torch.Tensor:
-    (lo, hi), = domain.bounds
+    ((lo, hi),) = domain.bounds
     return torch.linspace(lo, hi, n, dtype=torch.float64)[:, None]
 
 
@@ -81,8 +90,11 @@ def plot_optimal_d_2d(view: dict[str, Any], path: Path) -> Path:
     """Heat maps of D*, the trained D and |D - D*| weighted by m."""
     plt = _plt()
     (x0, x1), (y0, y1) = [(max(a, -5.0), min(b, 5.0)) for a, b in view["domain"].bounds]
-    gx, gy = torch.meshgrid(torch.linspace(x0, x1, 200, dtype=torch.float64),
-                            torch.linspace(y0, y1, 200, dtype=torch.float64), indexing="xy")
+    gx, gy = torch.meshgrid(
+        torch.linspace(x0, x1, 200, dtype=torch.float64),
+        torch.linspace(y0, y1, 200, dtype=torch.float64),
+        indexing="xy",
+    )
     pts = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)
     lp, lq = view["p_data"].log_prob(pts), view["p_g"].log_prob(pts)
     d_star = torch.sigmoid(d_star_logit(lp, lq)).reshape(gx.shape)
@@ -90,8 +102,11 @@ def plot_optimal_d_2d(view: dict[str, Any], path: Path) -> Path:
         d = torch.sigmoid(view["D"](pts)).reshape(gx.shape)
     m = (0.5 * torch.logaddexp(lp, lq).exp()).reshape(gx.shape)
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))
-    for ax, img, title in ((axes[0], d_star, "D* (exact)"), (axes[1], d, "D (trained MLP)"),
-                           (axes[2], m * (d - d_star).abs(), "m(x) |D - D*|")):
+    for ax, img, title in (
+        (axes[0], d_star, "D* (exact)"),
+        (axes[1], d, "D (trained MLP)"),
+        (axes[2], m * (d - d_star).abs(), "m(x) |D - D*|"),
+    ):
         im = ax.imshow(img.numpy(), origin="lower", extent=(x0, x1, y0, y1), cmap="viridis")
         ax.contour(gx, gy, lp.exp().reshape(gx.shape), levels=4, colors="w", linewidths=0.5)
         ax.set_title(title)
@@ -126,8 +141,15 @@ def plot_saturation(d_fake: torch.Tensor, histories: dict[str, list[tuple[int, f
     ax0.plot(d, torch.log1p(-d), label="minimax: log(1 - D)")
     ax0.plot(d, -torch.log(d), label="non-saturating: -log D")
     ax0.plot(d, -d / (2 * (1 - d)), label="maximum likelihood: -D / (2(1 - D))")
-    ax0.plot(d_fake.numpy(), torch.full_like(d_fake, -6.0).numpy(), "|", color="k", ms=8, alpha=0.3,
-             label="D(G(z)) at initialisation")
+    ax0.plot(
+        d_fake.numpy(),
+        torch.full_like(d_fake, -6.0).numpy(),
+        "|",
+        color="k",
+        ms=8,
+        alpha=0.3,
+        label="D(G(z)) at initialisation",
+    )
     ax0.set_ylim(-6.5, 5)
     ax0.set_xlabel("D(G(z))")
     ax0.set_ylabel("G's cost (minimised)")
@@ -173,8 +195,12 @@ def plot_figure1(panels: dict[str, Any], numbers: dict[str, dict[str, float]], p
     """The four panels (a)-(d) side by side."""
     plt = _plt()
     fig, axes = plt.subplots(1, 4, figsize=(16, 3.8), sharey=True)
-    captions = {"a": "(a) near convergence", "b": "(b) D trained: D -> D*", "c": "(c) after G updates",
-                "d": "(d) equilibrium: p_g = p_data, D = 1/2"}
+    captions = {
+        "a": "(a) near convergence",
+        "b": "(b) D trained: D -> D*",
+        "c": "(c) after G updates",
+        "d": "(d) equilibrium: p_g = p_data, D = 1/2",
+    }
     for ax, key in zip(axes, "abcd", strict=True):
         _figure1_axes(ax, panels[key], f"{captions[key]}\nJSD = {numbers[key]['jsd']:.2e}")
     axes[0].legend(fontsize=7, loc="upper left")

@@ -27,8 +27,16 @@ from ..errors import ConfigError
 from ..io.files import write_atomic
 from ..registry import Registry
 
-__all__ = ["EXPERIMENTS", "Claim", "Experiment", "ExperimentResult", "LabReport", "experiment_names", "register_experiment",
-           "run_lab"]
+__all__ = [
+    "EXPERIMENTS",
+    "Claim",
+    "Experiment",
+    "ExperimentResult",
+    "LabReport",
+    "experiment_names",
+    "register_experiment",
+    "run_lab",
+]
 
 log = logging.getLogger(__name__)
 
@@ -147,18 +155,29 @@ def _fmt(x: float) -> str:
 
 def render_markdown(report: LabReport) -> str:
     """``report.md``: per experiment, a table of claims (measured vs tolerance) and the figures."""
-    lines = ["# origan theory lab", "",
-             f"{sum(r.passed for r in report.results)}/{len(report.results)} experiments pass; "
-             f"total {report.seconds:.1f} s.", ""]
+    lines = [
+        "# origan theory lab",
+        "",
+        f"{sum(r.passed for r in report.results)}/{len(report.results)} experiments pass; "
+        f"total {report.seconds:.1f} s.",
+        "",
+    ]
     for r in report.results:
         mode = " (quick budget)" if r.settings.get("quick") else ""
-        lines += [f"## {r.name}: {r.title}{mode}", "",
-                  f"{'PASS' if r.passed else 'FAIL'} in {r.seconds:.1f} s", "",
-                  "| claim | measured | target | result |", "| --- | --- | --- | --- |"]
+        lines += [
+            f"## {r.name}: {r.title}{mode}",
+            "",
+            f"{'PASS' if r.passed else 'FAIL'} in {r.seconds:.1f} s",
+            "",
+            "| claim | measured | target | result |",
+            "| --- | --- | --- | --- |",
+        ]
         for c in r.claims:
             statement = c.statement.replace("|", "\\|")  # a literal bar inside a table cell
-            lines.append(f"| {statement} | {_fmt(c.measured)} | {c.relation} {_fmt(c.tolerance)} | "
-                         f"{'pass' if c.passed else '**FAIL**'} |")
+            lines.append(
+                f"| {statement} | {_fmt(c.measured)} | {c.relation} {_fmt(c.tolerance)} | "
+                f"{'pass' if c.passed else '**FAIL**'} |"
+            )
         lines.append("")
         lines += [f"![{f}]({f})" for f in r.figures if f.endswith((".png", ".gif"))]
         lines.append("")
@@ -178,14 +197,24 @@ def _json_safe(obj: Any) -> Any:
 
 def write_report(report: LabReport) -> None:
     """Write ``report.json`` (every number, each claim's tolerance and pass/fail) and ``report.md``."""
-    data = {"passed": report.passed, "seconds": report.seconds, "environment": _environment(),
-            "experiments": {r.name: r.as_dict() for r in report.results}}
+    data = {
+        "passed": report.passed,
+        "seconds": report.seconds,
+        "environment": _environment(),
+        "experiments": {r.name: r.as_dict() for r in report.results},
+    }
     write_atomic(report.out / "report.json", json.dumps(_json_safe(data), indent=1, allow_nan=False).encode())
     write_atomic(report.out / "report.md", render_markdown(report).encode())
 
 
-def run_lab(names: Sequence[str], out: str | Path, *, seed: int = 0, quick: bool = False,
-            on_result: Callable[[ExperimentResult], None] | None = None) -> LabReport:
+def run_lab(
+    names: Sequence[str],
+    out: str | Path,
+    *,
+    seed: int = 0,
+    quick: bool = False,
+    on_result: Callable[[ExperimentResult], None] | None = None,
+) -> LabReport:
     """Run the named experiments (``"all"`` for every one), writing figures and reports into ``out``.
 
     Args:

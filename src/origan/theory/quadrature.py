@@ -79,8 +79,13 @@ class Domain:
         return [(float(e[0]), float(e[-1])) for e in self.edges]
 
     @classmethod
-    def box(cls, bounds: Sequence[tuple[float, float]], panels: int | Sequence[int] = 64,
-            breaks: Sequence[Sequence[float]] = (), tail_mass: float = 0.0) -> Domain:
+    def box(
+        cls,
+        bounds: Sequence[tuple[float, float]],
+        panels: int | Sequence[int] = 64,
+        breaks: Sequence[Sequence[float]] = (),
+        tail_mass: float = 0.0,
+    ) -> Domain:
         """Equal panels on ``bounds`` (one ``(lo, hi)`` per dimension), plus extra edges at ``breaks[i]``.
 
         Put a break wherever a density jumps (the ends of a support): the rule is then exact up to the
@@ -98,8 +103,14 @@ class Domain:
         return cls(tuple(edges), tail_mass)
 
     @classmethod
-    def for_mixtures(cls, *mixtures: object, tail_mass: float = 1e-12, panels_per_std: float = 0.5,
-                     min_panels: int = 16, max_panels: int = 2048) -> Domain:
+    def for_mixtures(
+        cls,
+        *mixtures: object,
+        tail_mass: float = 1e-12,
+        panels_per_std: float = 0.5,
+        min_panels: int = 16,
+        max_panels: int = 2048,
+    ) -> Domain:
         """The smallest box that leaves at most ``tail_mass`` of every Gaussian mixture outside.
 
         An isotropic component ``N(mu, s^2 I)`` puts at most ``2 d Phi(-k)`` outside ``mu +- k s`` (a union
@@ -112,8 +123,10 @@ class Domain:
         lo = torch.stack([(m.means - k * m.stds[:, None]).min(0).values for m in mixtures]).min(0).values  # type: ignore[attr-defined]
         hi = torch.stack([(m.means + k * m.stds[:, None]).max(0).values for m in mixtures]).max(0).values  # type: ignore[attr-defined]
         s_min = min(float(m.stds.min()) for m in mixtures)  # type: ignore[attr-defined]
-        panels = [min(max_panels, max(min_panels, math.ceil(float(h - l) / s_min * panels_per_std)))
-                  for l, h in zip(lo, hi, strict=True)]
+        panels = [
+            min(max_panels, max(min_panels, math.ceil(float(h - l) / s_min * panels_per_std)))
+            for l, h in zip(lo, hi, strict=True)
+        ]
         return cls.box([(float(a), float(b)) for a, b in zip(lo, hi, strict=True)], panels, tail_mass=tail_mass)
 
 

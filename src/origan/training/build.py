@@ -84,11 +84,14 @@ class BuiltState(NamedTuple):
 def _check_data(cfg: Config, data: Dataset) -> None:
     for split in ("train", "val", "test"):
         if not torch.isfinite(getattr(data, split)).all():
-            raise DataError(f"data ({cfg.data.name}{': ' + cfg.data.path if cfg.data.path else ''}): "
-                            f"the {split} split holds NaN or Inf values")
+            raise DataError(
+                f"data ({cfg.data.name}{': ' + cfg.data.path if cfg.data.path else ''}): "
+                f"the {split} split holds NaN or Inf values"
+            )
     if cfg.train.batch_size > len(data.train):
-        raise ConfigError(f"train.batch_size: expected at most the {len(data.train)} training examples, "
-                          f"got {cfg.train.batch_size}")
+        raise ConfigError(
+            f"train.batch_size: expected at most the {len(data.train)} training examples, got {cfg.train.batch_size}"
+        )
 
 
 def build_state(cfg: Config, device: torch.device, rank: int = 0) -> BuiltState:
@@ -112,10 +115,17 @@ def build_state(cfg: Config, device: torch.device, rank: int = 0) -> BuiltState:
     dropout_gen = torch.Generator(device=device).manual_seed(derive_seed(cfg.seed, "dropout"))
     bind_dropout(gan, dropout_gen)
     prepare_modules(cfg.train, gan.G, gan.D)
-    sampler = BatchSampler(data.train.to(device), cfg.train.batch_size, order_gen,
-                           labels=data.labels["train"] if data.labels else None)
-    state = TrainState(gan, make_optimizer(cfg.optim_d, gan.D.parameters()),
-                       make_optimizer(cfg.optim_g, gan.G.parameters()), sampler, noise_gen, dropout_gen)
+    sampler = BatchSampler(
+        data.train.to(device), cfg.train.batch_size, order_gen, labels=data.labels["train"] if data.labels else None
+    )
+    state = TrainState(
+        gan,
+        make_optimizer(cfg.optim_d, gan.D.parameters()),
+        make_optimizer(cfg.optim_g, gan.G.parameters()),
+        sampler,
+        noise_gen,
+        dropout_gen,
+    )
     fixed_gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "fixed-noise"))
     fixed_z = gan.prior.sample(cfg.train.n_fixed_samples, fixed_gen)  # (n_fixed, noise.dim)
     return BuiltState(data, state, fixed_z.to(device))

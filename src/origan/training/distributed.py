@@ -51,8 +51,18 @@ from ..seeding import capture_rng
 from .state import BatchSampler, TrainState
 from .trainer import Trainer
 
-__all__ = ["DistContext", "DistributedTrainer", "ShardedBatchSampler", "broadcast", "environment",
-           "is_main_process", "on_main", "parallelize", "setup", "teardown"]
+__all__ = [
+    "DistContext",
+    "DistributedTrainer",
+    "ShardedBatchSampler",
+    "broadcast",
+    "environment",
+    "is_main_process",
+    "on_main",
+    "parallelize",
+    "setup",
+    "teardown",
+]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -130,7 +140,7 @@ def on_main(ctx: DistContext | None, fn: Callable[[], T]) -> T:
     if ctx.is_main:
         try:
             outcome = ("ok", fn())
-        except Exception as e:  # noqa: BLE001 - re-raised below, on every rank
+        except Exception as e:
             error, outcome = e, ("error", (type(e), str(e)))
     outcome = broadcast(ctx, outcome)
     if outcome[0] == "error":
@@ -148,7 +158,7 @@ def on_main(ctx: DistContext | None, fn: Callable[[], T]) -> T:
 class ShardedBatchSampler(BatchSampler):
     """The same permutation as one process's sampler; ``next()`` returns this rank's rows of each batch."""
 
-    def __init__(self, base: BatchSampler, rank: int, world: int) -> None:  # noqa: D107 - shares base's state
+    def __init__(self, base: BatchSampler, rank: int, world: int) -> None:
         self.__dict__.update(base.__dict__)  # same data, generator, epoch, cursor and permutation (no draw)
         self.rank, self.world = rank, world
 
@@ -163,8 +173,10 @@ def parallelize(ctx: DistContext, cfg: Any, state: TrainState) -> None:
     """Shard ``state``'s batches, noise and dropout masks for this rank, and wrap G and D in DDP (in place)."""
     m = cfg.train.batch_size
     if m % ctx.world:
-        raise ConfigError(f"train.batch_size: expected a multiple of the {ctx.world} processes (each takes an "
-                          f"equal shard of the global batch), got {m}")
+        raise ConfigError(
+            f"train.batch_size: expected a multiple of the {ctx.world} processes (each takes an "
+            f"equal shard of the global batch), got {m}"
+        )
     gan = state.gan
     device = gan.device
     kwargs: dict[str, Any] = {"device_ids": [device.index]} if device.type == "cuda" else {}
@@ -179,8 +191,12 @@ def rank_state(ctx: DistContext, tree: dict[str, Any]) -> dict[str, Any]:
     if ranks is not None and len(ranks) == ctx.world:
         return tree | {"rng": ranks[ctx.rank]}
     if ctx.is_main:
-        log.warning("resuming on %d processes a checkpoint written by %s: the shared training streams continue "
-                    "exactly, the global RNGs are reseeded per rank", ctx.world, len(ranks) if ranks else 1)
+        log.warning(
+            "resuming on %d processes a checkpoint written by %s: the shared training streams continue "
+            "exactly, the global RNGs are reseeded per rank",
+            ctx.world,
+            len(ranks) if ranks else 1,
+        )
     return tree | {"rng": tree["rng"] | {k: v for k, v in capture_rng().items() if k != "generators"}}
 
 
@@ -195,9 +211,17 @@ class DistributedTrainer(Trainer):
     rank 0 after every rank's RNG states are gathered there.
     """
 
-    def __init__(self, ctx: DistContext, cfg: Any, state: TrainState, *, write_row: Callable[[dict[str, Any]], None],
-                 save_checkpoint: Callable[[Trainer, str], None], on_samples: Callable[[Trainer], None],
-                 callbacks: Any = ()) -> None:
+    def __init__(
+        self,
+        ctx: DistContext,
+        cfg: Any,
+        state: TrainState,
+        *,
+        write_row: Callable[[dict[str, Any]], None],
+        save_checkpoint: Callable[[Trainer, str], None],
+        on_samples: Callable[[Trainer], None],
+        callbacks: Any = (),
+    ) -> None:
         self.ctx = ctx
 
         def save(trainer: Trainer, reason: str) -> None:
@@ -210,8 +234,14 @@ class DistributedTrainer(Trainer):
                 state.rng_ranks = None
 
         main = ctx.is_main
-        super().__init__(cfg, state, write_row=write_row if main else (lambda row: None), save_checkpoint=save,
-                         on_samples=on_samples if main else (lambda t: None), callbacks=callbacks if main else ())
+        super().__init__(
+            cfg,
+            state,
+            write_row=write_row if main else (lambda row: None),
+            save_checkpoint=save,
+            on_samples=on_samples if main else (lambda t: None),
+            callbacks=callbacks if main else (),
+        )
 
     def _draw_noise(self) -> Tensor:
         s, m = self.state, self.cfg.train.batch_size

@@ -113,8 +113,13 @@ def choose_threads(train_cfg: Any, gan: nn.Module, batch_shape: Sequence[int]) -
         torch.set_num_threads(before)
     one, speedup = statistics.median(ones), statistics.median(ones) / statistics.median(manys)
     chosen = cores if speedup >= MIN_SPEEDUP else 1
-    log.info("train.threads = 0: %d intra-op thread(s) (forward pass %.1f ms on 1 thread, %.2fx faster on %d)",
-             chosen, 1e3 * one, speedup, cores)
+    log.info(
+        "train.threads = 0: %d intra-op thread(s) (forward pass %.1f ms on 1 thread, %.2fx faster on %d)",
+        chosen,
+        1e3 * one,
+        speedup,
+        cores,
+    )
     return chosen
 
 

@@ -2,7 +2,8 @@
 
 Weights, both optimizers, counters, the data order (the epoch's permutation and the cursor in it), the
 log interval's running sums and every RNG state (Python, NumPy, torch CPU and CUDA, the noise, data-order
-and dropout generators; under DDP every rank's). Schedules are pure functions of the counters, so they need no state of their own.
+and dropout generators; under DDP every rank's). Schedules are pure functions of the counters, so they need
+no state of their own.
 """
 
 from __future__ import annotations
@@ -77,7 +78,9 @@ class BatchSampler:
         if len(state["perm"]) != self.n:
             from ..errors import CheckpointError
 
-            raise CheckpointError(f"checkpoint: its data order covers {len(state['perm'])} examples, the dataset has {self.n}")
+            raise CheckpointError(
+                f"checkpoint: its data order covers {len(state['perm'])} examples, the dataset has {self.n}"
+            )
         self.epoch, self.cursor, self.perm = int(state["epoch"]), int(state["cursor"]), state["perm"].to(torch.int64)
 
 
@@ -94,8 +97,15 @@ class TrainState:
         acc: ``(7,)`` running sums of the current log interval (see ``Trainer``).
     """
 
-    def __init__(self, gan: GAN, opt_d: torch.optim.Optimizer, opt_g: torch.optim.Optimizer,
-                 sampler: BatchSampler, noise_gen: torch.Generator, dropout_gen: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        gan: GAN,
+        opt_d: torch.optim.Optimizer,
+        opt_g: torch.optim.Optimizer,
+        sampler: BatchSampler,
+        noise_gen: torch.Generator,
+        dropout_gen: torch.Generator | None = None,
+    ) -> None:
         self.gan, self.opt_d, self.opt_g, self.sampler, self.noise_gen = gan, opt_d, opt_g, sampler, noise_gen
         self.dropout_gen = dropout_gen  # the stream of D's (and G's) dropout masks, when bound to the nets
         self.rng_ranks: list[dict[str, Any]] | None = None  # under DDP: every rank's RNG states, for checkpoints
@@ -123,8 +133,13 @@ class TrainState:
             "opt_d": self.opt_d.state_dict(),
             "opt_g": self.opt_g.state_dict(),
             "sampler": self.sampler.state_dict(),
-            "counters": {"step": self.step, "d_updates": self.d_updates, "g_updates": self.g_updates,
-                         "rollbacks": self.rollbacks, "lr_scale": self.lr_scale},
+            "counters": {
+                "step": self.step,
+                "d_updates": self.d_updates,
+                "g_updates": self.g_updates,
+                "rollbacks": self.rollbacks,
+                "lr_scale": self.lr_scale,
+            },
             "acc": self.acc,
             "rng": capture_rng(self.generators()),
         } | ({"rng_ranks": self.rng_ranks} if self.rng_ranks is not None else {})

@@ -80,9 +80,16 @@ def make_optimizer(cfg: OptimConfig, params: Any) -> torch.optim.Optimizer:
     params = list(params)
     if cfg.name == "sgd":
         fused = all(p.device.type in ("cpu", "cuda") for p in params)
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
-                               **({"fused": True} if fused else {"foreach": True}))
-    return torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay, foreach=True)
+        return torch.optim.SGD(
+            params,
+            lr=cfg.lr,
+            momentum=cfg.momentum,
+            weight_decay=cfg.weight_decay,
+            **({"fused": True} if fused else {"foreach": True}),
+        )
+    return torch.optim.Adam(
+        params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay, foreach=True
+    )
 
 
 @dataclass(frozen=True)
@@ -114,9 +121,16 @@ class Trainer:
         write_row: ``f(row)`` stores a metrics row.
     """
 
-    def __init__(self, cfg: Config, state: TrainState, *, write_row: Callable[[dict[str, Any]], None] = lambda r: None,
-                 save_checkpoint: Callable[[Trainer, str], None] = lambda t, r: None,
-                 on_samples: Callable[[Trainer], None] = lambda t: None, callbacks: Sequence[Callback] = ()) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        state: TrainState,
+        *,
+        write_row: Callable[[dict[str, Any]], None] = lambda r: None,
+        save_checkpoint: Callable[[Trainer, str], None] = lambda t, r: None,
+        on_samples: Callable[[Trainer], None] = lambda t: None,
+        callbacks: Sequence[Callback] = (),
+    ) -> None:
         self.cfg = cfg
         self.state = state
         self.write_row = write_row
@@ -256,13 +270,18 @@ class Trainer:
         self._t_interval = now
         examples = acc[N_D] * self.cfg.train.batch_size
         row = {
-            "step": s.step, "epoch": round(s.sampler.epoch_float, 6),
-            "d_loss": acc[D_LOSS] / n_d, "g_loss": acc[G_LOSS] / n_g, "value": acc[VALUE] / n_d,
-            "d_real": acc[D_REAL] / n_d, "d_fake": acc[D_FAKE] / n_d,
+            "step": s.step,
+            "epoch": round(s.sampler.epoch_float, 6),
+            "d_loss": acc[D_LOSS] / n_d,
+            "g_loss": acc[G_LOSS] / n_g,
+            "value": acc[VALUE] / n_d,
+            "d_real": acc[D_REAL] / n_d,
+            "d_fake": acc[D_FAKE] / n_d,
             "lr_d": learning_rate(self.cfg.optim_d, s.d_updates) * s.lr_scale,
             "lr_g": learning_rate(self.cfg.optim_g, s.g_updates) * s.lr_scale,
             "momentum": momentum(self.cfg.optim_d, s.sampler.epoch) if self.cfg.optim_d.name == "sgd" else None,
-            "elapsed_s": round(seconds, 4), "img_per_s": round(examples / seconds, 1),
+            "elapsed_s": round(seconds, 4),
+            "img_per_s": round(examples / seconds, 1),
         }
         s.acc.zero_()
         return row
@@ -284,17 +303,32 @@ class Trainer:
         s, t = self.state, self.cfg.train
         failed_at = s.step + 1
         if s.rollbacks >= t.guard_max_rollbacks:
-            raise TrainingDiverged(f"training diverged: {reason} at step {failed_at} after {s.rollbacks} rollbacks; "
-                                   "lower the learning rates (optim_d.lr, optim_g.lr)")
+            raise TrainingDiverged(
+                f"training diverged: {reason} at step {failed_at} after {s.rollbacks} rollbacks; "
+                "lower the learning rates (optim_d.lr, optim_g.lr)"
+            )
         rollbacks, scale = s.rollbacks + 1, s.lr_scale * t.guard_lr_factor
         tree, tensors = self._snapshot
         s.load_state_dict(unflatten(tree, tensors))
         s.rollbacks, s.lr_scale = rollbacks, scale
-        row = {"event": "rollback", "step": failed_at, "reason": reason, "to_step": s.step,
-               "lr_scale": scale, "rollbacks": rollbacks}
+        row = {
+            "event": "rollback",
+            "step": failed_at,
+            "reason": reason,
+            "to_step": s.step,
+            "lr_scale": scale,
+            "rollbacks": rollbacks,
+        }
         self.write_row(row)
-        log.warning("%s at step %d: rolled back to step %d, learning rates x%g (rollback %d of at most %d)",
-                    reason, failed_at, s.step, scale, rollbacks, t.guard_max_rollbacks)
+        log.warning(
+            "%s at step %d: rolled back to step %d, learning rates x%g (rollback %d of at most %d)",
+            reason,
+            failed_at,
+            s.step,
+            scale,
+            rollbacks,
+            t.guard_max_rollbacks,
+        )
 
     def _guarded_iteration(self) -> bool:
         """One iteration; False when it was rolled back instead."""

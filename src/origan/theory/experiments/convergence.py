@@ -66,9 +66,18 @@ class _Tracker:
         domain = flow_domain(self.p_data, p_g, self.generator, self.panels, n=50_000)
         exact = summary(self.p_data.log_prob, p_g.log_prob, domain, order=8)
         dev = max_d_star_deviation(self.p_data.log_prob, p_g.log_prob, domain, self.level)
-        self.rows.append({"step": step, "jsd": exact["jsd"].value, "jsd_error": exact["jsd"].error,
-                          "criterion": exact["criterion"].value, "criterion_error": exact["criterion"].error,
-                          "max_d_star_dev": dev, "mass_data": exact["mass_data"].value, "mass_g": exact["mass_g"].value})
+        self.rows.append(
+            {
+                "step": step,
+                "jsd": exact["jsd"].value,
+                "jsd_error": exact["jsd"].error,
+                "criterion": exact["criterion"].value,
+                "criterion_error": exact["criterion"].error,
+                "max_d_star_dev": dev,
+                "mass_data": exact["mass_data"].value,
+                "mass_g": exact["mass_g"].value,
+            }
+        )
 
 
 def _exact_arm(dim: int, seed: int, quick: bool) -> list[dict[str, float]]:
@@ -79,8 +88,18 @@ def _exact_arm(dim: int, seed: int, quick: bool) -> list[dict[str, float]]:
     flow.init_output_bias(p_data.sample(10_000, gen).double().mean(0))  # as the library starts G: at the data's mean
     tracker = _Tracker(p_data, prior, gen, panels=60 if dim == 1 else 30)
     steps = 400 if quick else 800
-    train_against_d_star(flow, prior, p_data, steps=steps, batch=1024, lr=0.01, loss="minimax", generator=gen,
-                         every=steps // 20, on_eval=tracker)
+    train_against_d_star(
+        flow,
+        prior,
+        p_data,
+        steps=steps,
+        batch=1024,
+        lr=0.01,
+        loss="minimax",
+        generator=gen,
+        every=steps // 20,
+        on_eval=tracker,
+    )
     return tracker.rows
 
 
@@ -88,7 +107,10 @@ def _exact_arm(dim: int, seed: int, quick: bool) -> list[dict[str, float]]:
 def _global_state_kept() -> Iterator[None]:
     """Restore Python's, NumPy's and torch's global RNGs and torch's determinism settings on exit."""
     py_state, np_state = random.getstate(), np.random.get_state()
-    deterministic, warn_only = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    deterministic, warn_only = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+    )
     fill = torch.utils.deterministic.fill_uninitialized_memory
     try:
         with torch.random.fork_rng(devices=[]):
@@ -108,10 +130,22 @@ def _trained_arm(seed: int, quick: bool) -> tuple[list[dict[str, float]], dict[s
 
     steps = 300 if quick else 1000
     overrides = {
-        "seed": seed, "data.n_train": 200_000, "noise.prior": "normal", "generator.name": "affine",
-        "discriminator.hidden": [64, 64], "loss.generator": "nonsaturating", "train.k": 5, "train.batch_size": 512,
-        "train.steps": steps, "train.log_every": steps // 20, "train.device": "cpu",
-        "optim_d.lr": 2e-3, "optim_d.lr_decay": 1.0, "optim_g.lr": 5e-3, "optim_g.lr_decay": 1.004, "optim_g.lr_min": 0.0,
+        "seed": seed,
+        "data.n_train": 200_000,
+        "noise.prior": "normal",
+        "generator.name": "affine",
+        "discriminator.hidden": [64, 64],
+        "loss.generator": "nonsaturating",
+        "train.k": 5,
+        "train.batch_size": 512,
+        "train.steps": steps,
+        "train.log_every": steps // 20,
+        "train.device": "cpu",
+        "optim_d.lr": 2e-3,
+        "optim_d.lr_decay": 1.0,
+        "optim_g.lr": 5e-3,
+        "optim_g.lr_decay": 1.004,
+        "optim_g.lr_min": 0.0,
     }
     cfg = load_config("gauss1d", overrides=overrides)
     with _global_state_kept():  # the lab's other experiments keep their global RNGs and torch settings
@@ -139,10 +173,16 @@ def convergence(out: Path | None = None, *, seed: int = 0, quick: bool = False) 
         quick: the test suite's budget: half the exact-D* steps (same tolerances) and a 300-step trained-D run
             with looser tolerances (JSD <= 1e-2, |C(G) + log 4| <= 2e-2).
     """
-    result = ExperimentResult("convergence", "Proposition 2: with D = D* at every step, p_g -> p_data (JSD -> 0, D* -> 1/2)",
-                              settings={"seed": seed, "quick": quick, "support": f"highest-density region of p_data "
-                                        f"holding {SUPPORT_MASS}", "exact arms": "affine flow, minimax G step, Adam 0.01 "
-                                        "cosine decay, batch 1024"})
+    result = ExperimentResult(
+        "convergence",
+        "Proposition 2: with D = D* at every step, p_g -> p_data (JSD -> 0, D* -> 1/2)",
+        settings={
+            "seed": seed,
+            "quick": quick,
+            "support": f"highest-density region of p_data holding {SUPPORT_MASS}",
+            "exact arms": "affine flow, minimax G step, Adam 0.01 cosine decay, batch 1024",
+        },
+    )
     histories = {"exact-d-star-1d": _exact_arm(1, seed, quick), "exact-d-star-2d": _exact_arm(2, seed, quick)}
     histories["trained-d-1d"], result.settings["trained arm"] = _trained_arm(seed, quick)
     result.numbers["histories"] = histories
@@ -152,11 +192,21 @@ def convergence(out: Path | None = None, *, seed: int = 0, quick: bool = False) 
         exact = arm.startswith("exact")
         tol = TARGETS if exact or not quick else {**TARGETS, **TARGETS_QUICK_TRAINED}
         result.claim(f"{arm}_jsd", f"{arm}: JSD(p_data || p_g) at the end", last["jsd"], "<=", tol["jsd"])
-        result.claim(f"{arm}_criterion", f"{arm}: |C(G) - (-log 4)| at the end", abs(last["criterion"] + LOG4),
-                     "<=", tol["criterion"])
+        result.claim(
+            f"{arm}_criterion",
+            f"{arm}: |C(G) - (-log 4)| at the end",
+            abs(last["criterion"] + LOG4),
+            "<=",
+            tol["criterion"],
+        )
         if exact:
-            result.claim(f"{arm}_d_star", f"{arm}: max |D* - 1/2| over the data's support at the end",
-                         last["max_d_star_dev"], "<=", tol["d_star"])
+            result.claim(
+                f"{arm}_d_star",
+                f"{arm}: max |D* - 1/2| over the data's support at the end",
+                last["max_d_star_dev"],
+                "<=",
+                tol["d_star"],
+            )
     if out is not None:
         from ..figures import plot_convergence
 

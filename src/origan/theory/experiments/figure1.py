@@ -36,7 +36,6 @@ from .games import alternating_step, cosine_schedule, d_star_gap, seeded, train_
 __all__ = ["figure1"]
 
 
-
 def _snapshot(gan: GAN) -> dict[str, Any]:
     return {"G": copy.deepcopy(gan.G.state_dict()), "D": copy.deepcopy(gan.D.state_dict())}
 
@@ -62,8 +61,13 @@ def measure(gan: GAN) -> dict[str, float]:
     exact = summary(p_data.log_prob, p_g.log_prob, domain)
     gap, _ = d_star_gap(p_data.log_prob, p_g.log_prob, gan.D, domain)
     half = _d_half_gap(gan.D, domain)
-    return {"jsd": exact["jsd"].value, "criterion": exact["criterion"].value, "mean_abs_d_minus_d_star": gap,
-            "mean_abs_d_minus_half": half, "mass_g": exact["mass_g"].value}
+    return {
+        "jsd": exact["jsd"].value,
+        "criterion": exact["criterion"].value,
+        "mean_abs_d_minus_d_star": gap,
+        "mean_abs_d_minus_half": half,
+        "mass_g": exact["mass_g"].value,
+    }
 
 
 def _d_half_gap(discriminator: torch.nn.Module, domain: Domain) -> float:
@@ -112,10 +116,20 @@ def figure1(out: Path | None = None, *, seed: int = 0, quick: bool = False) -> E
         quick: the test suite's budget: 700 training steps instead of 1500 and looser end-state tolerances.
     """
     steps = 700 if quick else 1500
-    result = ExperimentResult("figure1", "The paper's Figure 1 (panels a-d) from a real 1-D run, and its GIF",
-                              settings={"seed": seed, "quick": quick, "steps": steps, "p_data": "N(4, 0.5^2)",
-                                        "z": "N(0, 1)", "G": "affine flow from N(2.5, 1)", "D": "MLP 64-64",
-                                        "update": "Algorithm 1, k = 2, non-saturating, Adam (D 2e-3; G 5e-3 cosine to 1%)"})
+    result = ExperimentResult(
+        "figure1",
+        "The paper's Figure 1 (panels a-d) from a real 1-D run, and its GIF",
+        settings={
+            "seed": seed,
+            "quick": quick,
+            "steps": steps,
+            "p_data": "N(4, 0.5^2)",
+            "z": "N(0, 1)",
+            "G": "affine flow from N(2.5, 1)",
+            "D": "MLP 64-64",
+            "update": "Algorithm 1, k = 2, non-saturating, Adam (D 2e-3; G 5e-3 cosine to 1%)",
+        },
+    )
     prior = NormalPrior(1)
     flow = AffineFlow((1,))
     flow.init_output_bias(torch.tensor([2.5]))  # start beside the data, as in the paper's panel (a)
@@ -136,15 +150,31 @@ def figure1(out: Path | None = None, *, seed: int = 0, quick: bool = False) -> E
     numbers = {k: measure(g) for k, g in panels.items()}
     numbers["a"]["step"], numbers["d"]["step"] = snaps[a_index][0], snaps[-1][0]
     result.numbers["panels"] = numbers
-    result.claim("b_d_is_d_star", "(b) D trained against fixed G: mean |D - D*| under (p_data + p_g)/2",
-                 numbers["b"]["mean_abs_d_minus_d_star"], "<=", 0.05 if quick else 0.02)
-    result.claim("c_g_step_improves", "(c) JSD after the G updates minus JSD before them (b)",
-                 numbers["c"]["jsd"] - numbers["b"]["jsd"], "<", 0.0)
-    result.claim("d_converged_jsd", "(d) end of the run: JSD(p_data || p_g)", numbers["d"]["jsd"], "<=", 0.05 if quick else 0.01)
-    result.claim("d_half", "(d) end of the run: mean |D - 1/2| under p_data", numbers["d"]["mean_abs_d_minus_half"],
-                 "<=", 0.1 if quick else 0.05)
+    result.claim(
+        "b_d_is_d_star",
+        "(b) D trained against fixed G: mean |D - D*| under (p_data + p_g)/2",
+        numbers["b"]["mean_abs_d_minus_d_star"],
+        "<=",
+        0.05 if quick else 0.02,
+    )
+    result.claim(
+        "c_g_step_improves",
+        "(c) JSD after the G updates minus JSD before them (b)",
+        numbers["c"]["jsd"] - numbers["b"]["jsd"],
+        "<",
+        0.0,
+    )
+    result.claim(
+        "d_converged_jsd", "(d) end of the run: JSD(p_data || p_g)", numbers["d"]["jsd"], "<=", 0.05 if quick else 0.01
+    )
+    result.claim(
+        "d_half",
+        "(d) end of the run: mean |D - 1/2| under p_data",
+        numbers["d"]["mean_abs_d_minus_half"],
+        "<=",
+        0.1 if quick else 0.05,
+    )
     if out is not None:
-
         result.figures.append(plot_figure1(panels, numbers, Path(out) / "figure1.png").name)
         frames = [(s, _restore(gan, snap)) for s, snap in snaps]
         result.figures.append(save_gif(frames, Path(out) / "figure1.gif").name)

@@ -22,8 +22,16 @@ from ..divergences import Distribution
 from ..optimal import LogDensity, d_star_logit
 from ..quadrature import Domain, integrate
 
-__all__ = ["cosine_schedule", "seeded", "d_star_gap", "flow_domain", "hdr_threshold", "max_d_star_deviation",
-           "train_against_d_star", "train_discriminator"]
+__all__ = [
+    "cosine_schedule",
+    "d_star_gap",
+    "flow_domain",
+    "hdr_threshold",
+    "max_d_star_deviation",
+    "seeded",
+    "train_against_d_star",
+    "train_discriminator",
+]
 
 
 @contextlib.contextmanager
@@ -36,14 +44,16 @@ def seeded(seed: int) -> Iterator[None]:
 
 def cosine_schedule(opt: torch.optim.Optimizer, steps: int, floor: float = 0.0) -> torch.optim.lr_scheduler.LambdaLR:
     """Learning rate from its initial value down to ``floor`` times it along a half cosine over ``steps``."""
+
     def factor(s: int) -> float:
         return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))
 
     return torch.optim.lr_scheduler.LambdaLR(opt, factor)
 
 
-def train_discriminator(gan: GAN, p_data: Distribution, steps: int, batch: int, lr: float,
-                        generator: torch.Generator) -> list[float]:
+def train_discriminator(
+    gan: GAN, p_data: Distribution, steps: int, batch: int, lr: float, generator: torch.Generator
+) -> list[float]:
     """Train ``gan.D`` against the fixed ``gan.G`` on fresh draws of p_data and p_z (Adam, cosine decay to 1%).
 
     Returns the D loss (-V on the minibatch) every 50 steps.
@@ -84,8 +94,15 @@ class SnapshotDStar(nn.Module):
         return d_star_logit(self.log_p_data(flat), self.frozen.log_prob(flat))  # (n,) logits
 
 
-def alternating_step(gan: GAN, p_data: Distribution, opt_d: torch.optim.Optimizer, opt_g: torch.optim.Optimizer,
-                     generator: torch.Generator, k: int = 1, batch: int = 256) -> None:
+def alternating_step(
+    gan: GAN,
+    p_data: Distribution,
+    opt_d: torch.optim.Optimizer,
+    opt_g: torch.optim.Optimizer,
+    generator: torch.Generator,
+    k: int = 1,
+    batch: int = 256,
+) -> None:
     """One iteration of Algorithm 1 on fresh draws from ``p_data``: k D steps, then one G step."""
     for _ in range(k):
         out = gan.d_objective(p_data.sample(batch, generator), gan.noise(batch, generator))
@@ -98,10 +115,20 @@ def alternating_step(gan: GAN, p_data: Distribution, opt_d: torch.optim.Optimize
     opt_g.step()
 
 
-def train_against_d_star(flow: nn.Module, prior: Any, p_data: Distribution, *, steps: int, batch: int, lr: float,
-                         loss: str, generator: torch.Generator, every: int = 0,
-                         on_eval: Callable[[int, nn.Module], None] | None = None,
-                         optimizer: str = "adam") -> GAN:
+def train_against_d_star(
+    flow: nn.Module,
+    prior: Any,
+    p_data: Distribution,
+    *,
+    steps: int,
+    batch: int,
+    lr: float,
+    loss: str,
+    generator: torch.Generator,
+    every: int = 0,
+    on_eval: Callable[[int, nn.Module], None] | None = None,
+    optimizer: str = "adam",
+) -> GAN:
     """The idealised inner loop of Proposition 2: before every G step, D is set to D*_G exactly.
 
     Args:
@@ -135,8 +162,15 @@ def train_against_d_star(flow: nn.Module, prior: Any, p_data: Distribution, *, s
     return gan
 
 
-def flow_domain(p_data: Any, p_g: FlowDensity, generator: torch.Generator, panels: int, pad: float = 0.25,
-                n: int = 200_000, tail_mass: float = 1e-12) -> Domain:
+def flow_domain(
+    p_data: Any,
+    p_g: FlowDensity,
+    generator: torch.Generator,
+    panels: int,
+    pad: float = 0.25,
+    n: int = 200_000,
+    tail_mass: float = 1e-12,
+) -> Domain:
     """A box for quadrature: for a mixture p_data, the box leaving out at most ``tail_mass`` of it; for a flow
     p_data, and always for p_g, the range of ``n`` draws widened by ``pad`` of its width on each side.
 
@@ -148,7 +182,9 @@ def flow_domain(p_data: Any, p_g: FlowDensity, generator: torch.Generator, panel
     for dist in sampled:
         x = dist.sample(n, generator)  # (n, d)
         lo, hi = x.min(0).values, x.max(0).values
-        bounds = _union(bounds, [(float(l - pad * (h - l)), float(h + pad * (h - l))) for l, h in zip(lo, hi, strict=True)])
+        bounds = _union(
+            bounds, [(float(l - pad * (h - l)), float(h + pad * (h - l))) for l, h in zip(lo, hi, strict=True)]
+        )
     if hasattr(p_data, "means"):
         bounds = _union(bounds, Domain.for_mixtures(p_data, tail_mass=tail_mass).bounds)
     breaks = [[] for _ in bounds]
@@ -164,8 +200,9 @@ def _union(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> list[t
     return [(min(x0, y0), max(x1, y1)) for (x0, x1), (y0, y1) in zip(a, b, strict=True)]
 
 
-def d_star_gap(log_p_data: LogDensity, log_p_g: LogDensity, discriminator: nn.Module, domain: Domain,
-               order: int = 8) -> tuple[float, float]:
+def d_star_gap(
+    log_p_data: LogDensity, log_p_g: LogDensity, discriminator: nn.Module, domain: Domain, order: int = 8
+) -> tuple[float, float]:
     """Mean |D - D*| under m = (p_data + p_g) / 2, by quadrature: ``(value, error estimate)``."""
     d64 = copy.deepcopy(discriminator).double().eval()
 
@@ -192,8 +229,9 @@ def hdr_threshold(p_data: Distribution, mass: float, generator: torch.Generator,
 
 
 @torch.no_grad()
-def max_d_star_deviation(log_p_data: LogDensity, log_p_g: LogDensity, domain: Domain, level: float,
-                         points: int = 2001) -> float:
+def max_d_star_deviation(
+    log_p_data: LogDensity, log_p_g: LogDensity, domain: Domain, level: float, points: int = 2001
+) -> float:
     """max |D*(x) - 1/2| over a grid of the box restricted to {log p_data(x) >= level}."""
     axes = [torch.linspace(lo, hi, points if domain.dim == 1 else 401, dtype=torch.float64) for lo, hi in domain.bounds]
     grid = torch.stack([g.reshape(-1) for g in torch.meshgrid(*axes, indexing="ij")], dim=1)  # (N, d)

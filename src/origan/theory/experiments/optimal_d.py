@@ -89,12 +89,20 @@ def _run(dim: int, seed: int, quick: bool) -> tuple[dict[str, float], dict[str, 
     gap, gap_err = d_star_gap(p_data.log_prob, p_g.log_prob, D, domain, order=order)
     mc = value_mc(p_data, p_g, d64, 1_000_000 if not quick else 200_000, gen)
     numbers = {
-        "mean_abs_d_minus_d_star": gap, "mean_abs_d_minus_d_star_error": gap_err,
-        "criterion": exact["criterion"].value, "criterion_error": exact["criterion"].error,
-        "value_trained": exact["value"].value, "value_trained_error": exact["value"].error,
-        "value_trained_mc": mc.value, "value_trained_mc_se": mc.error,
-        "jsd": exact["jsd"].value, "mass_data_in_box": exact["mass_data"].value, "mass_g_in_box": exact["mass_g"].value,
-        "d_steps": steps, "batch": batch, "d_loss_last": losses[-1],
+        "mean_abs_d_minus_d_star": gap,
+        "mean_abs_d_minus_d_star_error": gap_err,
+        "criterion": exact["criterion"].value,
+        "criterion_error": exact["criterion"].error,
+        "value_trained": exact["value"].value,
+        "value_trained_error": exact["value"].error,
+        "value_trained_mc": mc.value,
+        "value_trained_mc_se": mc.error,
+        "jsd": exact["jsd"].value,
+        "mass_data_in_box": exact["mass_data"].value,
+        "mass_g_in_box": exact["mass_g"].value,
+        "d_steps": steps,
+        "batch": batch,
+        "d_loss_last": losses[-1],
     }
     return numbers, {"p_data": p_data, "p_g": p_g, "D": d64, "domain": domain}
 
@@ -113,9 +121,17 @@ def optimal_d(out: Path | None = None, *, seed: int = 0, quick: bool = False) ->
         seed: seed of G's weights, D's initialisation and every draw.
         quick: the test suite's budget (800 D steps of 256 instead of 3000 of 512) and looser tolerances.
     """
-    result = ExperimentResult("optimal-d", "Proposition 1: a D trained on samples converges to D* = p_data / (p_data + p_g)",
-                              settings={"seed": seed, "quick": quick, "discriminator": "MLP 64-64 leaky ReLU",
-                                        "optimizer": "Adam 2e-3, cosine decay to 1%", "fresh draws every step": True})
+    result = ExperimentResult(
+        "optimal-d",
+        "Proposition 1: a D trained on samples converges to D* = p_data / (p_data + p_g)",
+        settings={
+            "seed": seed,
+            "quick": quick,
+            "discriminator": "MLP 64-64 leaky ReLU",
+            "optimizer": "Adam 2e-3, cosine decay to 1%",
+            "fresh draws every step": True,
+        },
+    )
     tol = TOLERANCE_QUICK if quick else TOLERANCE
     vtol = VALUE_TOLERANCE_QUICK if quick else VALUE_TOLERANCE
     views = {}
@@ -123,16 +139,35 @@ def optimal_d(out: Path | None = None, *, seed: int = 0, quick: bool = False) ->
         numbers, view = _run(dim, seed, quick)
         result.numbers[f"{dim}d"] = numbers
         views[dim] = view
-        result.claim(f"d_matches_d_star_{dim}d", f"{dim}-D: mean |D - D*| under (p_data + p_g)/2",
-                     numbers["mean_abs_d_minus_d_star"], "<=", tol[dim])
-        result.claim(f"max_value_{dim}d", f"{dim}-D: |C(G) - V(G, D_trained)| (both exact, quadrature)",
-                     abs(numbers["criterion"] - numbers["value_trained"]), "<=", vtol)
-        result.claim(f"max_value_mc_{dim}d", f"{dim}-D: |C(G) - minibatch-style estimate of V(G, D_trained)| (Monte Carlo)",
-                     abs(numbers["criterion"] - numbers["value_trained_mc"]), "<=", vtol)
-        result.claim(f"d_below_d_star_{dim}d", f"{dim}-D: V(G, D_trained) - C(G) (D* is the maximiser)",
-                     numbers["value_trained"] - numbers["criterion"], "<=", numbers["value_trained_error"] + numbers["criterion_error"])
+        result.claim(
+            f"d_matches_d_star_{dim}d",
+            f"{dim}-D: mean |D - D*| under (p_data + p_g)/2",
+            numbers["mean_abs_d_minus_d_star"],
+            "<=",
+            tol[dim],
+        )
+        result.claim(
+            f"max_value_{dim}d",
+            f"{dim}-D: |C(G) - V(G, D_trained)| (both exact, quadrature)",
+            abs(numbers["criterion"] - numbers["value_trained"]),
+            "<=",
+            vtol,
+        )
+        result.claim(
+            f"max_value_mc_{dim}d",
+            f"{dim}-D: |C(G) - minibatch-style estimate of V(G, D_trained)| (Monte Carlo)",
+            abs(numbers["criterion"] - numbers["value_trained_mc"]),
+            "<=",
+            vtol,
+        )
+        result.claim(
+            f"d_below_d_star_{dim}d",
+            f"{dim}-D: V(G, D_trained) - C(G) (D* is the maximiser)",
+            numbers["value_trained"] - numbers["criterion"],
+            "<=",
+            numbers["value_trained_error"] + numbers["criterion_error"],
+        )
     if out is not None:
-
         result.figures.append(plot_optimal_d_1d(views[1], Path(out) / "optimal_d_1d.png").name)
         result.figures.append(plot_optimal_d_2d(views[2], Path(out) / "optimal_d_2d.png").name)
     return result

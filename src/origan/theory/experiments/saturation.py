@@ -47,8 +47,9 @@ def _gradient_norms(flow: AffineFlow, discriminator: torch.nn.Module, z: torch.T
     return norms
 
 
-def _race(flow: AffineFlow, discriminator: torch.nn.Module, prior: NormalPrior, loss: str, cap: int, lr: float,
-          seed: int) -> tuple[int | None, list[tuple[int, float]], str]:
+def _race(
+    flow: AffineFlow, discriminator: torch.nn.Module, prior: NormalPrior, loss: str, cap: int, lr: float, seed: int
+) -> tuple[int | None, list[tuple[int, float]], str]:
     """G steps until JSD < 0.05 (None if not within ``cap``), the JSD curve, and how it ended."""
     p_data = gauss1d()
     gan = GAN(copy.deepcopy(flow), copy.deepcopy(discriminator), prior, loss)
@@ -71,7 +72,9 @@ def _race(flow: AffineFlow, discriminator: torch.nn.Module, prior: NormalPrior, 
     return None, curve, f"not reached in {cap} steps"
 
 
-@register_experiment("saturation", "Section 3: the minimax G cost saturates when D is confident; the non-saturating one does not")
+@register_experiment(
+    "saturation", "Section 3: the minimax G cost saturates when D is confident; the non-saturating one does not"
+)
 def saturation(out: Path | None = None, *, seed: int = 0, quick: bool = False) -> ExperimentResult:
     """Gradient norms at initialisation and steps to JSD < 0.05 for the three generator costs.
 
@@ -81,10 +84,20 @@ def saturation(out: Path | None = None, *, seed: int = 0, quick: bool = False) -
         quick: the test suite's budget: at most 400 G steps per cost instead of 1500 (same tolerances).
     """
     cap, lr = (400 if quick else 1500), 0.05
-    result = ExperimentResult("saturation", "Section 3: the minimax G cost saturates when D is confident; the non-saturating one does not",
-                              settings={"seed": seed, "quick": quick, "p_data": "N(4, 0.5^2)", "G at init": "N(0, 1)",
-                                        "D pre-training": "1000 Adam steps against the initial G", "G optimizer": f"SGD lr {lr}",
-                                        "D optimizer": "Adam 1e-3, one step per G step", "step cap": cap})
+    result = ExperimentResult(
+        "saturation",
+        "Section 3: the minimax G cost saturates when D is confident; the non-saturating one does not",
+        settings={
+            "seed": seed,
+            "quick": quick,
+            "p_data": "N(4, 0.5^2)",
+            "G at init": "N(0, 1)",
+            "D pre-training": "1000 Adam steps against the initial G",
+            "G optimizer": f"SGD lr {lr}",
+            "D optimizer": "Adam 1e-3, one step per G step",
+            "step cap": cap,
+        },
+    )
     p_data, prior = gauss1d(), NormalPrior(1)
     with seeded(seed):
         flow, D = AffineFlow((1,)), MLPDiscriminator((1,), (64, 64), "leaky_relu")
@@ -103,8 +116,13 @@ def saturation(out: Path | None = None, *, seed: int = 0, quick: bool = False) -
         ratios = {f"{k}/minimax": v / norms["minimax"] for k, v in norms.items() if k != "minimax"}
         result.numbers[f"gradient_norms_{name}"] = norms
         result.numbers[f"gradient_ratios_{name}"] = ratios
-        result.claim(f"gradient_ratio_{name}", f"init, {name.replace('_', ' ')}: ||grad nonsaturating|| / ||grad minimax||",
-                     ratios["nonsaturating/minimax"], ">=", GRADIENT_RATIO)
+        result.claim(
+            f"gradient_ratio_{name}",
+            f"init, {name.replace('_', ' ')}: ||grad nonsaturating|| / ||grad minimax||",
+            ratios["nonsaturating/minimax"],
+            ">=",
+            GRADIENT_RATIO,
+        )
     curves, steps = {}, {}
     for loss in GENERATOR_LOSSES:
         hit, curve, how = _race(flow, D, prior, loss, cap, lr, seed + 2)
@@ -112,11 +130,20 @@ def saturation(out: Path | None = None, *, seed: int = 0, quick: bool = False) -
         result.numbers[f"steps_to_jsd_{loss}"] = {"steps": hit, "outcome": how}
     ns = steps["nonsaturating"]
     mm = steps["minimax"] if steps["minimax"] is not None else cap  # a lower bound when not reached
-    result.claim("nonsaturating_reaches", f"G steps for the non-saturating cost to reach JSD < {JSD_GOAL}",
-                 ns if ns is not None else math.inf, "<=", cap)
-    result.claim("minimax_slower", "steps(minimax) / steps(non-saturating) to JSD < 0.05 (minimax: cap if not reached)",
-                 mm / ns if ns else math.nan, ">=", STEPS_RATIO)
+    result.claim(
+        "nonsaturating_reaches",
+        f"G steps for the non-saturating cost to reach JSD < {JSD_GOAL}",
+        ns if ns is not None else math.inf,
+        "<=",
+        cap,
+    )
+    result.claim(
+        "minimax_slower",
+        "steps(minimax) / steps(non-saturating) to JSD < 0.05 (minimax: cap if not reached)",
+        mm / ns if ns else math.nan,
+        ">=",
+        STEPS_RATIO,
+    )
     if out is not None:
-
         result.figures.append(plot_saturation(d_fake, curves, Path(out) / "saturation.png").name)
     return result
