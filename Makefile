@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.origan-installed
 DEMO_STEPS ?= 5000
 
-.PHONY: demo test test-all test-cpus venv clean
+.PHONY: demo test test-all test-cpus lint venv clean
 
 venv: $(STAMP)
 
@@ -22,9 +22,18 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/origan train --preset paper-mnist --set train.steps=$(DEMO_STEPS) --out runs/demo --overwrite
 
-# The whole CI suite (slow tests excluded), on every core.
+# The whole CI suite: the lint gate, the tests (slow ones excluded) on every core, then the float-sensitive
+# tests under other CPUs' kernels.
 test: $(STAMP)
+	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest -n auto -m 'not slow' -q
+	$(MAKE) --no-print-directory test-cpus
+
+# The quality gate: ruff's lint rules and formatting, and mypy over src/ (settings in pyproject.toml).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/mypy
 
 # Everything, slow tests included.
 test-all: $(STAMP)

@@ -11,25 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import origan
+from helpers import set_args
 from origan.cli import main
 from origan.config import load_config, parse_set
 from origan.errors import ConfigError
 
-TINY = [
-    "--set",
-    "train.steps=4",
-    "--set",
-    "train.sample_every=0",
-    "--set",
-    "generator.hidden=[8]",
-    "--set",
-    "discriminator.hidden=[8]",
-    "--set",
-    "data.n_train=64",
-    "--set",
-    "train.batch_size=16",
-    "--quiet",
-]
+TINY = [*set_args(["train.steps=4", "train.sample_every=0", "generator.hidden=[8]", "discriminator.hidden=[8]",
+                          "data.n_train=64", "train.batch_size=16"]), "--quiet"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -7,30 +7,14 @@ import sys
 import numpy as np
 import pytest
 
+from helpers import set_args
 from origan.cli import build_parser, main
 
-TINY = [
-    "--set",
-    "train.steps=20",
-    "--set",
-    "train.log_every=5",
-    "--set",
-    "train.sample_every=10",
-    "--set",
-    "train.checkpoint_every=10",
-    "--set",
-    "generator.hidden=[16]",
-    "--set",
-    "discriminator.hidden=[16]",
-    "--set",
-    "data.n_train=256",
-    "--set",
-    "data.n_val=32",
-    "--set",
-    "data.n_test=32",
-    "--set",
+TINY = set_args([
+    "train.steps=20", "train.log_every=5", "train.sample_every=10", "train.checkpoint_every=10",
+    "generator.hidden=[16]", "discriminator.hidden=[16]", "data.n_train=256", "data.n_val=32", "data.n_test=32",
     "train.batch_size=32",
-]
+])  # fmt: skip
 
 
 def _origan(*args, cwd=None):

@@ -7,31 +7,13 @@ import shutil
 
 import pytest
 
+from helpers import set_args
 from origan.cli import main
 
-TINY = [
-    "--set",
-    "train.steps=6",
-    "--set",
-    "train.log_every=2",
-    "--set",
-    "train.checkpoint_every=3",
-    "--set",
-    "train.sample_every=0",
-    "--set",
-    "generator.hidden=[8]",
-    "--set",
-    "discriminator.hidden=[8]",
-    "--set",
-    "data.n_train=64",
-    "--set",
-    "data.n_val=16",
-    "--set",
-    "data.n_test=16",
-    "--set",
-    "train.batch_size=16",
-    "--quiet",
-]
+TINY = [*set_args([
+    "train.steps=6", "train.log_every=2", "train.checkpoint_every=3", "train.sample_every=0", "generator.hidden=[8]",
+    "discriminator.hidden=[8]", "data.n_train=64", "data.n_val=16", "data.n_test=16", "train.batch_size=16",
+]), "--quiet"]  # fmt: skip
 ODD_VALUES = [None, "x", [], {}, 1.5, -1, True, 10**30, "step-000000003.safetensors", [[1, 2]], {"__tensor__": 7}]
 
 

@@ -5,7 +5,6 @@ The exactness runs use the paper's nets (maxout D with input and hidden dropout,
 so the sharded data, noise and dropout masks are all exercised; the quality run is a shortened ring8.
 """
 
-import json
 import os
 import subprocess
 import sys
@@ -15,8 +14,8 @@ import pytest
 import torch
 
 import origan
+from helpers import metric_rows, weights
 from origan.io.checkpoint import load_checkpoint
-from origan.io.rundir import TIMING_FIELDS
 from origan.models.dropout import Dropout
 from origan.training.distributed import ShardedBatchSampler
 from origan.training.state import BatchSampler
@@ -55,15 +54,6 @@ def _cli_sets(*extra):
     return [a for s in (*SETS, *extra) for a in ("--set", s)]
 
 
-def _rows(path):
-    rows = [json.loads(x) for x in (path / "metrics.jsonl").read_text().splitlines()]
-    return [{k: v for k, v in r.items() if k not in TIMING_FIELDS} for r in rows]
-
-
-def _weights(path):
-    return origan.load_run(path).gan.state_dict()
-
-
 def _max_diff(a, b):
     assert a.keys() == b.keys()
     return max((a[k].double() - b[k].double()).abs().max().item() for k in a)
@@ -80,15 +70,15 @@ def two_process_run(tmp_path_factory):
 def test_two_processes_equal_one_process_at_the_same_global_batch(two_process_run, tmp_path):
     ddp, proc = two_process_run
     one = origan.train(origan.load_config("paper-mnist", overrides=[*SETS, "train.steps=12"]), out=tmp_path / "one")
-    rows_ddp, rows_one = _rows(ddp), _rows(one.path)
+    rows_ddp, rows_one = metric_rows(ddp), metric_rows(one.path)
     assert [r["step"] for r in rows_ddp] == [r["step"] for r in rows_one] == [3, 6, 9, 12]  # rank 0 alone wrote
     for a, b in zip(rows_ddp, rows_one, strict=True):
         for key in ("d_loss", "g_loss", "value", "d_real", "d_fake"):
             assert a[key] == pytest.approx(b[key], abs=1e-6), key
-    diff = _max_diff(_weights(ddp), _weights(one.path))
+    diff = _max_diff(weights(ddp), weights(one.path))
     assert diff <= 1e-6  # the same updates up to the order of the gradient sums (seen: ~1e-9)
     moved = _max_diff(
-        _weights(ddp),
+        weights(ddp),
         origan.train(
             origan.load_config("paper-mnist", overrides=[*SETS, "train.steps=1"]), out=tmp_path / "short"
         ).gan.state_dict(),
@@ -101,11 +91,11 @@ def test_alternating_updates_with_k2_equal_one_process_too(tmp_path):
     extra = ("train.update=alternating", "train.k=2", "train.steps=6", "train.checkpoint_every=0")
     _torchrun(["train", "--preset", "paper-mnist", *_cli_sets(*extra), "--out", str(tmp_path / "ddp"), "--quiet"])
     one = origan.train(origan.load_config("paper-mnist", overrides=[*SETS, *extra]), out=tmp_path / "one")
-    for a, b in zip(_rows(tmp_path / "ddp"), _rows(one.path), strict=True):
+    for a, b in zip(metric_rows(tmp_path / "ddp"), metric_rows(one.path), strict=True):
         assert a["d_loss"] == pytest.approx(b["d_loss"], abs=1e-6) and a["g_loss"] == pytest.approx(
             b["g_loss"], abs=1e-6
         )
-    assert _max_diff(_weights(tmp_path / "ddp"), _weights(one.path)) <= 1e-6
+    assert _max_diff(weights(tmp_path / "ddp"), weights(one.path)) <= 1e-6
 
 
 def test_checkpoint_holds_every_ranks_rng_and_the_shared_streams_agree(two_process_run):
@@ -125,8 +115,8 @@ def test_resume_under_ddp_is_bit_identical(two_process_run, tmp_path):
     part = tmp_path / "part"
     _torchrun(["train", "--preset", "paper-mnist", *_cli_sets("train.steps=6"), "--out", str(part), "--quiet"])
     _torchrun(["train", "--resume", str(part), "--set", "train.steps=12", "--quiet"])
-    assert _rows(part) == _rows(ddp)
-    a, b = _weights(part), _weights(ddp)
+    assert metric_rows(part) == metric_rows(ddp)
+    a, b = weights(part), weights(ddp)
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert (part / "checkpoints" / "last.safetensors").read_bytes() == (
         ddp / "checkpoints" / "last.safetensors"
@@ -142,7 +132,7 @@ def test_a_two_process_checkpoint_resumes_in_one_process(two_process_run, tmp_pa
         if "000000012" in p.name or p.name.startswith("last"):
             p.unlink()
     origan.resume(tmp_path / "r")  # from step 6, on one process: the shared streams carry on
-    assert _max_diff(_weights(tmp_path / "r"), _weights(ddp)) <= 1e-6
+    assert _max_diff(weights(tmp_path / "r"), weights(ddp)) <= 1e-6
 
 
 def test_a_rank_draws_its_rows_of_the_global_dropout_mask_and_batch_and_labels():
@@ -229,7 +219,7 @@ def test_two_processes_reach_the_quality_of_one_not_its_weights(tmp_path):
         ]
     )
     one = origan.train(origan.load_config("ring8", overrides=RING8_SETS), out=tmp_path / "one")
-    assert _max_diff(_weights(tmp_path / "ddp"), _weights(one.path)) > 1e-3  # not the same weights
+    assert _max_diff(weights(tmp_path / "ddp"), weights(one.path)) > 1e-3  # not the same weights
     (modes_ddp, hq_ddp), (modes_one, hq_one) = _ring8_quality(tmp_path / "ddp"), _ring8_quality(one.path)
     assert modes_ddp == modes_one == 8
     assert hq_ddp >= 0.6 and hq_one >= 0.6  # seen: 0.71 and 0.70

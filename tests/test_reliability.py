@@ -12,29 +12,10 @@ import pytest
 import torch
 
 import origan
+from helpers import TINY_TOY, metric_rows, weights
 from origan.errors import CheckpointError
-from origan.io.rundir import TIMING_FIELDS
 
-TINY = [
-    "train.sample_every=0",
-    "train.log_every=5",
-    "generator.hidden=[16]",
-    "discriminator.hidden=[16]",
-    "data.n_train=512",
-    "data.n_val=64",
-    "data.n_test=64",
-    "train.batch_size=32",
-]
-
-
-def _rows(path):
-    rows = [json.loads(x) for x in (path / "metrics.jsonl").read_text().splitlines()]
-    return [{k: v for k, v in r.items() if k not in TIMING_FIELDS} for r in rows]
-
-
-def _weights(path):
-    run = origan.load_run(path)
-    return {k: v.clone() for k, v in run.gan.state_dict().items()}
+TINY = TINY_TOY
 
 
 def _same_weights(a, b):
@@ -112,8 +93,8 @@ def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
         else:
             finished = proc.returncode == 0
     assert kills >= 10
-    assert _rows(run) == _rows(ref)
-    _same_weights(_weights(run), _weights(ref))
+    assert metric_rows(run) == metric_rows(ref)
+    _same_weights(weights(run), weights(ref))
     ref_bytes = (ref / "checkpoints" / "last.safetensors").read_bytes()
     assert (run / "checkpoints" / "last.safetensors").read_bytes() == ref_bytes
 
@@ -134,8 +115,8 @@ def test_torn_newest_checkpoint_falls_back_to_the_previous_one(tmp_path, caplog)
     with caplog.at_level("WARNING"):
         origan.resume(tmp_path / "part", overrides={"train.steps": 30})
     assert "falling back to step-000000010.json" in caplog.text
-    assert _rows(tmp_path / "part") == _rows(tmp_path / "full")
-    _same_weights(_weights(tmp_path / "part"), _weights(tmp_path / "full"))
+    assert metric_rows(tmp_path / "part") == metric_rows(tmp_path / "full")
+    _same_weights(weights(tmp_path / "part"), weights(tmp_path / "full"))
     assert origan.run.inspect_run(tmp_path / "part")["healthy"] is True
 
 
@@ -224,8 +205,8 @@ def test_signal_saves_a_checkpoint_and_exits_with_the_resume_line(tmp_path, sig,
         ),
         out=tmp_path / "ref",
     )
-    assert _rows(run) == _rows(ref.path)
-    _same_weights(_weights(run), _weights(ref.path))
+    assert metric_rows(run) == metric_rows(ref.path)
+    _same_weights(weights(run), weights(ref.path))
 
 
 def test_divergence_guard_rolls_back_once_and_recovers(tmp_path, monkeypatch):
@@ -358,8 +339,8 @@ def test_a_run_killed_in_its_first_second_resumes_from_step_0(tmp_path):
     )
     assert r.returncode == 0, r.stderr
     assert "no checkpoint yet: starting from step 0" in r.stderr
-    assert _rows(run) == _rows(ref.path)
-    _same_weights(_weights(run), _weights(ref.path))
+    assert metric_rows(run) == metric_rows(ref.path)
+    _same_weights(weights(run), weights(ref.path))
 
 
 def test_a_failed_resume_changes_nothing(tmp_path):
@@ -424,5 +405,5 @@ def test_a_kill_during_the_first_checkpoint_write_resumes_from_step_0(tmp_path):
     with pytest.raises(CheckpointError, match="no checkpoint yet"):
         origan.load_run(tmp_path / "r")
     assert origan.resume(tmp_path / "r").step == 10
-    assert _rows(tmp_path / "r") == _rows(ref.path)
-    _same_weights(_weights(tmp_path / "r"), _weights(ref.path))
+    assert metric_rows(tmp_path / "r") == metric_rows(ref.path)
+    _same_weights(weights(tmp_path / "r"), weights(ref.path))

@@ -1,27 +1,15 @@
 """Training: Algorithm 1's bookkeeping, the simultaneous update, learning on toys, determinism, resume."""
 
-import json
-
 import pytest
 import torch
 
 import origan
+from helpers import TINY_TOY, metric_rows
 from origan.gan import GAN
-from origan.io.rundir import TIMING_FIELDS
 from origan.training import BatchSampler, Trainer
 from origan.training.build import build_state
 
-TINY = [
-    "train.sample_every=0",
-    "train.checkpoint_every=0",
-    "train.log_every=5",
-    "generator.hidden=[16]",
-    "discriminator.hidden=[16]",
-    "data.n_train=512",
-    "data.n_val=64",
-    "data.n_test=64",
-    "train.batch_size=32",
-]
+TINY = [*TINY_TOY, "train.checkpoint_every=0"]
 
 
 def _tiny(preset="ring8", *extra):
@@ -109,18 +97,13 @@ def test_ring8_run_covers_at_least_six_modes(tmp_path):
     assert len(covered) >= 6, len(covered)
 
 
-def _metrics(path):
-    rows = [json.loads(line) for line in (path / "metrics.jsonl").read_text().splitlines()]
-    return [{k: v for k, v in r.items() if k not in TIMING_FIELDS} for r in rows]
-
-
 def test_same_seed_gives_identical_metrics_and_another_seed_does_not(tmp_path):
     cfg = _tiny("ring8", "train.steps=30")
     origan.train(cfg, out=tmp_path / "a")
     origan.train(cfg, out=tmp_path / "b")
     origan.train(cfg.replace(seed=1), out=tmp_path / "c")
-    assert _metrics(tmp_path / "a") == _metrics(tmp_path / "b")
-    assert _metrics(tmp_path / "a") != _metrics(tmp_path / "c")
+    assert metric_rows(tmp_path / "a") == metric_rows(tmp_path / "b")
+    assert metric_rows(tmp_path / "a") != metric_rows(tmp_path / "c")
 
 
 @pytest.mark.parametrize("update", ["alternating", "simultaneous"])
@@ -130,7 +113,7 @@ def test_resume_continues_exactly(tmp_path, update):
     origan.train(full, out=tmp_path / "full")
     origan.train(full.replace(**{"train.steps": 15}), out=tmp_path / "part")
     origan.resume(tmp_path / "part", overrides={"train.steps": 40})
-    assert _metrics(tmp_path / "full") == _metrics(tmp_path / "part")
+    assert metric_rows(tmp_path / "full") == metric_rows(tmp_path / "part")
     a, b = origan.load_run(tmp_path / "full"), origan.load_run(tmp_path / "part")
     for (k, v), (k2, v2) in zip(a.gan.state_dict().items(), b.gan.state_dict().items(), strict=True):
         assert k == k2 and torch.equal(v, v2), k
