@@ -308,6 +308,8 @@ class Trainer:
                 "lower the learning rates (optim_d.lr, optim_g.lr)"
             )
         rollbacks, scale = s.rollbacks + 1, s.lr_scale * t.guard_lr_factor
+        if self._snapshot is None:
+            raise RuntimeError("no snapshot to roll back to: take_snapshot() runs before the first update")
         tree, tensors = self._snapshot
         s.load_state_dict(unflatten(tree, tensors))
         s.rollbacks, s.lr_scale = rollbacks, scale
