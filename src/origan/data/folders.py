@@ -144,7 +144,7 @@ def _read_cache(path: Path) -> tuple[dict[str, Tensor], dict[str, str]] | None:
 
     try:
         with safe_open(str(path), framework="pt") as f:
-            return {k: f.get_tensor(k) for k in f}, dict(f.metadata() or {})
+            return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata() or {})  # noqa: SIM118 (not iterable)
     except Exception as e:
         log.warning("ignoring unreadable cache %s (%s)", path, e)
         return None
