@@ -124,6 +124,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         return TrainingDiverged.exit_code
     if not main_process:
         return 0
+    if result.path is None:  # train and resume always return the run they wrote
+        raise RuntimeError("the finished run has no run directory")
     rows = [r for r in result.metrics() if "d_loss" in r]
     last = rows[-1] if rows else {}
     print(f"run directory: {result.path}")

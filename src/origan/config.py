@@ -220,7 +220,7 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         _, val_tp = typing.get_args(tp)
         if isinstance(value, Mapping):
             return {str(k): _coerce(v, val_tp, f"{key}.{k}") for k, v in value.items()}
-    elif dataclasses.is_dataclass(tp):
+    elif isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if isinstance(value, Mapping):
             return _build(tp, value, key + ".")
     elif origin in (typing.Union, types.UnionType):
@@ -338,6 +338,10 @@ def _widths(v: tuple[int, ...]) -> bool:
     return all(h > 0 for h in v)
 
 
+def _device(v: str) -> bool:
+    return _DEVICE.fullmatch(v) is not None
+
+
 _OPTIM_RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     ("lr", _positive, "a positive learning rate"),
     ("lr_decay", lambda v: v >= 1, "a divisor >= 1"),
@@ -382,7 +386,7 @@ _RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     ("train.checkpoint_every", _non_negative, "an integer >= 0"),
     ("train.keep_checkpoints", _non_negative, "an integer >= 0"),
     ("train.n_fixed_samples", _positive, "a positive integer"),
-    ("train.device", _DEVICE.fullmatch, "auto, cpu, mps, cuda or cuda:N"),
+    ("train.device", _device, "auto, cpu, mps, cuda or cuda:N"),
     ("train.threads", lambda v: 0 <= v <= MAX_THREADS, f"an integer in [0, {MAX_THREADS}] (0 = chosen at start)"),
     ("train.guard_lr_factor", lambda v: 0 < v <= 1, "a factor in (0, 1]"),
     ("train.guard_max_rollbacks", _non_negative, "an integer >= 0"),

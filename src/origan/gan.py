@@ -11,6 +11,7 @@ and the labels are ignored, so unconditional runs keep their exact trajectories 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol, cast
 
 import torch
 from torch import Tensor, nn
@@ -24,6 +25,12 @@ __all__ = ["GAN", "StepOutput"]
 def _fp32(logits: Tensor) -> Tensor:
     """Logits from a bf16/fp16 autocast pass, in fp32 for the losses; fp32 and fp64 pass through untouched."""
     return logits.float() if logits.dtype in (torch.bfloat16, torch.float16) else logits
+
+
+class _BindsPrior(Protocol):
+    """A generator with an exact density (models.flows): it takes p_z for its log p_g."""
+
+    def bind_prior(self, prior: Prior) -> None: ...
 
 
 @dataclass
@@ -53,7 +60,7 @@ class GAN(nn.Module):
         self.D = discriminator
         self.prior = prior
         if hasattr(generator, "bind_prior"):  # an invertible G gets p_z for its exact log p_g (models.flows)
-            generator.bind_prior(prior)
+            cast(_BindsPrior, generator).bind_prior(prior)  # the cast states what hasattr checked
         self.generator_loss = generator_loss
         self._g_loss = g_loss(generator_loss)
         self._update_modules: tuple[nn.Module, nn.Module] | None = None  # (G, D) called for the updated player

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Protocol
 
 import torch
@@ -27,7 +28,7 @@ class Prior(Protocol):
         ...
 
 
-PRIORS: Registry[type[Prior]] = Registry("prior")  # name -> class taking the dimension
+PRIORS: Registry[Callable[[int], Prior]] = Registry("prior")  # name -> class taking the dimension
 
 
 @PRIORS.register("uniform")

@@ -231,15 +231,17 @@ def _check_same_config(ckpt: Checkpoint, cfg: Config) -> None:
         raise CheckpointError(f"{ckpt.path}: checkpoint was written by another config (differs in: {', '.join(keys)})")
 
 
-def _open_for_resume(path: str | Path, overrides: dict[str, Any] | None) -> tuple[RunDir, Config, Any, str | None]:
-    """The run, its config with the budget overrides, and its newest intact checkpoint's state (``None``, when
-    the run stopped before its first checkpoint, and its name). Reads only: nothing is written here."""
+def _open_for_resume(
+    path: str | Path, overrides: dict[str, Any] | None
+) -> tuple[RunDir, Config, tuple[Any, str] | None]:
+    """The run, its config with the budget overrides, and its newest intact checkpoint's state and name
+    (``None`` when the run stopped before its first checkpoint). Reads only: nothing is written here."""
     run = RunDir.open(Path(path))
     cfg = check_registered(_with_budget(run.read_config(), overrides))
     if not ever_checkpointed(run.checkpoints):
-        return run, cfg, None, None
+        return run, cfg, None
     ckpt = newest_good_checkpoint(run.checkpoints, check=lambda c: _check_same_config(c, cfg))
-    return run, cfg, ckpt.state, str(ckpt.path)
+    return run, cfg, (ckpt.state, str(ckpt.path))
 
 
 def _load_state(state: TrainState, tree: Any, name: str) -> None:
@@ -274,18 +276,19 @@ def resume(path: str | Path, *, overrides: dict[str, Any] | None = None, callbac
 
     ctx = distributed.setup()
     try:
-        run, cfg, tree, name = distributed.on_main(ctx, lambda: _open_for_resume(path, overrides))
+        run, cfg, ckpt = distributed.on_main(ctx, lambda: _open_for_resume(path, overrides))
         device = resolve_device(cfg.train.device)
         data, state, fixed_z = build_state(cfg, ctx.device(device) if ctx else device, ctx.rank if ctx else 0)
-        if tree is not None:
+        if ckpt is not None:
+            tree, name = ckpt
             _load_state(state, distributed.rank_state(ctx, tree) if ctx else tree, name)
         if ctx is not None:
             distributed.parallelize(ctx, cfg, state)
         distributed.on_main(ctx, lambda: _commit_resume(run, cfg, state.step))
-        if tree is None:
+        if ckpt is None:
             log.warning("%s has no checkpoint yet: starting from step 0 with its stored config", run.path)
         else:
-            log.info("resuming %s from %s at step %d", run.path, Path(name).name, state.step)
+            log.info("resuming %s from %s at step %d", run.path, Path(ckpt[1]).name, state.step)
         return _run_trainer(cfg, run, data, state, fixed_z, callbacks, ctx)
     finally:
         distributed.teardown(ctx)

@@ -27,7 +27,7 @@ def seed_all(seed: int, rank: int = 0) -> None:
 
 def capture_rng(generators: dict[str, torch.Generator] | None = None) -> dict[str, Any]:
     """Every global RNG state plus the named ``generators``; tensors stay tensors (for safetensors)."""
-    kind, keys, pos, has_gauss, cached = np.random.get_state()  # type: ignore[misc]
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
     state: dict[str, Any] = {
         "python": [list(random.getstate()[1]), random.getstate()[0]],
         "numpy": {

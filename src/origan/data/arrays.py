@@ -19,7 +19,7 @@ import math
 import zipfile
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -51,7 +51,7 @@ def resolve_path(cfg: DataConfig, what: str) -> Path:
     return path
 
 
-def _check_npy_header(f: BinaryIO, size: int, source: str) -> None:
+def _check_npy_header(f: IO[bytes], size: int, source: str) -> None:
     """Refuse an ``.npy`` stream whose header promises more data than it holds, or more than the budget."""
     fmt = np.lib.format
     major, _ = fmt.read_magic(f)

@@ -15,11 +15,12 @@ dimension as a big-endian uint32, then the values, big-endian, row-major.
 from __future__ import annotations
 
 import gzip
+import io
 import math
 import struct
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -46,7 +47,7 @@ IDX_TYPES: dict[int, np.dtype] = {  # type byte -> big-endian dtype
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-def _read_idx(stream: BinaryIO, path: Path, stored: int | None) -> np.ndarray:
+def _read_idx(stream: io.BufferedIOBase, path: Path, stored: int | None) -> np.ndarray:
     """Parse an IDX stream; ``stored`` is the data size on disk (None for a gzip stream, read with a bound)."""
     head = stream.read(4)
     if len(head) < 4 or head[0] != 0 or head[1] != 0:

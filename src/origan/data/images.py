@@ -36,7 +36,7 @@ def cache_dir() -> Path:
 
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:
     buf = io.BytesIO()
-    np.savez(buf, **arrays)
+    np.savez(buf, allow_pickle=False, **arrays)  # numbers only; named, no array can take the flag's place
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, buf.getvalue())
 

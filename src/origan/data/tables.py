@@ -380,7 +380,8 @@ def table_dataset(
         raise DataError(f"data.target_column: {target!r} is not a column of {source} ({', '.join(names)})")
     x = torch.from_numpy(codec.encode(values).astype(np.float32))  # (n, width)
     column = codec.columns[names.index(target)]
-    labels, classes = None, ()
+    labels: Tensor | None = None
+    classes: tuple[str, ...] = ()
     if column.kind == "categorical":  # the class index is the argmax of the target's one-hot block
         labels = x[:, codec.slices()[target]].argmax(1)  # (n,) int64
         classes = tuple(str(lv) for lv in column.levels)

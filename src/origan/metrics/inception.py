@@ -13,7 +13,7 @@ an object. On a CPU the network costs about 6 GFLOP per image, so only ``incepti
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import torch
 import torch.nn.functional as F
@@ -30,13 +30,22 @@ N_DEFAULT = 2000
 class _Conv(nn.Module):
     """Conv (no bias) -> BatchNorm (eps 1e-3) -> ReLU, named ``conv`` / ``bn`` as in the weight files."""
 
-    def __init__(self, cin: int, cout: int, kernel: Any, stride: int = 1, padding: Any = 0) -> None:
+    def __init__(
+        self, cin: int, cout: int, kernel: int | tuple[int, int], stride: int = 1, padding: int | tuple[int, int] = 0
+    ) -> None:
         super().__init__()
         self.conv = nn.Conv2d(cin, cout, kernel, stride=stride, padding=padding, bias=False)
         self.bn = nn.BatchNorm2d(cout, eps=0.001)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.relu(self.bn(self.conv(x)))
+
+
+class _Shape(TypedDict):
+    """The kernel and padding of a 1x7 or 7x1 convolution, passed to :class:`_Conv` as keywords."""
+
+    kernel: tuple[int, int]
+    padding: tuple[int, int]
 
 
 def _avg3(x: Tensor) -> Tensor:
@@ -73,8 +82,8 @@ class _BlockB(nn.Module):
 class _BlockC(nn.Module):
     def __init__(self, cin: int, c7: int) -> None:
         super().__init__()
-        row = {"kernel": (1, 7), "padding": (0, 3)}
-        col = {"kernel": (7, 1), "padding": (3, 0)}
+        row: _Shape = {"kernel": (1, 7), "padding": (0, 3)}
+        col: _Shape = {"kernel": (7, 1), "padding": (3, 0)}
         self.branch1x1 = _Conv(cin, 192, 1)
         self.branch7x7_1, self.branch7x7_2 = _Conv(cin, c7, 1), _Conv(c7, c7, **row)
         self.branch7x7_3 = _Conv(c7, 192, **col)

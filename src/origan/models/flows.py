@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 from torch import Tensor, nn
@@ -40,6 +41,8 @@ class Flow(nn.Module):
     Subclasses implement :meth:`transform` (z -> x and log|det dx/dz|) and :meth:`inverse`
     (x -> z and log|det dz/dx|) on flat ``(n, d)`` tensors.
     """
+
+    shift: nn.Parameter  # (d,) the final shift; every subclass registers it
 
     def __init__(self, data_shape: Sequence[int], prior: Prior | None = None) -> None:
         super().__init__()
@@ -238,6 +241,8 @@ class SplineFlow(Flow):
 class _Coupling(nn.Module):
     """``x_b = x_b * exp(s(x_a)) + t(x_a)`` with ``x_a`` the dimensions in ``mask``; s bounded by tanh."""
 
+    mask: Tensor  # a buffer, registered in __init__
+
     def __init__(self, mask: Tensor, hidden: Sequence[int], max_log_scale: float) -> None:
         super().__init__()
         self.register_buffer("mask", mask)  # (d,) 1 for conditioning dimensions
@@ -293,9 +298,15 @@ class CouplingFlow(Flow):
         self.log_scale = nn.Parameter(torch.zeros(d))
         self.shift = nn.Parameter(torch.zeros(d))
 
+    @property
+    def couplings(self) -> Sequence[_Coupling]:
+        """The coupling layers in order: ``self.layers``, which holds only these (a ModuleList is typed as
+        holding any module)."""
+        return cast("Sequence[_Coupling]", self.layers)
+
     def transform(self, z: Tensor) -> tuple[Tensor, Tensor]:
         log_det = torch.zeros(z.shape[0], dtype=z.dtype, device=z.device)
-        for layer in self.layers:
+        for layer in self.couplings:
             z, ld = layer.transform(z)
             log_det = log_det + ld
         return self.shift + self.log_scale.exp() * z, log_det + self.log_scale.sum()
@@ -303,7 +314,7 @@ class CouplingFlow(Flow):
     def inverse(self, x: Tensor) -> tuple[Tensor, Tensor]:
         z = (x - self.shift) * torch.exp(-self.log_scale)
         log_det = (-self.log_scale.sum()).expand(x.shape[0])
-        for layer in reversed(self.layers):
+        for layer in reversed(self.couplings):
             z, ld = layer.inverse(z)
             log_det = log_det + ld
         return z, log_det

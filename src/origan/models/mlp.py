@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
+from torch.autograd.function import BackwardCFunction
 
 from ..config import DiscriminatorConfig, GeneratorConfig
 from ..errors import ConfigError
@@ -103,7 +104,7 @@ class _MaxOverPieces(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: torch.autograd.function.FunctionCtx, h: Tensor) -> Tensor:  # type: ignore[override]
+    def forward(ctx: BackwardCFunction, h: Tensor) -> Tensor:
         out = h.amax(dim=1)  # (n, units)
         if ctx.needs_input_grad[0]:
             is_max = torch.empty_like(h)
@@ -112,8 +113,8 @@ class _MaxOverPieces(torch.autograd.Function):
         return out
 
     @staticmethod
-    def backward(ctx: torch.autograd.function.FunctionCtx, grad: Tensor) -> Tensor:  # type: ignore[override]
-        (is_max,) = ctx.saved_tensors  # type: ignore[attr-defined]
+    def backward(ctx: BackwardCFunction, grad: Tensor) -> Tensor:
+        (is_max,) = ctx.saved_tensors
         return is_max * grad.unsqueeze(1)  # (n, pieces, units)
 
 

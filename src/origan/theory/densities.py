@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..data.toy import GaussianMixture
 from ..models.flows import Flow
@@ -90,7 +90,9 @@ class FlowDensity:
         prior: p_z (defaults to the prior bound to the flow).
     """
 
-    def __init__(self, flow: Flow, prior: Prior | None = None) -> None:
+    def __init__(self, flow: nn.Module, prior: Prior | None = None) -> None:
+        if not isinstance(flow, Flow):  # a GAN's G is any module; only a flow has a density
+            raise TypeError(f"FlowDensity needs an invertible generator (a Flow), got {type(flow).__name__}")
         self.flow = copy.deepcopy(flow).double().cpu().eval().requires_grad_(False)
         if prior is not None:
             self.flow.bind_prior(prior)

@@ -171,10 +171,12 @@ def integrate(integrand: Integrand, domain: Domain, order: int = 12) -> tuple[Te
     totals = []
     for n in (order, 2 * order):
         nodes, weights = tensor_rule(domain, n)
-        acc = None
+        acc: Tensor | None = None
         for i in range(0, len(nodes), CHUNK):
             part = weights[i : i + CHUNK] @ integrand(nodes[i : i + CHUNK])  # (m,)
             acc = part if acc is None else acc + part
+        if acc is None:
+            raise ValueError(f"the quadrature rule of order {n} has no nodes")
         totals.append(acc)
     coarse, fine = totals
     return fine, (fine - coarse).abs()

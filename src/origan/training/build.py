@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, cast
 
 import torch
 from torch import Tensor
@@ -53,13 +53,19 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
+class _InitsOutputBias(Protocol):
+    """A generator that can start its output centred on the data's mean (models.mlp, models.flows)."""
+
+    def init_output_bias(self, data_mean: Tensor) -> None: ...
+
+
 def build_gan(cfg: Config, shape: Sequence[int], bounded: bool, data_mean: Tensor | None = None) -> GAN:
     """G, D and p_z from the config, for samples of ``shape``; G's output bias from ``data_mean`` if asked."""
     shape = tuple(shape)
     generator = build_generator(cfg.generator, shape, bounded, cfg.noise.dim)
     discriminator = build_discriminator(cfg.discriminator, shape, bounded, cfg.noise.dim)
     if data_mean is not None and cfg.generator.output_bias_from_data and hasattr(generator, "init_output_bias"):
-        generator.init_output_bias(data_mean)
+        cast(_InitsOutputBias, generator).init_output_bias(data_mean)  # the cast states what hasattr checked
     return GAN(generator, discriminator, build_prior(cfg.noise.prior, cfg.noise.dim), cfg.loss.generator)
 
 
@@ -105,7 +111,7 @@ def build_state(cfg: Config, device: torch.device, rank: int = 0) -> BuiltState:
     torch.use_deterministic_algorithms(cfg.train.deterministic, warn_only=True)
     # Deterministic mode also fills every fresh tensor with NaN (a debugging aid: ~5 % of a CPU step). Code
     # that never reads memory before writing it gives the same bits without; the tests check that.
-    torch.utils.deterministic.fill_uninitialized_memory = False
+    torch.utils.deterministic.fill_uninitialized_memory = False  # type: ignore[attr-defined]  # not in torch's stubs
     data = build_dataset(cfg.data)
     _check_data(cfg, data)
     gan = build_gan(cfg, data.shape, data.bounded, data.train.mean(0)).to(device)

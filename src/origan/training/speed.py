@@ -21,10 +21,13 @@ import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from ..gan import GAN
 
 __all__ = ["AUTOCAST_DTYPES", "autocast_context", "available_cores", "choose_threads", "prepare_modules"]
 
@@ -58,7 +61,8 @@ def prepare_modules(train_cfg: Any, *modules: nn.Module) -> None:
         functorch_config.donated_buffer = False
     for module in modules:
         if train_cfg.channels_last:
-            module.to(memory_format=torch.channels_last)  # only 4-D parameters change layout
+            # only 4-D parameters change layout; Module.to takes memory_format, its stubs do not say so
+            module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         if train_cfg.compile != "none":
             module.compile(mode=train_cfg.compile)
 
@@ -71,7 +75,7 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def choose_threads(train_cfg: Any, gan: nn.Module, batch_shape: Sequence[int]) -> int:
+def choose_threads(train_cfg: Any, gan: GAN, batch_shape: Sequence[int]) -> int:
     """Torch's intra-op threads for a run: ``train.threads`` when set, else a choice by measurement.
 
     ``train.threads = 0`` on the CPU: ``OMP_NUM_THREADS`` when set (torchrun sets 1), else one thread unless
@@ -123,7 +127,7 @@ def choose_threads(train_cfg: Any, gan: nn.Module, batch_shape: Sequence[int]) -
     return chosen
 
 
-def _forward_probe(gan: nn.Module, batch_shape: Sequence[int]) -> Callable[[], None]:
+def _forward_probe(gan: GAN, batch_shape: Sequence[int]) -> Callable[[], None]:
     """A function running D on ``[x; G(z)]`` for zero x and z, as a training step's forward passes do."""
     m = int(batch_shape[0])
     x = torch.zeros(tuple(batch_shape), device=gan.device)  # (m, *shape)

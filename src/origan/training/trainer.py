@@ -61,11 +61,17 @@ class _NonFinite(Exception):
 
 
 class Callback(Protocol):
-    """Hooks the caller passes to :class:`Trainer` (e.g. a progress bar). All are optional."""
+    """Hooks the caller passes to :class:`Trainer` (e.g. a progress bar). All are optional: the trainer calls
+    the ones a callback has, and a subclass of this class inherits a no-op for each one it leaves out."""
 
-    def on_start(self, trainer: Trainer) -> None: ...
-    def on_log(self, trainer: Trainer, row: dict[str, Any]) -> None: ...
-    def on_end(self, trainer: Trainer) -> None: ...
+    def on_start(self, trainer: Trainer) -> None:
+        return None
+
+    def on_log(self, trainer: Trainer, row: dict[str, Any]) -> None:
+        return None
+
+    def on_end(self, trainer: Trainer) -> None:
+        return None
 
 
 def make_optimizer(cfg: OptimConfig, params: Any) -> torch.optim.Optimizer:
@@ -308,6 +314,8 @@ class Trainer:
                 "lower the learning rates (optim_d.lr, optim_g.lr)"
             )
         rollbacks, scale = s.rollbacks + 1, s.lr_scale * t.guard_lr_factor
+        if self._snapshot is None:
+            raise RuntimeError("no snapshot to roll back to: take_snapshot() runs before the first update")
         tree, tensors = self._snapshot
         s.load_state_dict(unflatten(tree, tensors))
         s.rollbacks, s.lr_scale = rollbacks, scale

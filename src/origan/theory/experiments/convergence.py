@@ -111,7 +111,7 @@ def _global_state_kept() -> Iterator[None]:
         torch.are_deterministic_algorithms_enabled(),
         torch.is_deterministic_algorithms_warn_only_enabled(),
     )
-    fill = torch.utils.deterministic.fill_uninitialized_memory
+    fill = torch.utils.deterministic.fill_uninitialized_memory  # type: ignore[attr-defined]  # not in torch's stubs
     try:
         with torch.random.fork_rng(devices=[]):
             yield
@@ -119,13 +119,13 @@ def _global_state_kept() -> Iterator[None]:
         random.setstate(py_state)
         np.random.set_state(np_state)
         torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
-        torch.utils.deterministic.fill_uninitialized_memory = fill
+        torch.utils.deterministic.fill_uninitialized_memory = fill  # type: ignore[attr-defined]  # not in the stubs
 
 
 def _trained_arm(seed: int, quick: bool) -> tuple[list[dict[str, float]], dict[str, Any]]:
     """Algorithm 1 through the library's Trainer: k = 5 D steps per G step, affine G, MLP D."""
     from ...config import load_config
-    from ...training import Trainer
+    from ...training import Callback, Trainer
     from ...training.build import build_state
 
     steps = 300 if quick else 1000
@@ -154,7 +154,7 @@ def _trained_arm(seed: int, quick: bool) -> tuple[list[dict[str, float]], dict[s
     tracker = _Tracker(data.target, gan.prior, torch.Generator().manual_seed(seed), panels=60)
     tracker(0, gan.G)
 
-    class _OnLog:
+    class _OnLog(Callback):  # on_log only; the other hooks are the no-ops of Callback
         def on_log(self, trainer: Trainer, row: dict[str, Any]) -> None:
             tracker(row["step"], trainer.state.gan.G)
 

@@ -23,7 +23,7 @@ import torch
 
 from ...data.toy import gauss1d
 from ...gan import GAN
-from ...models.flows import AffineFlow, Flow
+from ...models.flows import AffineFlow
 from ...models.mlp import MLPDiscriminator
 from ...priors import NormalPrior
 from ..densities import FlowDensity
@@ -47,7 +47,7 @@ def _restore(gan: GAN, snap: dict[str, Any]) -> GAN:
     return g
 
 
-def _domain(flow: Flow) -> Domain:
+def _domain(flow: torch.nn.Module) -> Domain:
     """A box holding all but 1e-12 of p_data and of p_g (G maps z = -+7.2 to the ends of p_g's box)."""
     ends = FlowDensity(flow).flow(torch.tensor([[-7.2], [7.2]], dtype=torch.float64))[:, 0].tolist()  # G(-+7.2 sd)
     lo, hi = min(ends[0], 4 - 7.2 * 0.5), max(ends[1], 4 + 7.2 * 0.5)

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from ...gan import GAN
+from ...models.flows import Flow, SplineFlow
 from ..densities import FlowDensity
 from ..divergences import Distribution
 from ..optimal import LogDensity, d_star_logit
@@ -81,7 +82,7 @@ class SnapshotDStar(nn.Module):
     Algorithm 1), so p_g is evaluated with a snapshot of G's weights that is refreshed before each step.
     """
 
-    def __init__(self, log_p_data: LogDensity, flow: nn.Module) -> None:
+    def __init__(self, log_p_data: LogDensity, flow: Flow) -> None:
         super().__init__()
         self.frozen = copy.deepcopy(flow).requires_grad_(False)
         self.log_p_data = log_p_data
@@ -116,7 +117,7 @@ def alternating_step(
 
 
 def train_against_d_star(
-    flow: nn.Module,
+    flow: Flow,
     prior: Any,
     p_data: Distribution,
     *,
@@ -143,15 +144,16 @@ def train_against_d_star(
     Returns:
         The GAN whose D is the snapshot D*.
     """
-    gan = GAN(flow, SnapshotDStar(p_data.log_prob, flow), prior, loss)
-    gan.D.frozen.bind_prior(prior)
+    d_star = SnapshotDStar(p_data.log_prob, flow)
+    gan = GAN(flow, d_star, prior, loss)
+    d_star.frozen.bind_prior(prior)
     params = list(flow.parameters())
     opt = torch.optim.Adam(params, lr=lr) if optimizer == "adam" else torch.optim.SGD(params, lr=lr)
     sched = cosine_schedule(opt, steps)
     for step in range(steps):
         if on_eval is not None and every and step % every == 0:
             on_eval(step, flow)
-        gan.D.refresh(flow)  # D <- D*_G for the current G
+        d_star.refresh(flow)  # D <- D*_G for the current G (gan.D)
         out = gan.g_objective(gan.noise(batch, generator))
         opt.zero_grad(set_to_none=True)
         out.loss.backward()
@@ -187,10 +189,11 @@ def flow_domain(
         )
     if hasattr(p_data, "means"):
         bounds = _union(bounds, Domain.for_mixtures(p_data, tail_mass=tail_mass).bounds)
-    breaks = [[] for _ in bounds]
+    breaks: list[list[float]] = [[] for _ in bounds]
     for dist in (p_data, p_g):
-        if hasattr(getattr(dist, "flow", None), "knots"):
-            breaks = [b + k for b, k in zip(breaks, dist.flow.knots().tolist(), strict=True)]
+        flow = getattr(dist, "flow", None)
+        if isinstance(flow, SplineFlow):  # the only flow with knots
+            breaks = [b + k for b, k in zip(breaks, flow.knots().tolist(), strict=True)]
     return Domain.box(bounds, panels, breaks=breaks, tail_mass=tail_mass if hasattr(p_data, "means") else 0.0)
 
 

@@ -40,7 +40,9 @@ def _fixed_generator(dim: int, seed: int) -> Flow:
     """
     gen = torch.Generator().manual_seed(seed)
     with seeded(seed):
-        flow: Flow = SplineFlow((1,), bins=8, bound=4.0) if dim == 1 else CouplingFlow((2,), layers=4, hidden=(32, 32))
+        flow: SplineFlow | CouplingFlow = (
+            SplineFlow((1,), bins=8, bound=4.0) if dim == 1 else CouplingFlow((2,), layers=4, hidden=(32, 32))
+        )
     with torch.no_grad():
         if isinstance(flow, SplineFlow):
             for raw in (flow.raw_widths, flow.raw_heights):
