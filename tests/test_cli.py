@@ -263,3 +263,14 @@ def test_sampling_a_billion_streams_in_bounded_memory(tiny_run, tmp_path):
     assert tmp.stat().st_size > 32 << 20  # 4M samples written ...
     assert rss_kb < 1_500_000, rss_kb  # ... in far less than the 8 GB of one draw of 10^9 2-D samples
     assert not out.exists()  # the file appears whole or not at all
+
+
+def test_a_reader_that_goes_away_is_not_a_traceback():
+    """`origan ... | head`: when the reader of stdout closes it, origan stops quietly (exit 141, like cat)."""
+    cmd = [sys.executable, "-m", "origan", "train", "--preset", "paper-mnist", "--dry-run"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # gone before origan writes: it imports torch first, which takes far longer than this
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=300)
+    assert proc.returncode == 141, err
+    assert err == ""

@@ -34,8 +34,10 @@ from .io.checkpoint import (
 )
 from .io.rundir import BUDGET_KEYS, RunDir, inspect_run, next_run_path
 from .names import check_registered
-from .training import Callback, Trainer, TrainState
+from .plotting import plot_curves, save_sample_figure
+from .training import Callback, Trainer, TrainState, distributed
 from .training.build import build_gan, build_state, data_info, resolve_device
+from .training.distributed import DistributedTrainer
 
 __all__ = ["Run", "inspect_run", "load_run", "resume", "train"]
 
@@ -126,8 +128,6 @@ def _checkpoint_writer(run: RunDir, cfg: Config, data: Dataset) -> Any:
 
 
 def _sample_writer(run: RunDir, data: Dataset, fixed_z: Tensor) -> Any:
-    from .plotting import save_sample_figure
-
     def draw(trainer: Trainer) -> None:
         x = trainer.state.gan.sample(len(fixed_z), z=fixed_z)
         save_sample_figure(
@@ -155,12 +155,8 @@ def _run_trainer(
     if ctx is None:
         trainer = Trainer(cfg, state, **hooks)
     else:
-        from .training.distributed import DistributedTrainer
-
         trainer = DistributedTrainer(ctx, cfg, state, **hooks)
     trainer.fit()
-    from .plotting import plot_curves
-
     if ctx is None or ctx.is_main:
         plot_curves(run.read_metrics(), run.plots)
     return Run(run.path, cfg, state.gan, state.step, data_info(data), run.checkpoints / "last.json")
@@ -181,8 +177,6 @@ def train(
     and checkpoints, samples, metrics and plots as training goes. Under ``torchrun`` every process trains
     its shard of each batch (see :mod:`origan.training.distributed`) and only rank 0 writes.
     """
-    from .training import distributed
-
     cfg = check_registered(config.validate())
     ctx = distributed.setup()
     try:
@@ -272,8 +266,6 @@ def resume(path: str | Path, *, overrides: dict[str, Any] | None = None, callbac
 
     Under ``torchrun`` rank 0 reads the run and sends the checkpoint to the other ranks.
     """
-    from .training import distributed
-
     ctx = distributed.setup()
     try:
         run, cfg, ckpt = distributed.on_main(ctx, lambda: _open_for_resume(path, overrides))

@@ -24,6 +24,13 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ..data import build_dataset
+from ..data.tables import check_codec
+from ..errors import ConfigError
+from ..io.files import write_atomic
+from ..run import Run, load_run
+from ..seeding import derive_seed
+from ..version import __version__
 from . import METRICS, get_metric, register_metric
 from .classifier import domain_classifier, has_domain_classifier
 from .inception import check_inception_weights
@@ -59,8 +66,6 @@ def table_fidelity_metric(samples: Tensor, reference: Any, *, seed: int = 0, **_
 
 
 def _choose(names: Sequence[str] | None, data: Any, inception_weights: Any) -> list[str]:
-    from ..errors import ConfigError
-
     chosen = list(dict.fromkeys(names)) if names else default_metrics(data)
     if inception_weights is not None and "inception_fid" not in chosen:
         chosen.append("inception_fid")
@@ -118,13 +123,6 @@ def evaluate(
     Returns:
         ``{"run", "step", "data", "n_samples", "seed", "metrics": {name: results}, "seconds": {name: s}, ...}``.
     """
-    from ..data import build_dataset
-    from ..data.tables import check_codec
-    from ..errors import ConfigError
-    from ..run import Run, load_run
-    from ..seeding import derive_seed
-    from ..version import __version__
-
     if n_samples < 2:
         raise ConfigError(f"--n-samples: expected at least 2 samples, got {n_samples}")
     run = run if isinstance(run, Run) else load_run(run)
@@ -176,8 +174,6 @@ def evaluate(
 
 
 def _write(path: Path, record: dict[str, Any]) -> None:
-    from ..io.files import write_atomic
-
     write_atomic(path / EVAL_FILE, (json.dumps(record, indent=2) + "\n").encode())
     with open(path / HISTORY_FILE, "a", encoding="utf-8") as f:
         f.write(json.dumps(record) + "\n")
