@@ -41,9 +41,10 @@ test-all: $(STAMP)
 
 # The tests whose results depend on float kernels (marked `kernels`) as other CPUs would run them, each with 1
 # and 2 threads: torch's portable kernels with MKL's portable code path (ATEN_CPU_CAPABILITY=default,
-# MKL_CBWR=COMPATIBLE), an AVX2 machine's (avx2, AVX2) and this machine's own: six runs of about 70 tests.
+# MKL_CBWR=COMPATIBLE), an AVX2 machine's (avx2, AVX2), an older one's BLAS path (avx2, SSE4_2) and this
+# machine's own: eight runs of about 70 tests.
 test-cpus: $(STAMP)
-	@failed=""; for cpu in default:COMPATIBLE avx2:AVX2 own:; do for threads in 1 2; do \
+	@failed=""; for cpu in default:COMPATIBLE avx2:AVX2 avx2:SSE4_2 own:; do for threads in 1 2; do \
 	  aten=$${cpu%%:*}; mkl=$${cpu##*:}; echo "== kernels: $$aten (MKL $${mkl:-own}), $$threads thread(s)"; \
 	  env -u ATEN_CPU_CAPABILITY -u MKL_CBWR $${mkl:+MKL_CBWR=$$mkl} $$([ $$aten = own ] || echo ATEN_CPU_CAPABILITY=$$aten) \
 	    ORIGAN_TEST_THREADS=$$threads $(PY) -m pytest -m 'kernels and not slow' -q -p no:cacheprovider \
