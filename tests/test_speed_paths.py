@@ -353,11 +353,18 @@ def test_every_core_only_for_a_slow_pass_that_runs_clearly_faster_on_them(monkey
     assert torch.get_num_threads() == 1
 
 
-def test_the_thread_count_does_not_change_the_bits():
+@pytest.mark.kernels
+def test_the_thread_count_changes_no_draw_and_only_rounding():
     try:
         two, _ = _fit(origan.load_config("paper-mnist", overrides=[*SMALL_MNIST, "train.steps=4", "train.threads=2"]))
         one, _ = _fit(origan.load_config("paper-mnist", overrides=[*SMALL_MNIST, "train.steps=4", "train.threads=1"]))
     finally:
         torch.set_num_threads(1)
+    # The thread count draws no random number and changes no batch: every stream ends in the same state.
+    for gen in ("noise_gen", "dropout_gen"):
+        assert torch.equal(getattr(two, gen).get_state(), getattr(one, gen).get_state()), gen
+    assert torch.equal(two.sampler.generator.get_state(), one.sampler.generator.get_state())
+    # The weights agree to the rounding of sums split across threads: bit for bit with this machine's own
+    # kernels, within a few float32 ulps after 4 steps under others (torch's portable kernels split differently).
     for a, b in zip(two.gan.parameters(), one.gan.parameters(), strict=True):
-        assert torch.equal(a, b)
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-8)
