@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import set_args
 from origan.config import DataConfig
 from origan.data import DATASETS, Dataset, build_dataset, split_indices
 from origan.data.idx import write_idx
@@ -229,31 +230,22 @@ def test_the_class_names_reach_the_run_and_its_checkpoints(tmp_path):
     from origan.run import load_run
 
     out = tmp_path / "run"
-    assert (
-        main(
+    args = [
+        "train",
+        "--preset",
+        "paper-mnist",
+        *set_args(
             [
-                "train",
-                "--preset",
-                "paper-mnist",
-                "--set",
                 "data.name=digits",
-                "--set",
                 "train.steps=1",
-                "--set",
                 "generator.hidden=[8]",
-                "--set",
                 "discriminator.hidden=[4]",
-                "--set",
                 "train.batch_size=8",
-                "--set",
                 "train.sample_every=0",
-                "--out",
-                str(out),
-                "--quiet",
             ]
-        )
-        == 0
-    )
+        ),
+    ]
+    assert main([*args, "--out", str(out), "--quiet"]) == 0
     manifest = json.loads((out / "checkpoints" / "last.json").read_text())
     assert manifest["data"]["classes"] == list("0123456789")
     assert load_run(out).data_info["classes"] == list("0123456789")

@@ -10,6 +10,7 @@ import zipfile
 import numpy as np
 import pytest
 
+from helpers import set_args
 from origan.config import DataConfig
 from origan.data import build_dataset
 from origan.data.idx import read_idx, write_idx
@@ -129,33 +130,23 @@ def test_ring8_takes_an_integer_number_of_modes_from_the_command_line(tmp_path):
     from origan.run import load_run
 
     out = tmp_path / "run"
-    assert (
-        main(
+    args = [
+        "train",
+        "--preset",
+        "ring8",
+        *set_args(
             [
-                "train",
-                "--preset",
-                "ring8",
-                "--set",
                 "data.params.modes=5",
-                "--set",
                 "train.steps=1",
-                "--set",
                 "generator.hidden=[8]",
-                "--set",
                 "discriminator.hidden=[8]",
-                "--set",
                 "data.n_train=64",
-                "--set",
                 "train.batch_size=16",
-                "--set",
                 "train.sample_every=0",
-                "--out",
-                str(out),
-                "--quiet",
             ]
-        )
-        == 0
-    )
+        ),
+    ]
+    assert main([*args, "--out", str(out), "--quiet"]) == 0
     assert build_dataset(load_run(out).config.data).target.modes.shape == (5, 2)
 
 
