@@ -152,6 +152,11 @@ class TrainConfig:
     )
     # torch.compile G and D: none, default, reduce-overhead (CUDA graphs on a GPU) or max-autotune
     compile: Compile = "none"
+    # differentiable augmentation of every image D sees, real and generated, in both players' steps
+    # (origan.training.augment): some of translation, cutout, brightness, contrast; empty = none
+    augment: tuple[str, ...] = ()
+    augment_p: float = 1.0  # probability that each augmentation is applied to each image
+    ema: float = 0.0  # G's weights averaged with this decay per G update, used for every sample (0 = off)
 
 
 @dataclass(frozen=True)
@@ -320,6 +325,7 @@ def load_config(
 # origan.names.check_registered where a config is resolved)
 
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+AUGMENTATIONS = ("translation", "cutout", "brightness", "contrast")  # origan.training.augment implements them
 
 
 def _positive(v: Any) -> bool:
@@ -390,6 +396,13 @@ _RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     ("train.threads", lambda v: 0 <= v <= MAX_THREADS, f"an integer in [0, {MAX_THREADS}] (0 = chosen at start)"),
     ("train.guard_lr_factor", lambda v: 0 < v <= 1, "a factor in (0, 1]"),
     ("train.guard_max_rollbacks", _non_negative, "an integer >= 0"),
+    (
+        "train.augment",
+        lambda v: all(o in AUGMENTATIONS for o in v) and len(set(v)) == len(v),
+        f"distinct names among {', '.join(AUGMENTATIONS)}",
+    ),
+    ("train.augment_p", lambda v: 0 < v <= 1, "a probability in (0, 1]"),
+    ("train.ema", _unit, "a decay in [0, 1) (0 = no average)"),
 )
 
 

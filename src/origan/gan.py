@@ -64,6 +64,8 @@ class GAN(nn.Module):
         self.generator_loss = generator_loss
         self._g_loss = g_loss(generator_loss)
         self._update_modules: tuple[nn.Module, nn.Module] | None = None  # (G, D) called for the updated player
+        self.augment: nn.Module | None = None  # T: what D sees of every image in training (training.augment)
+        self.G_ema: nn.Module | None = None  # a moving average of G's weights; samples come from it when set
         self._conditional = {
             "G": bool(getattr(generator, "conditional", False)),
             "D": bool(getattr(discriminator, "conditional", False)),
@@ -91,8 +93,17 @@ class GAN(nn.Module):
         """``(m,), (m,)`` D's logits on data and on G's samples from one pass over ``[x_real; x_fake]`` (the
         fakes carry the data's labels); dropout masks are drawn per example, so it equals two passes."""
         y_both = torch.cat([y, y]) if y is not None and self._conditional["D"] else None  # (2m,)
-        logits = _fp32(self._call("D", torch.cat([x_real, x_fake]), y_both, update=True))  # (2m,)
+        logits = _fp32(self._call("D", self._seen(torch.cat([x_real, x_fake])), y_both, update=True))  # (2m,)
         return logits[: len(x_real)], logits[len(x_real) :]
+
+    def _seen(self, x: Tensor) -> Tensor:
+        """What D sees of images in training: ``T(x)`` with augmentation on, else ``x`` itself."""
+        return x if self.augment is None else self.augment(x)
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator samples come from: the moving average of G's weights when there is one, else G."""
+        return self.G if self.G_ema is None else self.G_ema
 
     @property
     def device(self) -> torch.device:
@@ -113,7 +124,7 @@ class GAN(nn.Module):
     def g_objective(self, z: Tensor, y: Tensor | None = None) -> StepOutput:
         """G's step: minimise the chosen generator cost of D's logits on G(z) (labels ``y`` for both)."""
         x_fake = self._call("G", z, y, update=True)  # (m, *shape)
-        logits_fake = _fp32(self._call("D", x_fake, y, update=False))  # (m,)
+        logits_fake = _fp32(self._call("D", self._seen(x_fake), y, update=False))  # (m,)
         return StepOutput(self._g_loss(logits_fake), None, logits_fake)
 
     def simultaneous_objectives(
@@ -132,9 +143,10 @@ class GAN(nn.Module):
     def sample(
         self, n: int, generator: torch.Generator | None = None, z: Tensor | None = None, batch_size: int = 4096
     ) -> Tensor:
-        """``(n, *shape)`` samples G(z), z ~ p_z, with G in eval mode; ``z`` overrides the draw."""
-        was_training = self.G.training
-        self.G.eval()
+        """``(n, *shape)`` samples G(z), z ~ p_z, from :attr:`sampler` in eval mode; ``z`` overrides the draw."""
+        net = self.sampler
+        was_training = net.training
+        net.eval()
         try:
             if z is None:
                 z = self.prior.sample(
@@ -143,9 +155,9 @@ class GAN(nn.Module):
                     device="cpu" if generator is None or generator.device.type == "cpu" else generator.device,
                 )
             z = z.to(self.device)
-            return torch.cat([self.G(z[i : i + batch_size]) for i in range(0, len(z), batch_size)])
+            return torch.cat([net(z[i : i + batch_size]) for i in range(0, len(z), batch_size)])
         finally:
-            self.G.train(was_training)
+            net.train(was_training)
 
     @torch.no_grad()
     def discriminate(self, x: Tensor, batch_size: int = 4096) -> Tensor:

@@ -12,6 +12,7 @@ bits for the same seed.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol, cast
@@ -27,6 +28,7 @@ from ..models import build_discriminator, build_generator
 from ..models.dropout import bind_dropout
 from ..priors import build_prior
 from ..seeding import derive_seed, seed_all
+from .augment import DiffAugment
 from .speed import choose_threads, prepare_modules
 from .state import BatchSampler, TrainState
 from .trainer import make_optimizer
@@ -66,7 +68,10 @@ def build_gan(cfg: Config, shape: Sequence[int], bounded: bool, data_mean: Tenso
     discriminator = build_discriminator(cfg.discriminator, shape, bounded, cfg.noise.dim)
     if data_mean is not None and cfg.generator.output_bias_from_data and hasattr(generator, "init_output_bias"):
         cast(_InitsOutputBias, generator).init_output_bias(data_mean)  # the cast states what hasattr checked
-    return GAN(generator, discriminator, build_prior(cfg.noise.prior, cfg.noise.dim), cfg.loss.generator)
+    gan = GAN(generator, discriminator, build_prior(cfg.noise.prior, cfg.noise.dim), cfg.loss.generator)
+    if cfg.train.ema > 0:  # starts as G's copy; the trainer moves it after every G update
+        gan.G_ema = copy.deepcopy(generator).requires_grad_(False)
+    return gan
 
 
 def data_info(data: Dataset) -> dict[str, Any]:
@@ -94,6 +99,11 @@ def _check_data(cfg: Config, data: Dataset) -> None:
                 f"data ({cfg.data.name}{': ' + cfg.data.path if cfg.data.path else ''}): "
                 f"the {split} split holds NaN or Inf values"
             )
+    if cfg.train.augment and len(data.shape) != 3:
+        raise ConfigError(
+            f"train.augment: augmentations act on images (C, H, W); {cfg.data.name} has examples of shape "
+            f"{tuple(data.shape)} (set train.augment = [])"
+        )
     if cfg.train.batch_size > len(data.train):
         raise ConfigError(
             f"train.batch_size: expected at most the {len(data.train)} training examples, got {cfg.train.batch_size}"
@@ -120,6 +130,10 @@ def build_state(cfg: Config, device: torch.device, rank: int = 0) -> BuiltState:
     order_gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "data-order"))
     dropout_gen = torch.Generator(device=device).manual_seed(derive_seed(cfg.seed, "dropout"))
     bind_dropout(gan, dropout_gen)
+    augment_gen = None
+    if cfg.train.augment:
+        augment_gen = torch.Generator(device=device).manual_seed(derive_seed(cfg.seed, "augment"))
+        gan.augment = DiffAugment(cfg.train.augment, augment_gen, cfg.train.augment_p)
     prepare_modules(cfg.train, gan.G, gan.D)
     sampler = BatchSampler(
         data.train.to(device), cfg.train.batch_size, order_gen, labels=data.labels["train"] if data.labels else None
@@ -131,6 +145,7 @@ def build_state(cfg: Config, device: torch.device, rank: int = 0) -> BuiltState:
         sampler,
         noise_gen,
         dropout_gen,
+        augment_gen,
     )
     fixed_gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "fixed-noise"))
     fixed_z = gan.prior.sample(cfg.train.n_fixed_samples, fixed_gen)  # (n_fixed, noise.dim)

@@ -1,9 +1,9 @@
 """Everything a run needs to continue exactly where it stopped, as one ``state_dict``.
 
-Weights, both optimizers, counters, the data order (the epoch's permutation and the cursor in it), the
-log interval's running sums and every RNG state (Python, NumPy, torch CPU and CUDA, the noise, data-order
-and dropout generators; under DDP every rank's). Schedules are pure functions of the counters, so they need
-no state of their own.
+Weights (and the moving average of G's, when on), both optimizers, counters, the data order (the epoch's
+permutation and the cursor in it), the log interval's running sums and every RNG state (Python, NumPy, torch
+CPU and CUDA, the noise, data-order, dropout and augmentation generators; under DDP every rank's). Schedules
+are pure functions of the counters, so they need no state of their own.
 """
 
 from __future__ import annotations
@@ -105,9 +105,11 @@ class TrainState:
         sampler: BatchSampler,
         noise_gen: torch.Generator,
         dropout_gen: torch.Generator | None = None,
+        augment_gen: torch.Generator | None = None,
     ) -> None:
         self.gan, self.opt_d, self.opt_g, self.sampler, self.noise_gen = gan, opt_d, opt_g, sampler, noise_gen
         self.dropout_gen = dropout_gen  # the stream of D's (and G's) dropout masks, when bound to the nets
+        self.augment_gen = augment_gen  # the stream of the augmentations D sees, when they are on
         self.rng_ranks: list[dict[str, Any]] | None = None  # under DDP: every rank's RNG states, for checkpoints
         self.step = 0
         self.d_updates = 0
@@ -124,12 +126,15 @@ class TrainState:
         gens = {"noise": self.noise_gen, "data_order": self.sampler.generator}
         if self.dropout_gen is not None:
             gens["dropout"] = self.dropout_gen
+        if self.augment_gen is not None:
+            gens["augment"] = self.augment_gen
         return gens
 
     def state_dict(self) -> dict[str, Any]:
         return {
             "G": dict(self.gan.G.state_dict()),
             "D": dict(self.gan.D.state_dict()),
+            **({"G_ema": dict(self.gan.G_ema.state_dict())} if self.gan.G_ema is not None else {}),
             "opt_d": self.opt_d.state_dict(),
             "opt_g": self.opt_g.state_dict(),
             "sampler": self.sampler.state_dict(),
@@ -147,6 +152,8 @@ class TrainState:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.gan.G.load_state_dict(state["G"])
         self.gan.D.load_state_dict(state["D"])
+        if self.gan.G_ema is not None:
+            self.gan.G_ema.load_state_dict(state["G_ema"])
         self.opt_d.load_state_dict(_int_keys(state["opt_d"]))
         self.opt_g.load_state_dict(_int_keys(state["opt_g"]))
         self.sampler.load_state_dict(state["sampler"])

@@ -26,6 +26,7 @@ from torch import Tensor
 from .. import losses
 from ..config import Config, OptimConfig
 from ..gan import StepOutput
+from .augment import update_ema
 from .schedules import learning_rate, momentum
 from .speed import autocast_context
 from .state import TrainState
@@ -183,6 +184,8 @@ class Trainer:
             self._apply_schedules(player.opt, player.cfg, getattr(self.state, player.counter))
             player.opt.step()
             setattr(self.state, player.counter, getattr(self.state, player.counter) + 1)
+            if player is self._g and self.state.gan.G_ema is not None:
+                update_ema(self.state.gan.G_ema, self.state.gan.G, self.cfg.train.ema, self.state.g_updates)
 
     def _check_finite(self, *steps: tuple[_Player, Tensor]) -> None:
         """Raise _NonFinite before any update if a loss or a gradient holds NaN/Inf (one host sync in all)."""
