@@ -249,6 +249,17 @@ _TABLE_MODELS = {
 }
 
 
+# The game unchanged (V(D, G), Algorithm 1 with k = 1, the non-saturating G cost); what D sees of every image,
+# real and generated, is shifted and cut out (origan.training.augment), and samples come from a moving average
+# of G's weights. benchmarks/mnist_quality.py measures it (README: "Images that stand in for data").
+_MNIST = {
+    "data": {"name": "mnist"},
+    "generator": {"width": 32, "output_bias_from_data": True},
+    "discriminator": {"width": 32},
+    "train": {"augment": ["translation", "cutout"], "ema": 0.999},
+}
+
+
 def _train(steps: int, batch_size: int, every: int = 500) -> dict[str, Any]:
     return {
         "train": {
@@ -266,6 +277,13 @@ def _train(steps: int, batch_size: int, every: int = 500) -> dict[str, Any]:
 
 PRESETS.update(
     {
+        "mnist": (
+            "digits that pass for MNIST 5k's own: DCGAN-style G and D (width 32), DiffAugment, G's moving average",
+            merge(
+                merge(_DCGAN_MODELS, _MNIST),
+                _train(5000, 64, 1000),
+            ),
+        ),
         "dcgan-digits": (
             "DCGAN-style conv G and D on the 5,000 28x28 MNIST digits (data.name=idx data.path=DIR: all of MNIST)",
             merge(merge(_DCGAN_MODELS, {"data": {"name": "mnist"}}), _train(3000, 64)),

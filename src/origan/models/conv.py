@@ -87,6 +87,21 @@ class DCGANGenerator(nn.Module):
         self.body = nn.Sequential(*blocks)
         dcgan_init_(self)
 
+    def init_output_bias(self, data_mean: Tensor) -> None:
+        """Start each output channel at the data's mean intensity: bias = logit(channel mean) for a sigmoid output,
+        the mean otherwise. With a sigmoid and a dark background (MNIST: mean 0.13) a zero bias lets G draw the
+        background with strongly negative features and the strokes as ReLU-dead regions at logit = bias, where no
+        gradient can brighten them (seen on MNIST: strokes stuck at sigmoid(bias) ~ 0.6)."""
+        out = self.body[-1]
+        assert isinstance(out, nn.ConvTranspose2d) and out.bias is not None
+        mean = data_mean.reshape(len(out.bias), -1).mean(1).to(out.bias)  # (C,) the channels' mean intensities
+        with torch.no_grad():
+            if self.output == "sigmoid":
+                p = mean.clamp(1e-3, 1 - 1e-3)
+                out.bias.copy_(torch.log(p) - torch.log1p(-p))  # logit(p)
+            else:
+                out.bias.copy_(mean)
+
     def forward(self, z: Tensor) -> Tensor:
         h = self.project(z).view(len(z), *self.base_shape)  # (n, ch, b, b)
         x = self.body(h)  # (n, C, S, S)

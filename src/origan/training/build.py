@@ -132,7 +132,9 @@ def build_state(cfg: Config, device: torch.device, rank: int = 0) -> BuiltState:
     bind_dropout(gan, dropout_gen)
     augment_gen = None
     if cfg.train.augment:
-        augment_gen = torch.Generator(device=device).manual_seed(derive_seed(cfg.seed, "augment"))
+        # each data-parallel rank transforms its own shard: its own stream (rank 0's is a single process's)
+        stream = "augment" if rank == 0 else f"augment-rank-{rank}"
+        augment_gen = torch.Generator(device=device).manual_seed(derive_seed(cfg.seed, stream))
         gan.augment = DiffAugment(cfg.train.augment, augment_gen, cfg.train.augment_p)
     prepare_modules(cfg.train, gan.G, gan.D)
     sampler = BatchSampler(
