@@ -127,9 +127,16 @@ def _checkpoint_writer(run: RunDir, cfg: Config, data: Dataset) -> Any:
     return save
 
 
+def class_blocks(n: int, n_classes: int) -> Tensor:
+    """``(n,)`` classes in equal blocks, in class order (``n = 100``, 10 classes: one grid row per class)."""
+    return torch.arange(n) * n_classes // n
+
+
 def _sample_writer(run: RunDir, data: Dataset, fixed_z: Tensor) -> Any:
+    fixed_y = class_blocks(len(fixed_z), len(data.classes)) if data.classes else None  # a conditional G's classes
+
     def draw(trainer: Trainer) -> None:
-        x = trainer.state.gan.sample(len(fixed_z), z=fixed_z)
+        x = trainer.state.gan.sample(len(fixed_z), z=fixed_z, y=fixed_y)
         save_sample_figure(
             x.cpu(), data.kind, data.target, run.sample_path(trainer.state.step), title=f"step {trainer.state.step}"
         )
@@ -298,7 +305,7 @@ def _gan_of(ckpt: Checkpoint, map_location: str | torch.device = "cpu") -> tuple
         raise CheckpointError(f"{ckpt.path}: its config does not validate ({e})") from None
     info = ckpt.manifest["data"]
     try:
-        gan = build_gan(cfg, info["shape"], info["bounded"])
+        gan = build_gan(cfg, info["shape"], info["bounded"], n_classes=len(info.get("classes", ())))
     except UserError as e:
         raise CheckpointError(
             f"{ckpt.path}: its model cannot be built for data of shape {info['shape']} ({e})"
