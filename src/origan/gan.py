@@ -89,9 +89,7 @@ class GAN(nn.Module):
             return net(inputs, y)
         return net(inputs)
 
-    def _d_pass(
-        self, x_real: Tensor, x_fake: Tensor, y: Tensor | None, y_fake: Tensor | None
-    ) -> tuple[Tensor, Tensor]:
+    def _d_pass(self, x_real: Tensor, x_fake: Tensor, y: Tensor | None, y_fake: Tensor | None) -> tuple[Tensor, Tensor]:
         """``(m,), (m,)`` D's logits on data (labels ``y``) and on G's samples (labels ``y_fake``) from one pass
         over ``[x_real; x_fake]``; dropout masks are drawn per example, so it equals two passes."""
         labelled = self._conditional["D"] and y is not None and y_fake is not None

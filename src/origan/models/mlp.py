@@ -40,9 +40,7 @@ def _with_class(h: Tensor, y: Tensor | None, n_classes: int) -> Tensor:
     return torch.cat([h, one_hot(y, n_classes, h)], 1)
 
 
-def _d_forward(
-    body: nn.Sequential, logit: nn.Linear, x: Tensor, y: Tensor | None, n_classes: int, join: int
-) -> Tensor:
+def _d_forward(body: nn.Sequential, logit: nn.Linear, x: Tensor, y: Tensor | None, n_classes: int, join: int) -> Tensor:
     """``(n,)`` logits of an MLP D: the class joined after the first ``join`` layers (the input dropout)."""
     h = x.flatten(1)
     if n_classes:
