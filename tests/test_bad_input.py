@@ -539,6 +539,13 @@ CASES = {
         lambda t, r: _cond_train(t, "generator.name=affine", "noise.dim=64"),
         "train.conditional: the affine generator is unconditional",
     ),
+    "tstr of an unconditional run": (
+        lambda t, r: (
+            main(_cond_train(t, "train.conditional=false")) == 0
+            and ["eval", str(t / "cond"), "--metrics", "tstr", "--n-samples", "10"]
+        ),
+        "--metrics tstr: needs a conditional run (train.conditional = true)",
+    ),
     "resume with a manifest state that does not fit": (
         lambda t, r: (
             [
