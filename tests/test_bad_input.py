@@ -507,6 +507,45 @@ CASES = {
         ),
         "no intact checkpoint",
     ),
+    "--label on an unconditional run": (
+        lambda t, r: ["sample", str(r), "--label", "1", "--out", str(t / "x.npz")],
+        "was trained unconditionally; --label and --per-class",
+    ),
+    "--per-class on an unconditional run": (
+        lambda t, r: ["sample", str(r), "--per-class", "2", "--out", str(t / "x.npz")],
+        "was trained unconditionally",
+    ),
+    "--label and --per-class together": (
+        lambda t, r: ["sample", str(r), "--label", "1", "--per-class", "2", "--out", str(t / "x.npz")],
+        "--label and --per-class: give one of them",
+    ),
+    "an unknown label of a conditional run": (
+        lambda t, r: (
+            main(_cond_train(t)) == 0 and ["sample", str(t / "cond"), "--label", "12", "--out", str(t / "x.npz")]
+        ),
+        "has no class '12'; its classes are 0, 1, 2, 3, 4, 5, 6, 7, 8, 9",
+    ),
+    "--per-class 0 of a conditional run": (
+        lambda t, r: (
+            main(_cond_train(t)) == 0 and ["sample", str(t / "cond"), "--per-class", "0", "--out", str(t / "x.npz")]
+        ),
+        "--per-class: expected a positive number",
+    ),
+    "a conditional run on unlabelled data": (
+        lambda t, r: ["train", "--preset", "ring8", *TINY, "--set", "train.conditional=true", "--out", str(t / "c")],
+        "train.conditional: the data (ring8) have no labels",
+    ),
+    "a conditional flow generator": (
+        lambda t, r: _cond_train(t, "generator.name=affine", "noise.dim=64"),
+        "train.conditional: the affine generator is unconditional",
+    ),
+    "tstr of an unconditional run": (
+        lambda t, r: (
+            main(_cond_train(t, "train.conditional=false")) == 0
+            and ["eval", str(t / "cond"), "--metrics", "tstr", "--n-samples", "10"]
+        ),
+        "--metrics tstr: needs a conditional run (train.conditional = true)",
+    ),
     "resume with a manifest state that does not fit": (
         lambda t, r: (
             [
@@ -518,6 +557,21 @@ CASES = {
         "its state does not fit the run",
     ),
 }
+
+
+def _cond_train(t, *extra):
+    sets = ["train.conditional=true", "train.steps=2", "generator.hidden=[8]", "discriminator.hidden=[8]", *extra]
+    return [
+        "train",
+        "--preset",
+        "digits",
+        *set_args(sets),
+        "--set",
+        "train.sample_every=0",
+        "--out",
+        str(t / "cond"),
+        "--quiet",
+    ]
 
 
 def _truncate(path):

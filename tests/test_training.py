@@ -22,7 +22,9 @@ def test_alternating_k3_takes_three_d_steps_on_distinct_minibatches_per_g_step()
     calls = []
     gan = state.gan
     d_obj, g_obj = gan.d_objective, gan.g_objective
-    gan.d_objective = lambda x, z, y: calls.append(("D", x.clone(), z.clone())) or d_obj(x, z, y)  # type: ignore
+    gan.d_objective = (  # type: ignore
+        lambda x, z, y, y_fake=None: calls.append(("D", x.clone(), z.clone())) or d_obj(x, z, y, y_fake)
+    )
     gan.g_objective = lambda z, y: calls.append(("G", None, z.clone())) or g_obj(z, y)  # type: ignore
     Trainer(cfg, state).fit()
     assert [c[0] for c in calls] == ["D", "D", "D", "G"] * 4
@@ -151,7 +153,7 @@ def test_labels_reach_both_steps_and_an_unconditional_run_ignores_them():
     assert state.sampler.labels is not None
     seen = []
     gan, d_obj, g_obj = state.gan, state.gan.d_objective, state.gan.g_objective
-    gan.d_objective = lambda x, z, y: seen.append(("D", x, y)) or d_obj(x, z, y)  # type: ignore
+    gan.d_objective = lambda x, z, y, y_fake=None: seen.append(("D", x, y)) or d_obj(x, z, y, y_fake)  # type: ignore
     gan.g_objective = lambda z, y: seen.append(("G", None, y)) or g_obj(z, y)  # type: ignore
     Trainer(cfg, state).fit()
     Trainer(cfg, bare).fit()

@@ -147,10 +147,25 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
     if args.n <= 0:
         raise UserError(f"-n: expected a positive number of samples, got {args.n}")
+    if args.label is not None and args.per_class is not None:
+        raise UserError("--label and --per-class: give one of them")
     run = load_run(args.run)
-    chunks = run.sample_chunks(args.n, seed=args.seed)  # drawn as they are written: memory follows a chunk
-    out = write_samples(chunks, args.n, Path(args.out), run.data_info["kind"], codec=run.data_info.get("codec"))
-    print(f"wrote {args.n} samples to {out}")
+    n, labels = args.n, args.label
+    if args.per_class is not None:
+        labels = run.per_class_labels(args.per_class)  # k of each class, in class order
+        n = len(labels)
+    y, chunks = run.labelled_chunks(n, seed=args.seed, labels=labels)  # drawn as written: memory follows a chunk
+    out = write_samples(
+        chunks,
+        n,
+        Path(args.out),
+        run.data_info["kind"],
+        codec=run.data_info.get("codec"),
+        labels=y,
+        classes=run.classes,
+        per_row=args.per_class,
+    )
+    print(f"wrote {n} samples to {out}")
     return 0
 
 
@@ -285,13 +300,19 @@ def build_parser() -> argparse.ArgumentParser:
         "sample",
         "draw samples from a trained run",
         "origan sample runs/mnist -n 64 --out grid.png --seed 1",
-        "Write N samples; the output path chooses the form: .npy, .csv, .png (one grid) or a folder of PNGs.\n"
-        "A table run's .csv has the original columns, names and types.",
+        "Write N samples; the output path chooses the form: .npy, .npz, .csv, .png (one grid) or a folder of PNGs.\n"
+        "A table run's .csv has the original columns, names and types.\n"
+        "A conditional run (train.conditional) samples by class: --label C (an index or a class name) or\n"
+        "--per-class K; without them the classes follow the training data's. Its samples keep their classes:\n"
+        ".npz holds x, y and the class names, .csv a label column, a .png grid shows them in class order\n"
+        "(one row per class with --per-class) and a folder has one sub-folder per class; .npy holds x alone.",
     )
     p.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run directory or a checkpoint .json/.safetensors")
     p.add_argument("-n", type=int, default=64, help="number of samples")
-    p.add_argument("--out", required=True, help="output path: .npy, .csv, .png or a folder")
+    p.add_argument("--out", required=True, help="output path: .npy, .npz, .csv, .png or a folder")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise draw")
+    p.add_argument("--label", help="a conditional run: the class of every sample (an index or a class name)")
+    p.add_argument("--per-class", type=int, metavar="K", help="a conditional run: K samples of each class (not -n)")
     p.set_defaults(func=cmd_sample)
 
     import textwrap

@@ -49,6 +49,7 @@ Output = Literal["auto", "sigmoid", "identity"]  # G's output layer
 Update = Literal["alternating", "simultaneous"]  # how D and G take turns
 Autocast = Literal["none", "bf16"]  # autocast dtype of the forward passes
 Compile = Literal["none", "default", "reduce-overhead", "max-autotune"]  # torch.compile modes
+Conditioning = Literal["projection", "input"]  # how a conditional dcgan D takes the class
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ class DiscriminatorConfig:
     dropout_hidden: float = 0.5  # drop probability after each hidden layer (the paper keeps 0.5)
     init_range: float = 0.005  # weights U(-r, r) and zero biases; 0 keeps PyTorch's default init
     width: int = 64  # dcgan: channels of the first convolution (ndf), doubled at each halving of the side
+    conditioning: Conditioning = "projection"  # conditional dcgan D: projection (Miyato & Koyama) or input maps
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,7 @@ class TrainConfig:
     augment: tuple[str, ...] = ()
     augment_p: float = 1.0  # probability that each augmentation is applied to each image
     ema: float = 0.0  # G's weights averaged with this decay per G update, used for every sample (0 = off)
+    conditional: bool = False  # class-conditional G(z, y) and D(x, y) (the data must have labels)
 
 
 @dataclass(frozen=True)

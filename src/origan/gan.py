@@ -5,7 +5,9 @@ The trainer owns optimizers, ``backward`` and the order of steps (Algorithm 1).
 
 Every objective takes the batch's labels ``y`` ``(m,)`` (None for unlabelled data). A net that declares
 ``conditional = True`` is called as ``G(z, y)`` / ``D(x, y)``; any other net is called as ``G(z)`` / ``D(x)``
-and the labels are ignored, so unconditional runs keep their exact trajectories on labelled data too.
+and the labels are ignored, so unconditional runs keep their exact trajectories on labelled data too. The
+fakes take the data's labels unless the objective is given ``y_fake`` (a conditional run draws them from the
+training split's class frequencies).
 """
 
 from __future__ import annotations
@@ -89,10 +91,11 @@ class GAN(nn.Module):
             return net(inputs, y)
         return net(inputs)
 
-    def _d_pass(self, x_real: Tensor, x_fake: Tensor, y: Tensor | None) -> tuple[Tensor, Tensor]:
-        """``(m,), (m,)`` D's logits on data and on G's samples from one pass over ``[x_real; x_fake]`` (the
-        fakes carry the data's labels); dropout masks are drawn per example, so it equals two passes."""
-        y_both = torch.cat([y, y]) if y is not None and self._conditional["D"] else None  # (2m,)
+    def _d_pass(self, x_real: Tensor, x_fake: Tensor, y: Tensor | None, y_fake: Tensor | None) -> tuple[Tensor, Tensor]:
+        """``(m,), (m,)`` D's logits on data (labels ``y``) and on G's samples (labels ``y_fake``) from one pass
+        over ``[x_real; x_fake]``; dropout masks are drawn per example, so it equals two passes."""
+        labelled = self._conditional["D"] and y is not None and y_fake is not None
+        y_both = torch.cat([y, y_fake]) if labelled else None  # type: ignore[list-item]  # (2m,)
         logits = _fp32(self._call("D", self._seen(torch.cat([x_real, x_fake])), y_both, update=True))  # (2m,)
         return logits[: len(x_real)], logits[len(x_real) :]
 
@@ -113,12 +116,15 @@ class GAN(nn.Module):
         """``(n, noise_dim)`` draws from p_z on the model's device."""
         return self.prior.sample(n, generator=generator, device=self.device)
 
-    def d_objective(self, x_real: Tensor, z: Tensor, y: Tensor | None = None) -> StepOutput:
-        """D's step: minimise -V on a data minibatch (labels ``y``) and G(z); G is held fixed (no graph
-        through G). Real and fake go through D in one pass."""
+    def d_objective(
+        self, x_real: Tensor, z: Tensor, y: Tensor | None = None, y_fake: Tensor | None = None
+    ) -> StepOutput:
+        """D's step: minimise -V on a data minibatch (labels ``y``) and G(z) (labels ``y_fake``, default ``y``);
+        G is held fixed (no graph through G). Real and fake go through D in one pass."""
+        y_fake = y if y_fake is None else y_fake
         with torch.no_grad():
-            x_fake = self._call("G", z, y, update=False)  # (m, *shape)
-        logits_real, logits_fake = self._d_pass(x_real, x_fake, y)
+            x_fake = self._call("G", z, y_fake, update=False)  # (m, *shape)
+        logits_real, logits_fake = self._d_pass(x_real, x_fake, y, y_fake)
         return StepOutput(d_loss(logits_real, logits_fake), logits_real, logits_fake)
 
     def g_objective(self, z: Tensor, y: Tensor | None = None) -> StepOutput:
@@ -128,22 +134,30 @@ class GAN(nn.Module):
         return StepOutput(self._g_loss(logits_fake), None, logits_fake)
 
     def simultaneous_objectives(
-        self, x_real: Tensor, z: Tensor, y: Tensor | None = None
+        self, x_real: Tensor, z: Tensor, y: Tensor | None = None, y_fake: Tensor | None = None
     ) -> tuple[StepOutput, StepOutput]:
         """The authors' released update: one pass of D over data and G(z) (same dropout masks) gives both
         D's halved objective ``0.5 * (BCE(1, D(x)) + BCE(0, D(G(z))))`` and G's cost on the same logits.
+        The fakes' labels are ``y_fake`` (default ``y``).
         """
-        x_fake = self._call("G", z, y, update=True)  # (m, *shape), with graph: G's cost needs it
-        logits_real, logits_fake = self._d_pass(x_real, x_fake, y)
+        y_fake = y if y_fake is None else y_fake
+        x_fake = self._call("G", z, y_fake, update=True)  # (m, *shape), with graph: G's cost needs it
+        logits_real, logits_fake = self._d_pass(x_real, x_fake, y, y_fake)
         d_out = StepOutput(d_loss_halved(logits_real, logits_fake), logits_real, logits_fake)
         g_out = StepOutput(self._g_loss(logits_fake), logits_real, logits_fake)
         return d_out, g_out
 
     @torch.no_grad()
     def sample(
-        self, n: int, generator: torch.Generator | None = None, z: Tensor | None = None, batch_size: int = 4096
+        self,
+        n: int,
+        generator: torch.Generator | None = None,
+        z: Tensor | None = None,
+        batch_size: int = 4096,
+        y: Tensor | None = None,
     ) -> Tensor:
-        """``(n, *shape)`` samples G(z), z ~ p_z, from :attr:`sampler` in eval mode; ``z`` overrides the draw."""
+        """``(n, *shape)`` samples G(z), z ~ p_z, from :attr:`sampler` in eval mode; ``z`` overrides the draw;
+        ``y`` ``(n,)``: the classes of a conditional G (required by one, ignored by an unconditional G)."""
         net = self.sampler
         was_training = net.training
         net.eval()
@@ -155,7 +169,13 @@ class GAN(nn.Module):
                     device="cpu" if generator is None or generator.device.type == "cpu" else generator.device,
                 )
             z = z.to(self.device)
-            return torch.cat([net(z[i : i + batch_size]) for i in range(0, len(z), batch_size)])
+            chunks = range(0, len(z), batch_size)
+            if self._conditional["G"]:
+                if y is None:
+                    raise ValueError("a conditional G needs the class of every sample (y)")
+                y = y.to(self.device)
+                return torch.cat([net(z[i : i + batch_size], y[i : i + batch_size]) for i in chunks])
+            return torch.cat([net(z[i : i + batch_size]) for i in chunks])
         finally:
             net.train(was_training)
 

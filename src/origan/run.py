@@ -7,6 +7,10 @@ run = origan.train(cfg, out="runs/ring8")
 x = run.sample(1000, generator=torch.Generator().manual_seed(0))   # (1000, 2)
 run = origan.load_run("runs/ring8")
 ```
+
+A conditional run (``train.conditional``) samples by class: ``run.sample(64, labels=3)`` (an index or a class
+name, or one label per sample), ``run.sample_per_class(8)`` -> ``(x, y)``; without labels the classes are drawn
+from the training split's class frequencies (``run.sample_with_labels`` returns them).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from .io.checkpoint import (
     save_checkpoint,
 )
 from .io.rundir import BUDGET_KEYS, RunDir, inspect_run, next_run_path
+from .labels import ClassPlan, Labels
 from .names import check_registered
 from .plotting import plot_curves, save_sample_figure
 from .training import Callback, Trainer, TrainState, distributed
@@ -69,25 +74,88 @@ class Run:
         self.path, self.config, self.gan, self.step, self.data_info = path, config, gan, step, data_info
         self.checkpoint = checkpoint
 
-    def sample(self, n: int, generator: torch.Generator | None = None, seed: int | None = None) -> Tensor:
-        """``(n, *shape)`` samples of G; ``seed`` is a shortcut for a fresh seeded CPU generator."""
+    @property
+    def conditional(self) -> bool:
+        """Whether G is class-conditional (``train.conditional``)."""
+        return self.config.train.conditional
+
+    @property
+    def classes(self) -> list[str]:
+        """The training data's class names, in class-index order (empty for unlabelled data)."""
+        return list(self.data_info.get("classes", []))
+
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, seed: int | None = None, labels: Labels = None
+    ) -> Tensor:
+        """``(n, *shape)`` samples of G; ``seed`` is a shortcut for a fresh seeded CPU generator; ``labels``:
+        the classes of a conditional run's samples (see :meth:`sample_labels`)."""
+        return self.sample_with_labels(n, generator, seed, labels)[0]
+
+    def sample_with_labels(
+        self, n: int, generator: torch.Generator | None = None, seed: int | None = None, labels: Labels = None
+    ) -> tuple[Tensor, Tensor | None]:
+        """``(n, *shape)`` samples and ``(n,)`` their classes (None for an unconditional run); a conditional
+        run draws the classes first, then the noise, from ``generator``."""
         if seed is not None:
             generator = torch.Generator().manual_seed(seed)
-        return self.gan.sample(n, generator=generator).cpu()
+        y = self.sample_labels(n, labels, generator)
+        return self.gan.sample(n, generator=generator, y=y).cpu(), y
 
-    def sample_chunks(self, n: int, seed: int = 0, chunk: int = SAMPLE_CHUNK) -> Iterator[Tensor]:
+    def sample_per_class(
+        self, k: int, generator: torch.Generator | None = None, seed: int | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """``(k * K, *shape)`` samples, ``k`` of each of the K classes in class order, and ``(k * K,)`` classes."""
+        y = self.per_class_labels(k)
+        return self.sample_with_labels(len(y), generator, seed, y)[0], y
+
+    def per_class_labels(self, k: int) -> Tensor:
+        """``(k * K,)`` the classes ``0, .., 0, 1, .., K - 1``, ``k`` of each; a UserError for an unconditional run."""
+        return self._class_plan().per_class(k)
+
+    def class_index(self, label: int | str) -> int:
+        """The index of a class given by name (as in ``classes``) or index; a UserError listing the known ones."""
+        return self._class_plan().index(label)
+
+    def sample_labels(self, n: int, labels: Labels = None, generator: torch.Generator | None = None) -> Tensor | None:
+        """``(n,)`` class indices for ``n`` samples of a conditional run, or None for an unconditional run.
+
+        ``labels``: one class (an index or a name) for every sample, one per sample (a sequence or tensor of
+        indices), or None: drawn from the training split's class frequencies with ``generator``. Labels for an
+        unconditional run, or an unknown class, are a UserError.
+        """
+        return self._class_plan().labels(n, labels, generator)
+
+    def _class_plan(self) -> ClassPlan:
+        name = str(self.path if self.path is not None else self.checkpoint)
+        return ClassPlan(name, self.conditional, self.classes, self.data_info.get("class_counts"))
+
+    def labelled_chunks(
+        self, n: int, seed: int = 0, chunk: int = SAMPLE_CHUNK, labels: Labels = None
+    ) -> tuple[Tensor | None, Iterator[Tensor]]:
+        """``(n,)`` the samples' classes (None for an unconditional run), and the samples as :meth:`sample_chunks`
+        draws them: the classes first, then the noise chunk by chunk, from one generator seeded with ``seed``."""
+        generator = torch.Generator().manual_seed(seed)
+        y = self.sample_labels(n, labels, generator)
+        return y, self._chunks(n, generator, chunk, y)
+
+    def sample_chunks(
+        self, n: int, seed: int = 0, chunk: int = SAMPLE_CHUNK, labels: Labels = None
+    ) -> Iterator[Tensor]:
         """``n`` samples of G with noise from ``seed``, as CPU tensors of at most ``2 * chunk - 1`` rows.
 
         The noise is drawn chunk by chunk from one seeded CPU generator, so memory does not grow with ``n``. With
         the default ``chunk`` the samples equal ``sample(n, seed=seed)`` bit for bit: every chunk but the last
         holds a multiple of 16 noise values (torch fills normal noise 16 at a time) and G sees the same batches.
         """
-        generator = torch.Generator().manual_seed(seed)
+        return self.labelled_chunks(n, seed, chunk, labels)[1]
+
+    def _chunks(self, n: int, generator: torch.Generator, chunk: int, y: Tensor | None) -> Iterator[Tensor]:
         done = 0
         while done < n:
             rows = n - done if n - done < 2 * chunk else chunk  # a short tail joins the last chunk
             z = self.gan.prior.sample(rows, generator=generator)  # (rows, noise.dim)
-            yield self.gan.sample(rows, z=z, batch_size=chunk).cpu()
+            y_rows = None if y is None else y[done : done + rows]
+            yield self.gan.sample(rows, z=z, batch_size=chunk, y=y_rows).cpu()
             done += rows
 
     def metrics(self) -> list[dict[str, Any]]:
@@ -127,9 +195,16 @@ def _checkpoint_writer(run: RunDir, cfg: Config, data: Dataset) -> Any:
     return save
 
 
+def class_blocks(n: int, n_classes: int) -> Tensor:
+    """``(n,)`` classes in equal blocks, in class order (``n = 100``, 10 classes: one grid row per class)."""
+    return torch.arange(n) * n_classes // n
+
+
 def _sample_writer(run: RunDir, data: Dataset, fixed_z: Tensor) -> Any:
+    fixed_y = class_blocks(len(fixed_z), len(data.classes)) if data.classes else None  # a conditional G's classes
+
     def draw(trainer: Trainer) -> None:
-        x = trainer.state.gan.sample(len(fixed_z), z=fixed_z)
+        x = trainer.state.gan.sample(len(fixed_z), z=fixed_z, y=fixed_y)
         save_sample_figure(
             x.cpu(), data.kind, data.target, run.sample_path(trainer.state.step), title=f"step {trainer.state.step}"
         )
@@ -298,7 +373,7 @@ def _gan_of(ckpt: Checkpoint, map_location: str | torch.device = "cpu") -> tuple
         raise CheckpointError(f"{ckpt.path}: its config does not validate ({e})") from None
     info = ckpt.manifest["data"]
     try:
-        gan = build_gan(cfg, info["shape"], info["bounded"])
+        gan = build_gan(cfg, info["shape"], info["bounded"], n_classes=len(info.get("classes", ())))
     except UserError as e:
         raise CheckpointError(
             f"{ckpt.path}: its model cannot be built for data of shape {info['shape']} ({e})"

@@ -114,6 +114,10 @@ TINY_RUNS = {  # one tiny run per kind of data: (preset, overrides)
         ],
     ),
     "image": ("digits", ["generator.hidden=[32]", "discriminator.hidden=[16]", "train.batch_size=64"]),
+    "conditional image": (  # for the metrics of a conditional run's labelled samples (only those run on it)
+        "digits",
+        ["generator.hidden=[32]", "discriminator.hidden=[16]", "train.batch_size=64", "train.conditional=true"],
+    ),
     "table": ("wine", ["generator.hidden=[16]", "discriminator.hidden=[16]", "train.batch_size=32"]),
 }
 COMMON = ["train.steps=10", "train.log_every=5", "train.sample_every=0", "train.checkpoint_every=0"]
@@ -153,7 +157,7 @@ def test_every_metric_gives_finite_json_on_each_kind_it_applies_to(name, tiny_ru
     applied = 0
     for kind, run in tiny_runs.items():
         data = build_dataset(run.config.data)
-        if not METRICS[measured].applies_to(data):
+        if not METRICS[measured].applies_to(data) or METRICS[measured].conditional != run.conditional:
             continue
         record = evaluate(run, metrics=[measured], n_samples=200, seed=0, write=False)
         result = json.loads(json.dumps(record["metrics"][measured]))  # plain JSON, no tensors or numpy scalars

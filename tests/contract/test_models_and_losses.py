@@ -69,6 +69,42 @@ def test_every_generator_and_discriminator_pair(g_name, d_name, shape_name):
         assert torch.isfinite(p.grad).all(), f"{name} has a non-finite gradient"
 
 
+@pytest.mark.parametrize("conditioning", ["projection", "input"])
+@pytest.mark.parametrize("d_name", list(DISCRIMINATORS))
+@pytest.mark.parametrize("g_name", list(GENERATORS))
+def test_every_family_is_conditional_or_says_it_cannot_be(g_name, d_name, conditioning):
+    """With ``n_classes`` a net is ``conditional``: G(z, y) and D(x, y) keep the shapes above, gradients reach
+    every parameter (the class embeddings too); a family without a conditional form is a one-line ConfigError."""
+    shape, k = (1, 8, 8), 3
+    noise_dim = _noise_dim(g_name, shape)
+    torch.manual_seed(0)
+    try:
+        G = build_generator(GeneratorConfig(**{**SMALL_G.__dict__, "name": g_name}), shape, True, noise_dim, k)
+    except ConfigError as e:
+        assert g_name in ("affine", "spline", "coupling") and "\n" not in str(e)
+        assert str(e).startswith(f"train.conditional: the {g_name} generator is unconditional")
+        return
+    d_cfg = DiscriminatorConfig(**{**SMALL_D.__dict__, "name": d_name, "conditioning": conditioning})
+    D = build_discriminator(d_cfg, shape, True, noise_dim, k)
+    assert G.conditional and D.conditional
+    gan = GAN(G, D, build_prior("normal", noise_dim), "nonsaturating").train()
+    n = 6
+    z = torch.randn(n, noise_dim, generator=torch.Generator().manual_seed(1))  # (n, noise_dim)
+    y = torch.tensor([0, 1, 2, 2, 1, 0])
+    x_fake = G(z, y)
+    assert x_fake.shape == (n, *shape) and ((x_fake >= 0) & (x_fake <= 1)).all()
+    x_real = torch.rand(n, *shape, generator=torch.Generator().manual_seed(2))
+    logits_real = D(x_real, y)
+    assert logits_real.shape == (n,)
+    loss = d_loss(logits_real, D(x_fake, y)) + gan.g_objective(z, y).loss
+    loss.backward()
+    for name, p in [
+        *(("G." + a, v) for a, v in G.named_parameters()),
+        *(("D." + a, v) for a, v in D.named_parameters()),
+    ]:
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
+
+
 @pytest.mark.parametrize("g_name", [g for g in GENERATORS if g in ("affine", "spline", "coupling")])
 def test_every_flow_generator_has_an_exact_log_density(g_name):
     """Change of variables: log p_g(G(z)) = log p_z(z) - log|det dG/dz|, checked against autograd's Jacobian."""

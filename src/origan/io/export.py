@@ -1,9 +1,18 @@
-"""Write samples where the user asked: ``.npy``, ``.csv``, a grid ``.png``, or a folder of PNGs, chunk by chunk."""
+"""Write samples where the user asked: ``.npy``, ``.npz``, ``.csv``, a grid ``.png``, or a folder of PNGs, chunk by
+chunk.
+
+Samples with classes (a conditional run's) keep them: ``.npz`` holds ``x`` and ``y`` (class indices) and
+``classes`` (their names), ``.csv`` gains a last ``label`` column (the class name), a ``.png`` grid shows the
+samples in class order (``per_row`` of them a row: one row per class for ``--per-class``), and a folder holds one
+sub-folder per class. ``.npy`` holds the samples alone, as for an unconditional run (whose ``.npz`` holds ``x``).
+"""
 
 from __future__ import annotations
 
+import csv
 import io
 import math
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -71,16 +80,16 @@ def check_output(path: Path, kind: str, n: int) -> str:
     """Refuse an output before anything is sampled or written; return its form (npy, csv, grid or folder)."""
     path = Path(path)
     suffix = path.suffix.lower()
-    forms = {".npy": "npy", ".csv": "csv", ".png": "grid", "": "folder"}
+    forms = {".npy": "npy", ".npz": "npz", ".csv": "csv", ".png": "grid", "": "folder"}
     if suffix not in forms:
-        raise UserError(f"{path}: unknown output type {suffix!r}; expected .npy, .csv, .png or a folder name")
+        raise UserError(f"{path}: unknown output type {suffix!r}; expected .npy, .npz, .csv, .png or a folder name")
     form = forms[suffix]
     if form in ("grid", "folder") and kind != "image":
         raise UserError(f"{path}: PNG output needs image data; this run's data are {kind} (use .npy or .csv)")
     if form == "grid" and n > MAX_GRID:
         raise UserError(
             f"{path}: a .png grid holds at most {MAX_GRID} samples, got {n}; "
-            "name a folder (one PNG per sample), .npy or .csv"
+            "name a folder (one PNG per sample), .npy, .npz or .csv"
         )
     parent = path.parent
     if not parent.is_dir():
@@ -108,34 +117,69 @@ def write_samples(
     kind: str,
     columns: list[str] | None = None,
     codec: dict[str, Any] | None = None,
+    labels: Tensor | None = None,
+    classes: list[str] | None = None,
+    per_row: int | None = None,
 ) -> Path:
     """Write ``n`` samples arriving as ``chunks`` (tensors of ``(rows, *shape)``), one chunk in memory at a time.
 
-    The path's form: ``.npy`` (a header, then the rows), ``.csv``, ``.png`` (one grid, at most
-    :data:`MAX_GRID` samples) or a folder of PNGs (no suffix). Files appear whole or not at all.
+    The path's form: ``.npy`` (a header, then the rows), ``.npz`` (``x``, with classes ``y`` and ``classes``),
+    ``.csv``, ``.png`` (one grid, at most :data:`MAX_GRID` samples) or a folder of PNGs (no suffix). Files
+    appear whole or not at all.
 
     Args:
         kind: the dataset kind (``image``, ``vector`` or ``table``); PNG output needs images.
         columns: CSV header; ``x0, x1, ...`` when omitted.
         codec: a table's :class:`~origan.data.tables.TableCodec` as JSON: ``.csv`` output is then decoded to
             the original columns, names and types (``.npy`` keeps the encoded rows).
+        labels: ``(n,)`` the samples' class indices into ``classes`` (see the module docstring), or None.
+        per_row: samples in a row of a ``.png`` grid (default: a square grid).
     """
     path = Path(path)
     form = check_output(path, kind, n)
     chunks = iter(chunks)
+    names = list(classes or [])
     if form == "grid":
-        save_grid_png(torch.cat(list(chunks)), path)
+        x = torch.cat(list(chunks))
+        if labels is not None:
+            x = x[torch.argsort(labels, stable=True)]  # class order, each class's samples in drawing order
+        save_grid_png(x, path, nrow=per_row)
     elif form == "folder":
-        path.mkdir(exist_ok=True)
-        width, i = len(str(n - 1)), 0
-        for x in chunks:
-            for img in to_uint8_images(x):
-                write_atomic(path / f"{i:0{width}d}.png", _png_bytes(img))
-                i += 1
+        _write_folder(path, chunks, n, labels, names)
+    elif form == "npz":
+        arrays = {"x": torch.cat(list(chunks)).numpy()}
+        if labels is not None:
+            arrays |= {"y": labels.numpy(), "classes": np.array(names, dtype=str)}
+        with open_atomic(path) as f:
+            np.savez(f, allow_pickle=False, **arrays)
     else:
         with open_atomic(path) as f:
-            (_write_npy if form == "npy" else _write_csv)(f, chunks, n, columns, codec)
+            if form == "npy":
+                _write_npy(f, chunks, n, columns, codec)
+            else:
+                _write_csv(f, chunks, n, columns, codec, None if labels is None else [names[i] for i in labels])
     return path
+
+
+def _folder_name(index: int, name: str) -> str:
+    """A class's sub-folder: its name when that is a safe file name, else ``<index>-<name made safe>``."""
+    safe = re.sub(r"[^\w.-]", "_", name)
+    return name if safe == name and name not in (".", "..") else f"{index}-{safe}"
+
+
+def _write_folder(path: Path, chunks: Iterator[Tensor], n: int, labels: Tensor | None, names: Any) -> None:
+    """One PNG per sample, numbered in drawing order; with labels, in one sub-folder per class."""
+    path.mkdir(exist_ok=True)
+    width, i = len(str(n - 1)), 0
+    for x in chunks:
+        for img in to_uint8_images(x):
+            where = path
+            if labels is not None:
+                c = int(labels[i])
+                where = path / _folder_name(c, names[c])
+                where.mkdir(exist_ok=True)
+            write_atomic(where / f"{i:0{width}d}.png", _png_bytes(img))
+            i += 1
 
 
 def _write_npy(f: BinaryIO, chunks: Iterator[Tensor], n: int, columns: Any, codec: Any) -> None:
@@ -154,10 +198,15 @@ def _write_npy(f: BinaryIO, chunks: Iterator[Tensor], n: int, columns: Any, code
 
 
 def _write_csv(
-    f: BinaryIO, chunks: Iterator[Tensor], n: int, columns: list[str] | None, codec: dict[str, Any] | None
+    f: BinaryIO,
+    chunks: Iterator[Tensor],
+    n: int,
+    columns: list[str] | None,
+    codec: dict[str, Any] | None,
+    labels: list[str] | None = None,
 ) -> None:
     table = _table_codec(codec) if codec is not None else None
-    first = True
+    first, done = True, 0
     for x in chunks:
         if table is not None:
             values = table.decode(x)
@@ -169,8 +218,23 @@ def _write_csv(
             lines = [",".join(columns or [f"x{i}" for i in range(flat.shape[1])])] if first else []
             lines += [",".join(repr(float(v)) for v in row) for row in flat]
             text = "\n".join(lines) + "\n"
+        if labels is not None:  # a last column: the class name of each row
+            text = _with_label_column(text, labels[done : done + len(x)], first)
         f.write(text.encode())
-        first = False
+        first, done = False, done + len(x)
+
+
+def _with_label_column(text: str, labels: list[str], header: bool) -> str:
+    """CSV ``text`` (a header line if ``header``, then one line per label) with a ``label`` column appended."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows([[name] for name in labels])
+    cells = buf.getvalue().splitlines()  # each name quoted where CSV needs it
+    lines = text.splitlines()
+    head = [lines[0] + ",label"] if header else []
+    rows = lines[1:] if header else lines
+    if len(rows) != len(cells):
+        raise ValueError(f"CSV rows ({len(rows)}) and labels ({len(cells)}) do not pair up")
+    return "\n".join([*head, *(row + "," + cell for row, cell in zip(rows, cells, strict=True))]) + "\n"
 
 
 def save_samples(

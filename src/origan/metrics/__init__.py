@@ -3,7 +3,8 @@
 A metric module registers itself with :func:`register_metric`; :func:`evaluate` (and ``origan eval``)
 looks metrics up here. ``reference`` is the run's :class:`~origan.data.Dataset`; options every metric may
 receive (and ignore): ``seed``, ``embed`` (a feature map for images), ``feature_space``, ``classifier``,
-``draw(n, seed)`` (fresh samples), ``out_dir`` (for figures), ``inception_weights``.
+``draw(n, seed)`` (fresh samples), ``out_dir`` (for figures), ``inception_weights``, and for a conditional
+run ``draw_labelled(y, seed)`` (fresh samples of the classes ``y``).
 
 | name | data | what it measures |
 | --- | --- | --- |
@@ -15,6 +16,8 @@ receive (and ignore): ``seed``, ``embed`` (a feature map for images), ``feature_
 | novelty | all | memorisation: nearest-training-example distances vs held-out data |
 | inception_fid | images | FID with local Inception weights (only with --inception-weights) |
 | table_fidelity | tables | marginals, correlations, utility and memorisation of decoded rows |
+| tstr | digit images, conditional runs | classifier trained on synthetic / real / both, tested on real |
+| label_accuracy | digit images, conditional runs | share of samples the classifier puts in the asked class |
 
 ``table_marginals``, ``table_correlation``, ``table_utility`` and ``table_memorisation`` take the reference
 rows as a tensor and the codec as an option; :func:`evaluate` runs them together as ``table_fidelity``.
@@ -43,6 +46,7 @@ class Metric:
         applies: ``f(dataset) -> bool``, a further condition beyond the kind (e.g. a known target density).
         default: whether :func:`evaluate` runs it when no metrics are named (False for opt-in metrics and
             for parts of a report that :func:`evaluate` runs as a whole).
+        conditional: it measures a conditional run's labelled samples (``draw_labelled``), and only those.
     """
 
     name: str
@@ -51,6 +55,7 @@ class Metric:
     description: str
     applies: Callable[[Any], bool] | None = None
     default: bool = True
+    conditional: bool = False
 
     def applies_to(self, data: Any) -> bool:
         """Whether this metric can measure samples of ``data`` (a :class:`~origan.data.Dataset`)."""
@@ -62,6 +67,7 @@ METRICS: Registry[Metric] = Registry(
     "metric",
     modules=(
         "origan.metrics.classifier",
+        "origan.metrics.conditional",
         "origan.metrics.fid",
         "origan.metrics.inception",
         "origan.metrics.modes",
@@ -82,6 +88,7 @@ def register_metric(
     description: str,
     applies: Callable[[Any], bool] | None = None,
     default: bool = True,
+    conditional: bool = False,
 ) -> Callable[[MetricFn], MetricFn]:
     """Decorator: register ``f(samples: Tensor, reference: Dataset, **options) -> dict`` under ``name``.
 
@@ -89,7 +96,7 @@ def register_metric(
     """
 
     def deco(fn: MetricFn) -> MetricFn:
-        METRICS.add(name, Metric(name, fn, kinds, description, applies, default))
+        METRICS.add(name, Metric(name, fn, kinds, description, applies, default, conditional))
         return fn
 
     return deco

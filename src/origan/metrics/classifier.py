@@ -33,6 +33,8 @@ __all__ = [
     "class_histogram_metric",
     "domain_classifier",
     "has_domain_classifier",
+    "predict",
+    "train_classifier",
 ]
 
 log = logging.getLogger(__name__)
@@ -110,7 +112,7 @@ def _random_shift(x: Tensor, shift: int, generator: torch.Generator) -> Tensor:
     return cropped.gather(3, cols)  # (n, 1, h, w)
 
 
-def _train(spec: ClassifierSpec, x: Tensor, y: Tensor, seed: int) -> DigitCNN:
+def train_classifier(spec: ClassifierSpec, x: Tensor, y: Tensor, seed: int = 0) -> DigitCNN:
     """Seeded training of a fresh :class:`DigitCNN` with Adam and a cosine learning-rate decay.
 
     One thread, so the weights do not depend on the machine's core count (the cache key cannot see it)
@@ -166,11 +168,16 @@ class DomainClassifier:
         x = x.detach().float().cpu()
         return torch.cat([self.net.features(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
 
-    @torch.no_grad()
     def predict(self, x: Tensor, batch_size: int = 1000) -> Tensor:
         """``(n,)`` predicted classes of ``(n, 1, H, W)`` images."""
-        x = x.detach().float().cpu()
-        return torch.cat([self.net(x[i : i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
+        return predict(self.net, x, batch_size)
+
+
+@torch.no_grad()
+def predict(net: nn.Module, x: Tensor, batch_size: int = 1000) -> Tensor:
+    """``(n,)`` the classes a classifier ``net`` (in eval mode) predicts for ``(n, 1, H, W)`` images."""
+    x = x.detach().float().cpu()
+    return torch.cat([net(x[i : i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
 
 
 def has_domain_classifier(data: Any) -> bool:
@@ -235,7 +242,7 @@ def domain_classifier(data: Any, seed: int = 0) -> DomainClassifier:
     if cached is not None:
         return cached
     log.info("training the %s domain classifier (%d images, %d epochs)", data.name, len(data.train), spec.epochs)
-    net = _train(spec, data.train.float(), data.labels["train"], seed)
+    net = train_classifier(spec, data.train.float(), data.labels["train"], seed)
     clf = DomainClassifier(net, 0.0, 0.0, key, path)
     clf.test_accuracy = _accuracy(clf, data.test, data.labels["test"])
     clf.val_accuracy = _accuracy(clf, data.val, data.labels["val"])

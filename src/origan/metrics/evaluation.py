@@ -7,7 +7,9 @@ result["metrics"]["parzen"]["model"]["log_likelihood"]
 ```
 
 The run's dataset is rebuilt from its config (same fixed split), ``n_samples`` samples are drawn from
-seeded noise, and each metric sees the same samples. Digit images are measured in the features of the
+seeded noise, and each metric sees the same samples (a conditional run's classes drawn from the training
+split's class frequencies; ``tstr`` and ``label_accuracy`` draw samples of given classes besides, with
+``draw_labelled(y, seed)``). Digit images are measured in the features of the
 domain classifier (:mod:`origan.metrics.classifier`); other data in raw values. ``eval.json`` holds the
 newest result and ``eval-history.jsonl`` one line per evaluation.
 """
@@ -44,10 +46,12 @@ EVAL_FILE = "eval.json"
 HISTORY_FILE = "eval-history.jsonl"
 
 
-def default_metrics(data: Any) -> list[str]:
-    """Names of the registered default metrics that apply to ``data`` (a :class:`~origan.data.Dataset`), sorted
-    (registration order follows import order)."""
-    return sorted(name for name, m in METRICS.items() if m.default and m.applies_to(data))
+def default_metrics(data: Any, conditional: bool = False) -> list[str]:
+    """Names of the registered default metrics that apply to ``data`` (a :class:`~origan.data.Dataset`) and to a
+    conditional run or not, sorted (registration order follows import order)."""
+    return sorted(
+        name for name, m in METRICS.items() if m.default and m.applies_to(data) and (conditional or not m.conditional)
+    )
 
 
 @register_metric(
@@ -65,8 +69,8 @@ def table_fidelity_metric(samples: Tensor, reference: Any, *, seed: int = 0, **_
     return {part: {k: v for k, v in values.items() if "/" not in k} for part, values in report.items()}
 
 
-def _choose(names: Sequence[str] | None, data: Any, inception_weights: Any) -> list[str]:
-    chosen = list(dict.fromkeys(names)) if names else default_metrics(data)
+def _choose(names: Sequence[str] | None, data: Any, inception_weights: Any, conditional: bool = False) -> list[str]:
+    chosen = list(dict.fromkeys(names)) if names else default_metrics(data, conditional)
     if inception_weights is not None and "inception_fid" not in chosen:
         chosen.append("inception_fid")
     for name in chosen:
@@ -83,8 +87,10 @@ def _choose(names: Sequence[str] | None, data: Any, inception_weights: Any) -> l
         if not metric.applies_to(data):
             raise ConfigError(
                 f"--metrics {name}: does not apply to {data.kind} data {data.name!r}; "
-                f"applicable: {', '.join(default_metrics(data))}"
+                f"applicable: {', '.join(default_metrics(data, conditional))}"
             )
+        if metric.conditional and not conditional:
+            raise ConfigError(f"--metrics {name}: needs a conditional run (train.conditional = true); this one is not")
     return chosen
 
 
@@ -129,7 +135,7 @@ def evaluate(
     t_start = time.perf_counter()
     data = build_dataset(run.config.data)
     check_codec(run.data_info.get("codec"), data)  # a table edited since training: one clear error
-    chosen = _choose(metrics, data, inception_weights)
+    chosen = _choose(metrics, data, inception_weights, run.conditional)
     samples = run.sample(n_samples, generator=torch.Generator().manual_seed(derive_seed(seed, "eval-samples")))
     samples = samples.float().reshape(n_samples, *data.shape)  # (n, *shape), on the CPU
     options: dict[str, Any] = {
@@ -138,6 +144,10 @@ def evaluate(
         "inception_weights": inception_weights,
         "draw": lambda n, s: run.sample(n, generator=torch.Generator().manual_seed(derive_seed(s, "eval-draw"))),
     }
+    if run.conditional:  # samples of given classes (n,): G(z, y), z from the seed
+        options["draw_labelled"] = lambda y, s: run.sample(
+            len(y), generator=torch.Generator().manual_seed(derive_seed(s, "eval-labelled")), labels=y
+        )
     record: dict[str, Any] = {
         "run": str(run.path) if run.path else None,
         "step": run.step,
@@ -269,6 +279,23 @@ def _novelty_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
+def _tstr_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (
+            f"classifier trained on {r['n_train']} synthetic digits, real test accuracy",
+            f"{r['synthetic']:.4f}  (gap to real {100 * r['gap']:.2f} points)",
+        ),
+        ("  trained on real / on real + synthetic", f"{r['real']:.4f} / {r['both']:.4f}"),
+    ]
+
+
+def _label_accuracy_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (f"samples in the asked class ({r['per_class_samples']} per class)", f"{r['accuracy']:.4f}"),
+        ("  per class", " ".join(f"{i}:{a:.3f}" for i, a in enumerate(r["per_class"]))),
+    ]
+
+
 def _inception_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
     return [(f"Inception FID (n={r['n']})", f"{r['fid']:.4g}")]
 
@@ -306,6 +333,8 @@ SUMMARIES: dict[str, Callable[[dict[str, Any]], list[tuple[str, str]]]] = {
     "novelty": _novelty_rows,
     "inception_fid": _inception_rows,
     "table_fidelity": _table_rows,
+    "tstr": _tstr_rows,
+    "label_accuracy": _label_accuracy_rows,
 }
 
 

@@ -12,7 +12,8 @@ standardised, categorical columns one-hot), which puts real and synthetic rows i
   and Frobenius norm of their difference.
 - ``table_utility``: train a scikit-learn model on synthetic rows and on real training rows to predict
   ``target`` from the other columns; score both on the real held-out rows (accuracy for a categorical
-  target, R^2 for a numeric one): "train on synthetic, test on real" against "train on real, test on real".
+  target, R^2 for a numeric one): "train on synthetic, test on real" against "train on real, test on real"
+  (:func:`origan.metrics.conditional.train_synthetic_test_real`, the definition ``tstr`` uses for images).
 - ``table_memorisation``: distance from each synthetic row to its nearest training row (DCR) against
   the same distance for held-out real rows; copies show up as a low ratio and a high share of rows
   closer than the held-out rows' 5th percentile (about 0.05 for a model that does not copy).
@@ -32,6 +33,7 @@ from torch import Tensor
 from ..data.tables import TableCodec, check_codec
 from ..errors import ConfigError
 from . import register_metric
+from .conditional import train_synthetic_test_real
 from .distances import nearest_neighbour
 
 if TYPE_CHECKING:
@@ -175,15 +177,18 @@ def utility(
     classify = next(col for col in c.columns if col.name == target).kind == "categorical"
     as_y = (lambda y: y.astype(str)) if classify else (lambda y: y.astype(np.float64))
     x_test, y_test = _xy(c, reference, target)
-    y_test = as_y(y_test)
-    scores = {}
-    for name, rows in (("tstr", samples), ("trtr", train)):
-        x_fit, y_fit = _xy(c, rows, target)
-        y_fit = as_y(y_fit)
-        if classify and len(np.unique(y_fit)) < 2:  # one class only: the model can only predict it
-            scores[name] = float(np.mean(y_test == y_fit[0]))
-            continue
-        scores[name] = float(MODELS[model](classify, seed).fit(x_fit, y_fit).score(x_test, y_test))
+    x_syn, y_syn = _xy(c, samples, target)
+    x_real, y_real = _xy(c, train, target)
+
+    def fit(x: np.ndarray, y: np.ndarray) -> Callable[[np.ndarray, np.ndarray], float]:
+        y = as_y(y)
+        if classify and len(np.unique(y)) < 2:  # one class only: the model can only predict it
+            return lambda xt, yt: float(np.mean(as_y(yt) == y[0]))
+        fitted = MODELS[model](classify, seed).fit(x, y)
+        return lambda xt, yt: float(fitted.score(xt, as_y(yt)))
+
+    shared = train_synthetic_test_real(fit, x_syn, y_syn, x_real, y_real, x_test, y_test, both=False)
+    scores = {"tstr": shared["synthetic"], "trtr": shared["real"]}
     score = "accuracy" if classify else "r2"
     ratio = scores["tstr"] / scores["trtr"] if scores["trtr"] > 0 else float("nan")
     return {f"tstr_{score}": scores["tstr"], f"trtr_{score}": scores["trtr"], "utility_ratio": ratio}

@@ -1,23 +1,35 @@
 """The model registries: ``build_generator`` / ``build_discriminator`` from a typed config and the dataset.
 
-A builder takes ``(section, data_shape, bounded, noise_dim)`` and returns an ``nn.Module``; it registers
-itself where its module is defined (``@GENERATORS.register("mlp")``). Generators map
-``z (n, noise_dim) -> x (n, *data_shape)``; discriminators map ``x -> logits (n,)``.
+A builder takes ``(section, data_shape, bounded, noise_dim, n_classes=0)`` and returns an ``nn.Module``; it
+registers itself where its module is defined (``@GENERATORS.register("mlp")``). Generators map
+``z (n, noise_dim) -> x (n, *data_shape)``; discriminators map ``x -> logits (n,)``. With ``n_classes > 0`` the
+net is class-conditional: it has ``conditional = True`` and is called ``G(z, y)`` / ``D(x, y)`` with ``y (n,)``
+class indices; a family that cannot condition raises a ConfigError naming ``train.conditional``. With
+``n_classes = 0`` a net is built exactly as an unconditional one (same parameters, same initial weights).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from torch import nn
+from torch import Tensor, nn
 
 from ..config import DiscriminatorConfig, GeneratorConfig
+from ..errors import ConfigError
 from ..registry import Registry
 
-__all__ = ["DISCRIMINATORS", "GENERATORS", "build_discriminator", "build_generator", "output_activation"]
+__all__ = [
+    "DISCRIMINATORS",
+    "GENERATORS",
+    "build_discriminator",
+    "build_generator",
+    "one_hot",
+    "output_activation",
+    "unconditional_only",
+]
 
-GeneratorBuilder = Callable[[GeneratorConfig, tuple[int, ...], bool, int], nn.Module]
-DiscriminatorBuilder = Callable[[DiscriminatorConfig, tuple[int, ...], bool, int], nn.Module]
+GeneratorBuilder = Callable[[GeneratorConfig, tuple[int, ...], bool, int, int], nn.Module]
+DiscriminatorBuilder = Callable[[DiscriminatorConfig, tuple[int, ...], bool, int, int], nn.Module]
 
 _MEMBERS = ("origan.models.mlp", "origan.models.flows", "origan.models.conv")  # registration order = listing order
 GENERATORS: Registry[GeneratorBuilder] = Registry("generator", modules=_MEMBERS)
@@ -29,13 +41,28 @@ def output_activation(cfg: GeneratorConfig, bounded: bool) -> str:
     return cfg.output if cfg.output != "auto" else ("sigmoid" if bounded else "identity")
 
 
-def build_generator(cfg: GeneratorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int) -> nn.Module:
-    """The generator named by ``cfg.name``, for samples of ``data_shape`` and noise of ``noise_dim``."""
-    return GENERATORS.get(cfg.name, "generator.name")(cfg, tuple(data_shape), bounded, noise_dim)
+def unconditional_only(name: str, n_classes: int) -> None:
+    """A ConfigError for a family that has no conditional form, asked for one."""
+    if n_classes:
+        raise ConfigError(f"train.conditional: the {name} generator is unconditional; use mlp or dcgan")
+
+
+def build_generator(
+    cfg: GeneratorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int, n_classes: int = 0
+) -> nn.Module:
+    """The generator named by ``cfg.name``, for samples of ``data_shape`` and noise of ``noise_dim``;
+    conditional on ``n_classes`` classes when it is positive."""
+    return GENERATORS.get(cfg.name, "generator.name")(cfg, tuple(data_shape), bounded, noise_dim, n_classes)
 
 
 def build_discriminator(
-    cfg: DiscriminatorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int
+    cfg: DiscriminatorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int, n_classes: int = 0
 ) -> nn.Module:
-    """The discriminator named by ``cfg.name``, for samples of ``data_shape``."""
-    return DISCRIMINATORS.get(cfg.name, "discriminator.name")(cfg, tuple(data_shape), bounded, noise_dim)
+    """The discriminator named by ``cfg.name``, for samples of ``data_shape``; conditional on ``n_classes``
+    classes when it is positive."""
+    return DISCRIMINATORS.get(cfg.name, "discriminator.name")(cfg, tuple(data_shape), bounded, noise_dim, n_classes)
+
+
+def one_hot(y: Tensor, n_classes: int, like: Tensor) -> Tensor:
+    """``(n, n_classes)`` the one-hot code of class indices ``y (n,)`` in ``like``'s dtype and device."""
+    return nn.functional.one_hot(y.to(like.device), n_classes).to(like.dtype)

@@ -15,6 +15,17 @@ base side ``b`` and the number of stride-2 stages ``u`` (8 = 4 * 2, 28 = 7 * 2^2
   its own step and another way in G's (it then fails to train; tried on MNIST).
 
 Initialisation as in DCGAN: every convolution and linear weight N(0, 0.02), BN scales N(1, 0.02), biases 0.
+
+Class-conditional nets (``n_classes > 0``):
+
+- G: a learned class embedding ``nn.Embedding(n_classes, noise_dim)`` (N(0, 1), as z) concatenated with z
+  before the projection, which takes ``2 * noise_dim`` inputs.
+- D, ``conditioning = "projection"`` (Miyato & Koyama 2018): ``logit = linear(h) + <embed(y), h>`` with ``h``
+  the flattened last feature map and ``embed`` an ``nn.Embedding(n_classes, len(h))`` (N(0, 0.02)).
+- D, ``conditioning = "input"``: class maps, ``n_classes`` constant planes (the one-hot class) concatenated to
+  the image's channels before the first convolution.
+
+With ``n_classes = 0`` the nets are built exactly as the unconditional ones (same parameters and draws).
 """
 
 from __future__ import annotations
@@ -26,7 +37,7 @@ from torch import Tensor, nn
 
 from ..config import DiscriminatorConfig, GeneratorConfig
 from ..errors import ConfigError
-from .builders import DISCRIMINATORS, GENERATORS, output_activation
+from .builders import DISCRIMINATORS, GENERATORS, one_hot, output_activation
 
 __all__ = ["DCGANDiscriminator", "DCGANGenerator", "dcgan_init_", "dcgan_plan"]
 
@@ -68,17 +79,22 @@ class DCGANGenerator(nn.Module):
         data_shape: ``(C, S, S)``.
         width: channels of the last hidden feature map (DCGAN's ngf = 64).
         output: ``"sigmoid"`` (data in [0, 1]) or ``"identity"``.
+        n_classes: classes of a conditional G(z, y) (see the module docstring); 0 = unconditional.
     """
 
-    def __init__(self, noise_dim: int, data_shape: Sequence[int], width: int = 64, output: str = "sigmoid") -> None:
+    def __init__(
+        self, noise_dim: int, data_shape: Sequence[int], width: int = 64, output: str = "sigmoid", n_classes: int = 0
+    ) -> None:
         super().__init__()
         c, _, base, ups = dcgan_plan(data_shape)
         if output not in ("sigmoid", "identity"):
             raise ValueError(f"output must be 'sigmoid' or 'identity', not {output!r}")
         self.data_shape, self.output = tuple(data_shape), output
+        self.n_classes, self.conditional = n_classes, n_classes > 0
         ch = width * 2 ** (ups - 1)
         self.base_shape = (ch, base, base)
-        self.project = nn.Linear(noise_dim, ch * base * base, bias=False)  # DCGAN's 1x1 -> b x b layer
+        z_in = noise_dim * (2 if n_classes else 1)  # z, and the class embedding beside it
+        self.project = nn.Linear(z_in, ch * base * base, bias=False)  # DCGAN's 1x1 -> b x b layer
         blocks: list[nn.Module] = [nn.BatchNorm2d(ch), nn.ReLU(True)]
         for _ in range(ups - 1):
             blocks += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch // 2), nn.ReLU(True)]
@@ -86,6 +102,8 @@ class DCGANGenerator(nn.Module):
         blocks.append(nn.ConvTranspose2d(ch, c, 4, 2, 1))  # to the image: side doubled, C channels
         self.body = nn.Sequential(*blocks)
         dcgan_init_(self)
+        if n_classes:
+            self.embed = nn.Embedding(n_classes, noise_dim)  # N(0, 1), the scale of z
 
     def init_output_bias(self, data_mean: Tensor) -> None:
         """Start each output channel at the data's mean intensity: bias = logit(channel mean) for a sigmoid output,
@@ -102,7 +120,11 @@ class DCGANGenerator(nn.Module):
             else:
                 out.bias.copy_(mean)
 
-    def forward(self, z: Tensor) -> Tensor:
+    def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        if self.conditional:
+            if y is None:
+                raise ValueError("a conditional net needs the class labels y")
+            z = torch.cat([z, self.embed(y.to(z.device)).to(z.dtype)], 1)  # (n, 2 * noise_dim)
         h = self.project(z).view(len(z), *self.base_shape)  # (n, ch, b, b)
         x = self.body(h)  # (n, C, S, S)
         return torch.sigmoid(x) if self.output == "sigmoid" else x
@@ -114,12 +136,21 @@ class DCGANDiscriminator(nn.Module):
     Args:
         data_shape: ``(C, S, S)``.
         width: channels of the first convolution (DCGAN's ndf = 64).
+        n_classes: classes of a conditional D(x, y) (see the module docstring); 0 = unconditional.
+        conditioning: ``"projection"`` or ``"input"`` (class maps), for a conditional D.
     """
 
-    def __init__(self, data_shape: Sequence[int], width: int = 64) -> None:
+    def __init__(
+        self, data_shape: Sequence[int], width: int = 64, n_classes: int = 0, conditioning: str = "projection"
+    ) -> None:
         super().__init__()
         c, _, base, ups = dcgan_plan(data_shape, "discriminator.name")
-        blocks: list[nn.Module] = [nn.Conv2d(c, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        if conditioning not in ("projection", "input"):
+            raise ValueError(f"conditioning must be 'projection' or 'input', not {conditioning!r}")
+        self.n_classes, self.conditional = n_classes, n_classes > 0
+        self.conditioning = conditioning if n_classes else "none"
+        maps = n_classes if self.conditioning == "input" else 0  # class maps beside the image's channels
+        blocks: list[nn.Module] = [nn.Conv2d(c + maps, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         ch = width
         for _ in range(ups - 1):
             blocks += [nn.Conv2d(ch, ch * 2, 4, 2, 1), nn.LeakyReLU(0.2, True)]  # no BN: see the module docstring
@@ -127,18 +158,34 @@ class DCGANDiscriminator(nn.Module):
         self.body = nn.Sequential(*blocks)
         self.logit = nn.Linear(ch * base * base, 1)  # DCGAN's last b x b convolution to one value
         dcgan_init_(self)
+        if self.conditioning == "projection":
+            self.embed = nn.Embedding(n_classes, ch * base * base)
+            nn.init.normal_(self.embed.weight, 0.0, INIT_STD)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.logit(self.body(x).flatten(1)).squeeze(1)  # (n,) logits
+    def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        if self.conditional and y is None:
+            raise ValueError("a conditional net needs the class labels y")
+        if self.conditioning == "input":
+            assert y is not None
+            planes = one_hot(y, self.n_classes, x)[:, :, None, None].expand(-1, -1, *x.shape[2:])  # (n, K, S, S)
+            x = torch.cat([x, planes], 1)  # (n, C + K, S, S)
+        h = self.body(x).flatten(1)  # (n, features)
+        logits = self.logit(h).squeeze(1)  # (n,)
+        if self.conditioning == "projection":
+            assert y is not None
+            logits = logits + (self.embed(y.to(h.device)).to(h.dtype) * h).sum(1)  # + <embed(y), h>
+        return logits
 
 
 @GENERATORS.register("dcgan")
-def dcgan_generator(cfg: GeneratorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int) -> nn.Module:
-    return DCGANGenerator(noise_dim, data_shape, cfg.width, output_activation(cfg, bounded))
+def dcgan_generator(
+    cfg: GeneratorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int, n_classes: int = 0
+) -> nn.Module:
+    return DCGANGenerator(noise_dim, data_shape, cfg.width, output_activation(cfg, bounded), n_classes)
 
 
 @DISCRIMINATORS.register("dcgan")
 def dcgan_discriminator(
-    cfg: DiscriminatorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int
+    cfg: DiscriminatorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int, n_classes: int = 0
 ) -> nn.Module:
-    return DCGANDiscriminator(data_shape, cfg.width)
+    return DCGANDiscriminator(data_shape, cfg.width, n_classes, cfg.conditioning)

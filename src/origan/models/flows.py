@@ -30,7 +30,7 @@ from torch.nn import functional as F
 from ..config import GeneratorConfig
 from ..errors import ConfigError
 from ..priors import Prior
-from .builders import GENERATORS
+from .builders import GENERATORS, unconditional_only
 
 __all__ = ["AffineFlow", "CouplingFlow", "Flow", "SplineFlow", "rq_spline"]
 
@@ -330,19 +330,28 @@ def _check_flow_dim(name: str, data_shape: tuple[int, ...], noise_dim: int) -> N
 
 
 @GENERATORS.register("affine")
-def affine_flow(cfg: GeneratorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int) -> nn.Module:
+def affine_flow(
+    cfg: GeneratorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int, n_classes: int = 0
+) -> nn.Module:
+    unconditional_only("affine", n_classes)
     _check_flow_dim("affine", data_shape, noise_dim)
     return AffineFlow(data_shape)
 
 
 @GENERATORS.register("spline")
-def spline_flow(cfg: GeneratorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int) -> nn.Module:
+def spline_flow(
+    cfg: GeneratorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int, n_classes: int = 0
+) -> nn.Module:
+    unconditional_only("spline", n_classes)
     _check_flow_dim("spline", data_shape, noise_dim)
     return SplineFlow(data_shape, bins=cfg.spline_bins, bound=cfg.spline_bound)
 
 
 @GENERATORS.register("coupling")
-def coupling_flow(cfg: GeneratorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int) -> nn.Module:
+def coupling_flow(
+    cfg: GeneratorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int, n_classes: int = 0
+) -> nn.Module:
+    unconditional_only("coupling", n_classes)
     _check_flow_dim("coupling", data_shape, noise_dim)
     if noise_dim < 2:
         raise ConfigError(f"generator.name: a coupling flow needs data of dimension >= 2, got dimension {noise_dim}")

@@ -2,6 +2,10 @@
 
 Generators map ``z (n, noise_dim)`` to ``x (n, *data_shape)``; discriminators map ``x`` to logits ``(n,)``.
 No sigmoid inside D: the losses apply softplus to the logits.
+
+Class-conditional nets (``n_classes > 0``; Mirza & Osindero 2014): the one-hot class is joined to z in G and to
+D's flattened input (after D's input dropout, which drops pixels, never the class). The first layer grows by
+``n_classes`` inputs; nothing else changes, and ``n_classes = 0`` builds the unconditional net exactly.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from torch.autograd.function import BackwardCFunction
 
 from ..config import DiscriminatorConfig, GeneratorConfig
 from ..errors import ConfigError
-from .builders import DISCRIMINATORS, GENERATORS, output_activation
+from .builders import DISCRIMINATORS, GENERATORS, one_hot, output_activation
 from .dropout import Dropout
 
 __all__ = ["MLPDiscriminator", "MLPGenerator", "Maxout", "MaxoutDiscriminator", "maxout"]
@@ -27,6 +31,23 @@ ACTIVATIONS = {
     "tanh": nn.Tanh,
     "sigmoid": nn.Sigmoid,
 }
+
+
+def _with_class(h: Tensor, y: Tensor | None, n_classes: int) -> Tensor:
+    """``(n, d + n_classes)``: ``h (n, d)`` with the one-hot code of ``y (n,)`` joined on the right."""
+    if y is None:
+        raise ValueError("a conditional net needs the class labels y")
+    return torch.cat([h, one_hot(y, n_classes, h)], 1)
+
+
+def _d_forward(body: nn.Sequential, logit: nn.Linear, x: Tensor, y: Tensor | None, n_classes: int, join: int) -> Tensor:
+    """``(n,)`` logits of an MLP D: the class joined after the first ``join`` layers (the input dropout)."""
+    h = x.flatten(1)
+    if n_classes:
+        h = body[join:](_with_class(body[:join](h), y, n_classes))
+    else:
+        h = body(h)
+    return logit(h).squeeze(1)
 
 
 def _init_uniform_(module: nn.Module, irange: float) -> None:
@@ -49,6 +70,7 @@ class MLPGenerator(nn.Module):
         activation: hidden activation name.
         output: ``"sigmoid"`` or ``"identity"``.
         init_range: weights U(-r, r), biases zero (the paper: 0.05); 0 keeps PyTorch's default init.
+        n_classes: classes of a conditional G(z, y) (the one-hot class joined to z); 0 = unconditional.
     """
 
     def __init__(
@@ -59,13 +81,15 @@ class MLPGenerator(nn.Module):
         activation: str = "relu",
         output: str = "sigmoid",
         init_range: float = 0.05,
+        n_classes: int = 0,
     ) -> None:
         super().__init__()
         self.noise_dim = noise_dim
         self.data_shape = tuple(data_shape)
+        self.n_classes, self.conditional = n_classes, n_classes > 0
         out_dim = math.prod(self.data_shape)
         layers: list[nn.Module] = []
-        width = noise_dim
+        width = noise_dim + n_classes
         for h in hidden:
             layers += [nn.Linear(width, h), ACTIVATIONS[activation]()]
             width = h
@@ -86,7 +110,9 @@ class MLPGenerator(nn.Module):
             else:
                 self.out.bias.copy_(mean)
 
-    def forward(self, z: Tensor) -> Tensor:
+    def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        if self.conditional:
+            z = _with_class(z, y, self.n_classes)  # (n, noise_dim + n_classes)
         h = self.out(self.body(z))  # (n, prod(data_shape))
         if self.output == "sigmoid":
             h = torch.sigmoid(h)
@@ -153,6 +179,7 @@ class MaxoutDiscriminator(nn.Module):
         dropout_input: drop probability on the input (the paper: 0.2, i.e. keep 0.8).
         dropout_hidden: drop probability on hidden layers (the paper: 0.5).
         init_range: weights U(-r, r), biases zero (the paper: 0.005).
+        n_classes: classes of a conditional D(x, y) (the one-hot class joined to the input); 0 = unconditional.
     """
 
     def __init__(
@@ -164,10 +191,13 @@ class MaxoutDiscriminator(nn.Module):
         dropout_input: float = 0.2,
         dropout_hidden: float = 0.5,
         init_range: float = 0.005,
+        n_classes: int = 0,
     ) -> None:
         super().__init__()
-        width = math.prod(in_shape)
+        self.n_classes, self.conditional = n_classes, n_classes > 0
+        width = math.prod(in_shape) + n_classes
         blocks: list[nn.Module] = [Dropout(dropout_input)]
+        self._join = 1  # the class joins after the input dropout
         for _ in range(layers):
             blocks += [Maxout(width, units, pieces), Dropout(dropout_hidden)]
             width = units
@@ -175,12 +205,13 @@ class MaxoutDiscriminator(nn.Module):
         self.logit = nn.Linear(width, 1)
         _init_uniform_(self, init_range)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.logit(self.body(x.flatten(1))).squeeze(1)  # (n,) logits
+    def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        return _d_forward(self.body, self.logit, x, y, self.n_classes, self._join)  # (n,) logits
 
 
 class MLPDiscriminator(nn.Module):
-    """A plain MLP discriminator: hidden layers with an activation and optional dropout, then a logit."""
+    """A plain MLP discriminator: hidden layers with an activation and optional dropout, then a logit; the
+    class joined to the input when ``n_classes > 0``."""
 
     def __init__(
         self,
@@ -190,10 +221,13 @@ class MLPDiscriminator(nn.Module):
         dropout_input: float = 0.0,
         dropout_hidden: float = 0.0,
         init_range: float = 0.0,
+        n_classes: int = 0,
     ) -> None:
         super().__init__()
-        width = math.prod(in_shape)
+        self.n_classes, self.conditional = n_classes, n_classes > 0
+        width = math.prod(in_shape) + n_classes
         blocks: list[nn.Module] = [Dropout(dropout_input)] if dropout_input > 0 else []
+        self._join = len(blocks)  # the class joins after the input dropout
         for h in hidden:
             blocks += [nn.Linear(width, h), ACTIVATIONS[activation]()]
             if dropout_hidden > 0:
@@ -203,32 +237,41 @@ class MLPDiscriminator(nn.Module):
         self.logit = nn.Linear(width, 1)
         _init_uniform_(self, init_range)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.logit(self.body(x.flatten(1))).squeeze(1)  # (n,) logits
+    def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        return _d_forward(self.body, self.logit, x, y, self.n_classes, self._join)  # (n,) logits
 
 
 @GENERATORS.register("mlp")
-def mlp_generator(cfg: GeneratorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int) -> nn.Module:
+def mlp_generator(
+    cfg: GeneratorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int, n_classes: int = 0
+) -> nn.Module:
     return MLPGenerator(
-        noise_dim, data_shape, cfg.hidden, cfg.activation, output_activation(cfg, bounded), cfg.init_range
+        noise_dim, data_shape, cfg.hidden, cfg.activation, output_activation(cfg, bounded), cfg.init_range, n_classes
     )
 
 
 @DISCRIMINATORS.register("maxout")
 def maxout_discriminator(
-    cfg: DiscriminatorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int
+    cfg: DiscriminatorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int, n_classes: int = 0
 ) -> nn.Module:
     if len(set(cfg.hidden)) != 1:
         raise ConfigError(f"discriminator.hidden: maxout needs one or more equal widths, got {list(cfg.hidden)}")
     return MaxoutDiscriminator(
-        data_shape, cfg.hidden[0], cfg.pieces, len(cfg.hidden), cfg.dropout_input, cfg.dropout_hidden, cfg.init_range
+        data_shape,
+        cfg.hidden[0],
+        cfg.pieces,
+        len(cfg.hidden),
+        cfg.dropout_input,
+        cfg.dropout_hidden,
+        cfg.init_range,
+        n_classes,
     )
 
 
 @DISCRIMINATORS.register("mlp")
 def mlp_discriminator(
-    cfg: DiscriminatorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int
+    cfg: DiscriminatorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int, n_classes: int = 0
 ) -> nn.Module:
     return MLPDiscriminator(
-        data_shape, cfg.hidden, cfg.activation, cfg.dropout_input, cfg.dropout_hidden, cfg.init_range
+        data_shape, cfg.hidden, cfg.activation, cfg.dropout_input, cfg.dropout_hidden, cfg.init_range, n_classes
     )

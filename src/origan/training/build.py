@@ -61,11 +61,17 @@ class _InitsOutputBias(Protocol):
     def init_output_bias(self, data_mean: Tensor) -> None: ...
 
 
-def build_gan(cfg: Config, shape: Sequence[int], bounded: bool, data_mean: Tensor | None = None) -> GAN:
-    """G, D and p_z from the config, for samples of ``shape``; G's output bias from ``data_mean`` if asked."""
+def build_gan(
+    cfg: Config, shape: Sequence[int], bounded: bool, data_mean: Tensor | None = None, n_classes: int = 0
+) -> GAN:
+    """G, D and p_z from the config, for samples of ``shape``; G's output bias from ``data_mean`` if asked;
+    G and D conditional on ``n_classes`` classes when ``train.conditional`` is set."""
     shape = tuple(shape)
-    generator = build_generator(cfg.generator, shape, bounded, cfg.noise.dim)
-    discriminator = build_discriminator(cfg.discriminator, shape, bounded, cfg.noise.dim)
+    if cfg.train.conditional and n_classes < 1:
+        raise ConfigError("train.conditional: a conditional run needs labelled data (no classes given)")
+    k = n_classes if cfg.train.conditional else 0
+    generator = build_generator(cfg.generator, shape, bounded, cfg.noise.dim, k)
+    discriminator = build_discriminator(cfg.discriminator, shape, bounded, cfg.noise.dim, k)
     if data_mean is not None and cfg.generator.output_bias_from_data and hasattr(generator, "init_output_bias"):
         cast(_InitsOutputBias, generator).init_output_bias(data_mean)  # the cast states what hasattr checked
     gan = GAN(generator, discriminator, build_prior(cfg.noise.prior, cfg.noise.dim), cfg.loss.generator)
@@ -81,6 +87,8 @@ def data_info(data: Dataset) -> dict[str, Any]:
         info["codec"] = data.info["codec"]
     if data.classes:  # labelled data: the class names, in class-index order (plain JSON)
         info["classes"] = list(data.classes)
+    if data.labels:  # and how many training examples each class has (a conditional run draws classes so)
+        info["class_counts"] = torch.bincount(data.labels["train"], minlength=len(data.classes)).tolist()
     return info
 
 
@@ -104,6 +112,9 @@ def _check_data(cfg: Config, data: Dataset) -> None:
             f"train.augment: augmentations act on images (C, H, W); {cfg.data.name} has examples of shape "
             f"{tuple(data.shape)} (set train.augment = [])"
         )
+    if cfg.train.conditional and not data.labels:
+        where = f"{cfg.data.name}{': ' + cfg.data.path if cfg.data.path else ''}"
+        raise ConfigError(f"train.conditional: the data ({where}) have no labels; a conditional run needs them")
     if cfg.train.batch_size > len(data.train):
         raise ConfigError(
             f"train.batch_size: expected at most the {len(data.train)} training examples, got {cfg.train.batch_size}"
@@ -124,7 +135,7 @@ def build_state(cfg: Config, device: torch.device, rank: int = 0) -> BuiltState:
     torch.utils.deterministic.fill_uninitialized_memory = False  # type: ignore[attr-defined]  # not in torch's stubs
     data = build_dataset(cfg.data)
     _check_data(cfg, data)
-    gan = build_gan(cfg, data.shape, data.bounded, data.train.mean(0)).to(device)
+    gan = build_gan(cfg, data.shape, data.bounded, data.train.mean(0), len(data.classes)).to(device)
     torch.set_num_threads(choose_threads(cfg.train, gan, (cfg.train.batch_size, *data.shape)))
     noise_gen = torch.Generator(device=device).manual_seed(derive_seed(cfg.seed, "noise"))
     order_gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "data-order"))

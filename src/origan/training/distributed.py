@@ -249,6 +249,13 @@ class DistributedTrainer(Trainer):
         share = m // self.ctx.world
         return z[self.ctx.rank * share : (self.ctx.rank + 1) * share]
 
+    def _draw_fake_labels(self) -> Tensor | None:
+        y = super()._draw_fake_labels()  # (m,): the global batch's classes, the same on every rank
+        if y is None:
+            return None
+        share = self.cfg.train.batch_size // self.ctx.world
+        return y[self.ctx.rank * share : (self.ctx.rank + 1) * share]
+
     def _finite(self, totals: Tensor) -> list[bool]:
         totals = totals.detach().clone()
         dist.all_reduce(totals)  # a NaN/Inf on any rank reaches every rank

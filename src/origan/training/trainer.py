@@ -5,8 +5,10 @@ G step on fresh noise. ``simultaneous``: one minibatch and one fake batch give b
 objective halved), and both nets update at once.
 
 Every data minibatch comes with its labels ``y`` (None for unlabelled data), and the steps hand them to the
-game's objectives: the unconditional game ignores them, a conditional G(z, y) / D(x, y) uses them. G's step
-takes the labels of the iteration's last data minibatch (a draw from p(y) that costs no random numbers).
+game's objectives: the unconditional game ignores them, a conditional G(z, y) / D(x, y) uses them. In a
+conditional run (``train.conditional``) every fake batch's classes, in D's steps and G's, are drawn from the
+training split's class frequencies with the noise stream, after the batch's z; other runs draw nothing more
+(G's step takes the labels of the iteration's last data minibatch), so their random streams are unchanged.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from .schedules import learning_rate, momentum
 from .speed import autocast_context
 from .state import TrainState
 
-__all__ = ["Callback", "Trainer", "TrainingDiverged", "TrainingInterrupted", "make_optimizer"]
+__all__ = ["Callback", "Trainer", "TrainingDiverged", "TrainingInterrupted", "class_frequencies", "make_optimizer"]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,14 @@ class Callback(Protocol):
 
     def on_end(self, trainer: Trainer) -> None:
         return None
+
+
+def class_frequencies(labels: Tensor | None, n_classes: int = 0) -> Tensor:
+    """``(K,)`` fp32 class frequencies ``bincount(labels) / n`` of the training split's labels (K at least
+    ``n_classes``); what a conditional run draws its fakes' classes from."""
+    if labels is None:
+        raise ValueError("a conditional run needs labelled training data")
+    return torch.bincount(labels, minlength=n_classes).float() / len(labels)
 
 
 def make_optimizer(cfg: OptimConfig, params: Any) -> torch.optim.Optimizer:
@@ -152,6 +162,7 @@ class Trainer:
         self._d = _Player("D", state.opt_d, self._d_params, cfg.optim_d, "d_updates")
         self._g = _Player("G", state.opt_g, self._g_params, cfg.optim_g, "g_updates")
         self._amp = autocast_context(cfg.train.autocast, state.gan.device)
+        self._class_freqs = class_frequencies(state.sampler.labels) if cfg.train.conditional else None
         self._one = torch.ones((), device=state.gan.device)
 
     # -- budget ----------------------------------------------------------------------------------------
@@ -223,6 +234,15 @@ class Trainer:
         """``(m, noise_dim)`` fresh noise from the run's noise stream."""
         return self.state.gan.noise(self.cfg.train.batch_size, self.state.noise_gen)
 
+    def _draw_fake_labels(self) -> Tensor | None:
+        """``(m,)`` the classes of a fake batch in a conditional run (None otherwise): a categorical draw from
+        the training split's class frequencies with the noise stream."""
+        if self._class_freqs is None:
+            return None
+        return torch.multinomial(
+            self._class_freqs, self.cfg.train.batch_size, replacement=True, generator=self.state.noise_gen
+        )
+
     def _log_sums(self) -> list[float]:
         """The log interval's running sums (see ``TrainState.acc``) as numbers."""
         return self.state.acc.tolist()
@@ -235,25 +255,28 @@ class Trainer:
         """One D update on the data minibatch ``x_real`` ``(m, *shape)`` (labels ``y`` ``(m,)`` or None) and
         fresh noise (G fixed)."""
         z = self._draw_noise()  # (m, noise_dim)
+        y_fake = self._draw_fake_labels()  # (m,) in a conditional run, else None (the fakes take y)
         with self._amp():
-            out = self.state.gan.d_objective(x_real, z, y)
+            out = self.state.gan.d_objective(x_real, z, y, y_fake=y_fake)
         self._update((self._d, out.loss))
         self._record_d(out)
 
     def g_step(self, y: Tensor | None = None) -> None:
         """One G update on fresh noise (D fixed; D's dropout stays active, as in the authors' code); ``y``
-        ``(m,)``: the labels of the fake batch, or None."""
+        ``(m,)``: the labels of the fake batch, or None; a conditional run draws them instead."""
         z = self._draw_noise()  # (m, noise_dim)
+        y_fake = self._draw_fake_labels()  # (m,) in a conditional run
         with self._amp():
-            out = self.state.gan.g_objective(z, y)
+            out = self.state.gan.g_objective(z, y if y_fake is None else y_fake)
         self._update((self._g, out.loss))
         self._record_g(out)
 
     def simultaneous_step(self, x_real: Tensor, y: Tensor | None = None) -> None:
         """Both players from one minibatch and one fake batch; gradients taken at the same parameters."""
         z = self._draw_noise()  # (m, noise_dim)
+        y_fake = self._draw_fake_labels()  # (m,) in a conditional run, else None (the fakes take y)
         with self._amp():
-            d_out, g_out = self.state.gan.simultaneous_objectives(x_real, z, y)
+            d_out, g_out = self.state.gan.simultaneous_objectives(x_real, z, y, y_fake=y_fake)
         self._update((self._d, d_out.loss), (self._g, g_out.loss))
         self._record_d(d_out)
         self._record_g(g_out)
