@@ -284,6 +284,13 @@ PRESETS.update(
                 _train(5000, 64, 1000),
             ),
         ),
+        "mnist-cond": (
+            "the mnist preset, class-conditional (Mirza & Osindero): G(z, y) and a projection D(x, y); sample by class",
+            merge(
+                merge(merge(_DCGAN_MODELS, _MNIST), {"train": {"conditional": True}}),
+                _train(5000, 64, 1000),
+            ),
+        ),
         "dcgan-digits": (
             "DCGAN-style conv G and D on the 5,000 28x28 MNIST digits (data.name=idx data.path=DIR: all of MNIST)",
             merge(merge(_DCGAN_MODELS, {"data": {"name": "mnist"}}), _train(3000, 64)),

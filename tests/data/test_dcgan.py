@@ -137,3 +137,23 @@ def test_short_run_on_8x8_digits_lowers_the_frechet_distance(tmp_path):
     fd_start = frechet_distance(start["x"], real)
     fd_end = frechet_distance(run.sample(len(real), seed=1), real)
     assert fd_end < 0.5 * fd_start, (fd_start, fd_end)  # measured: about 11.4 -> 3.8 in 300 steps
+
+
+@pytest.mark.parametrize("output", ["sigmoid", "identity"])
+def test_output_bias_starts_at_each_channels_mean_intensity(output):
+    G = DCGANGenerator(8, (3, 8, 8), width=8, output=output)
+    mean = torch.stack([torch.full((8, 8), v) for v in (0.13, 0.5, 0.9)])  # (3, 8, 8) per-pixel means
+    G.init_output_bias(mean)
+    want = torch.tensor([0.13, 0.5, 0.9])
+    want = torch.log(want) - torch.log1p(-want) if output == "sigmoid" else want
+    torch.testing.assert_close(G.body[-1].bias.detach(), want, rtol=0, atol=1e-6)
+
+
+def test_the_mnist_preset_starts_g_at_the_digits_mean_intensity():
+    cfg = load_config("mnist", overrides=["train.steps=1"])
+    from origan.training.build import build_state
+
+    data, state, _ = build_state(cfg, torch.device("cpu"))
+    p = data.train.mean()
+    torch.testing.assert_close(state.gan.G.body[-1].bias.detach(), (torch.log(p) - torch.log1p(-p)).reshape(1))
+    torch.testing.assert_close(state.gan.G_ema.body[-1].bias, state.gan.G.body[-1].bias.detach())  # the average too
