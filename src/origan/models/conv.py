@@ -18,8 +18,10 @@ Initialisation as in DCGAN: every convolution and linear weight N(0, 0.02), BN s
 
 Class-conditional nets (``n_classes > 0``):
 
-- G: a learned class embedding ``nn.Embedding(n_classes, noise_dim)`` (N(0, 1), as z) concatenated with z
-  before the projection, which takes ``2 * noise_dim`` inputs.
+- G: a learned class embedding ``nn.Embedding(n_classes, noise_dim)`` (N(0, 1)) multiplies z elementwise
+  before the projection (as in common AC-GAN code). Measured on MNIST 5k against the embedding concatenated
+  beside z: after 1,000 steps the concatenating G drew one digit per class whatever z (it learned to ignore
+  z), the multiplying one varied within every class, since z is the only way in for the class.
 - D, ``conditioning = "projection"`` (Miyato & Koyama 2018): ``logit = linear(h) + <embed(y), h>`` with ``h``
   the flattened last feature map and ``embed`` an ``nn.Embedding(n_classes, len(h))`` (N(0, 0.02)).
 - D, ``conditioning = "input"``: class maps, ``n_classes`` constant planes (the one-hot class) concatenated to
@@ -93,8 +95,7 @@ class DCGANGenerator(nn.Module):
         self.n_classes, self.conditional = n_classes, n_classes > 0
         ch = width * 2 ** (ups - 1)
         self.base_shape = (ch, base, base)
-        z_in = noise_dim * (2 if n_classes else 1)  # z, and the class embedding beside it
-        self.project = nn.Linear(z_in, ch * base * base, bias=False)  # DCGAN's 1x1 -> b x b layer
+        self.project = nn.Linear(noise_dim, ch * base * base, bias=False)  # DCGAN's 1x1 -> b x b layer
         blocks: list[nn.Module] = [nn.BatchNorm2d(ch), nn.ReLU(True)]
         for _ in range(ups - 1):
             blocks += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch // 2), nn.ReLU(True)]
@@ -124,7 +125,7 @@ class DCGANGenerator(nn.Module):
         if self.conditional:
             if y is None:
                 raise ValueError("a conditional net needs the class labels y")
-            z = torch.cat([z, self.embed(y.to(z.device)).to(z.dtype)], 1)  # (n, 2 * noise_dim)
+            z = z * self.embed(y.to(z.device)).to(z.dtype)  # (n, noise_dim): the class scales each coordinate
         h = self.project(z).view(len(z), *self.base_shape)  # (n, ch, b, b)
         x = self.body(h)  # (n, C, S, S)
         return torch.sigmoid(x) if self.output == "sigmoid" else x
