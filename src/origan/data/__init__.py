@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from ..registry import Registry
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ DATASETS: Registry[Callable[[DataConfig], Dataset]] = Registry(
         "origan.data.folders",
         "origan.data.idx",
         "origan.data.tables",
+        "origan.data.cifar",
     ),
 )
 
@@ -130,4 +131,6 @@ class Dataset:
 
 def build_dataset(cfg: DataConfig) -> Dataset:
     """The dataset named by ``cfg.name``, built on the CPU."""
+    if cfg.preprocess != "none" and cfg.name != "cifar10":  # the one reader that applies data.preprocess
+        raise ConfigError(f"data.preprocess: {cfg.preprocess} applies to data.name=cifar10 only, not {cfg.name}")
     return DATASETS.get(cfg.name, "data.name")(cfg)

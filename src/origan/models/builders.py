@@ -19,7 +19,12 @@ __all__ = ["DISCRIMINATORS", "GENERATORS", "build_discriminator", "build_generat
 GeneratorBuilder = Callable[[GeneratorConfig, tuple[int, ...], bool, int], nn.Module]
 DiscriminatorBuilder = Callable[[DiscriminatorConfig, tuple[int, ...], bool, int], nn.Module]
 
-_MEMBERS = ("origan.models.mlp", "origan.models.flows", "origan.models.conv")  # registration order = listing order
+_MEMBERS = (  # registration order = listing order
+    "origan.models.mlp",
+    "origan.models.flows",
+    "origan.models.conv",
+    "origan.models.paper",
+)
 GENERATORS: Registry[GeneratorBuilder] = Registry("generator", modules=_MEMBERS)
 DISCRIMINATORS: Registry[DiscriminatorBuilder] = Registry("discriminator", modules=_MEMBERS)
 
