@@ -238,9 +238,7 @@ def paper_fc_generator(cfg: GeneratorConfig, data_shape: tuple[int, ...], bounde
 
 
 @GENERATORS.register("paper-conv")
-def paper_conv_generator(
-    cfg: GeneratorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int
-) -> nn.Module:
+def paper_conv_generator(cfg: GeneratorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int) -> nn.Module:
     return PaperConvGenerator(
         noise_dim, data_shape, cfg.hidden, cfg.activation, output_activation(cfg, bounded), cfg.init_range
     )
