@@ -327,7 +327,8 @@ def _cifar10(generator: str, discriminator: dict[str, Any], lr: float, batch_siz
 PRESETS.update(
     {
         "paper-cifar10-fc": (
-            "the paper's CIFAR-10 MLPs: G ReLU 8000, sigmoid 8000, linear; maxout D 1600x5 x2; SGD 0.025; data.path=DIR",
+            "the paper's CIFAR-10 MLPs: G ReLU 8000, sigmoid 8000, linear; maxout D 1600x5 x2; SGD 0.025; "
+            "data.path=DIR",
             _cifar10("paper-fc", {"name": "maxout", "hidden": [1600, 1600]}, 0.025, 100),
         ),
         "paper-cifar10-conv": (

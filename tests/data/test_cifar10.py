@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 import origan
-from cifar_files import BATCHES, label, pixel, write_cifar_folder
+from cifar_files import label, pixel, write_cifar_folder
 from helpers import metric_rows, set_args
 from origan.cli import main
 from origan.config import DiscriminatorConfig, GeneratorConfig
@@ -136,7 +136,9 @@ def test_maxout_conv_discriminator_has_the_yamls_shapes_and_pools_like_cuda_conv
     D = MaxoutConvDiscriminator((3, 32, 32)).eval()
     h, sides = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(0)), []
     for layer, (kernel, pad, pool, stride) in zip(
-        [m for m in D.convs if type(m).__name__ == "_MaxoutConv"], [(8, 4, 4, 2), (8, 3, 4, 2), (5, 3, 2, 2)]
+        [m for m in D.convs if type(m).__name__ == "_MaxoutConv"],
+        [(8, 4, 4, 2), (8, 3, 4, 2), (5, 3, 2, 2)],
+        strict=True,
     ):
         side = h.shape[-1] + 2 * pad - kernel + 1
         conv = layer.conv(h)  # (n, 2 * channels, side, side): the pieces as the leading block
