@@ -76,7 +76,7 @@ class Dataset:
         name: registry name.
         train, val, test: ``(n, *shape)`` float32 tensors.
         shape: the shape of one sample, e.g. ``(1, 28, 28)`` or ``(2,)``.
-        kind: ``"image"`` (``(C, H, W)`` in [0, 1]), ``"vector"`` (toy points) or ``"table"``.
+        kind: ``"image"`` (``(C, H, W)``, in [0, 1] when ``bounded``), ``"vector"`` (toy points) or ``"table"``.
         bounded: whether every value lies in [0, 1] (G then ends in a sigmoid).
         target: the exact distribution for toy data, else ``None``.
         labels: ``{"train", "val", "test"}`` -> ``(n,)`` int64 class indices into ``classes``; ``None``
