@@ -2,8 +2,11 @@
 
 Each preset (``paper-cifar10-fc``, ``paper-cifar10-conv``) is built exactly as ``origan train`` builds it,
 on a temporary folder of CIFAR-10 binary batches holding random bytes (64 records each; speed does not depend
-on the pixels), and ``Trainer.iteration()`` is timed for ``--steps`` steps after ``--warmup`` steps.
-Printed as a Markdown table with the load average before and after, since a shared machine slows every row.
+on the pixels), and ``Trainer.iteration()`` is timed for ``--steps`` steps after ``--warmup`` steps. The
+baseline is the machine's fp32 matmul peak, measured in the same run (``train_step.gemm_peak``, before and
+after each preset; the best of the two): "% of peak" is the iteration's GFLOP (every GEMM and convolution,
+forward and backward, as ``torch.utils.flop_counter`` counts them) per second over that peak. Printed as a
+Markdown table with the load average before and after, since a shared machine slows every row.
 
     OMP_NUM_THREADS=2 python benchmarks/cifar10_presets.py --threads 2 --steps 20
 """
@@ -18,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from train_step import count_flops, gemm_peak  # benchmarks/ is on the path when this script runs
 
 import origan
 from origan.data.cifar import RECORD_BYTES
@@ -43,12 +47,21 @@ def time_preset(preset: str, folder: Path, threads: int, steps: int, warmup: int
     trainer = Trainer(cfg, state)
     for _ in range(warmup):
         trainer.iteration()
+    gflop = count_flops(trainer.iteration)
+    peak = gemm_peak(torch.float32)
     start = time.perf_counter()
     for _ in range(steps):
         trainer.iteration()
     seconds = time.perf_counter() - start
+    peak = max(peak, gemm_peak(torch.float32))
     params = sum(p.numel() for p in state.gan.parameters())
-    return {"steps_per_s": steps / seconds, "img_per_s": steps * cfg.train.batch_size / seconds, "params": params}
+    return {
+        "steps_per_s": steps / seconds,
+        "img_per_s": steps * cfg.train.batch_size / seconds,
+        "params": params,
+        "gflop": gflop,
+        "peak_pct": 100 * gflop * steps / seconds / peak,
+    }
 
 
 def main() -> None:
@@ -65,9 +78,13 @@ def main() -> None:
             rows.append((preset, time_preset(preset, folder, args.threads, args.steps, args.warmup)))
     print(f"{args.threads} threads, {args.steps} steps after {args.warmup}; load average {load_before:.1f} before, "
           f"{os.getloadavg()[0]:.1f} after ({os.cpu_count()} cores)")  # fmt: skip
-    print("| preset | parameters | steps/s | images/s |\n| --- | --- | --- | --- |")
+    print("| preset | parameters | GFLOP/step | steps/s | images/s | % of matmul peak |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for preset, r in rows:
-        print(f"| {preset} | {r['params'] / 1e6:.1f} M | {r['steps_per_s']:.2f} | {r['img_per_s']:.0f} |")
+        print(
+            f"| {preset} | {r['params'] / 1e6:.1f} M | {r['gflop']:.0f} | {r['steps_per_s']:.2f} | "
+            f"{r['img_per_s']:.0f} | {r['peak_pct']:.0f} % |"
+        )
 
 
 if __name__ == "__main__":
