@@ -385,7 +385,7 @@ CASES = {
     ),
     "unknown generator (dry run)": (
         lambda t, r: ["train", "--preset", "ring8", "--set", "generator.name=vae", "--dry-run"],
-        "generator.name: expected one of affine, coupling, dcgan, mlp, spline, got 'vae'",
+        "generator.name: expected one of affine, coupling, dcgan, mlp, paper-conv, paper-fc, spline, got 'vae'",
     ),
     "unknown G cost": (
         lambda t, r: ["train", "--preset", "ring8", "--set", "loss.generator=wgan", "--out", str(t / "n")],
