@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import origan
+from cifar_files import BATCHES, write_cifar_folder
 from helpers import set_args
 from origan.cli import main
 from origan.config import load_config, parse_set
@@ -384,7 +385,7 @@ CASES = {
     ),
     "unknown generator (dry run)": (
         lambda t, r: ["train", "--preset", "ring8", "--set", "generator.name=vae", "--dry-run"],
-        "generator.name: expected one of affine, coupling, dcgan, mlp, spline, got 'vae'",
+        "generator.name: expected one of affine, coupling, dcgan, mlp, paper-conv, paper-fc, spline, got 'vae'",
     ),
     "unknown G cost": (
         lambda t, r: ["train", "--preset", "ring8", "--set", "loss.generator=wgan", "--out", str(t / "n")],
@@ -556,6 +557,55 @@ CASES = {
         ),
         "its state does not fit the run",
     ),
+    "missing CIFAR-10 batch file": (
+        lambda t, r: _train_on("cifar10", _cifar(t / "c", names=BATCHES[:2] + BATCHES[3:])),
+        "data_batch_3.bin: missing; data.name=cifar10 reads the binary version's files",
+    ),
+    "CIFAR-10's pickled version": (
+        lambda t, r: [
+            (t / "c").mkdir(),
+            *((t / "c" / name.removesuffix(".bin")).write_bytes(b"\x80") for name in BATCHES),
+            _train_on("cifar10", t / "c"),
+        ][-1],
+        "this folder holds the pickled Python version, which origan never reads",
+    ),
+    "truncated CIFAR-10 batch file": (
+        lambda t, r: _truncate(_cifar(t / "c") / "data_batch_2.bin") or _train_on("cifar10", t / "c"),
+        "data_batch_2.bin: 4,609 bytes is not a whole, positive number of 3,073-byte CIFAR-10 records",
+    ),
+    "empty CIFAR-10 test batch": (
+        lambda t, r: [(_cifar(t / "c") / "test_batch.bin").write_bytes(b""), _train_on("cifar10", t / "c")][-1],
+        "test_batch.bin: 0 bytes is not a whole, positive number",
+    ),
+    "CIFAR-10 data batches of unequal sizes": (
+        lambda t, r: (
+            _cifar(t / "c") and _cifar(t / "c", n=2, names=("data_batch_5.bin",)) and _train_on("cifar10", t / "c")
+        ),
+        "data_batch_5.bin: 2 records, data_batch_1.bin holds 3; the five data batches must hold equally many",
+    ),
+    "CIFAR-10 label out of range": (
+        lambda t, r: [
+            (_cifar(t / "c", n=2) / "data_batch_4.bin").write_bytes(b"\x05" + bytes(3072) + b"\x0a" + bytes(3072)),
+            _train_on("cifar10", t / "c"),
+        ][-1],
+        "data_batch_4.bin: record 1 has label 10; expected a class index 0..9 (10 classes)",
+    ),
+    "CIFAR-10 batch that is a folder": (
+        lambda t, r: (
+            (_cifar(t / "c") / "data_batch_1.bin").unlink()
+            or (t / "c" / "data_batch_1.bin").mkdir()
+            or _train_on("cifar10", t / "c")
+        ),
+        "data_batch_1.bin: a folder, not a regular file",
+    ),
+    "CIFAR-10 path that is a file": (
+        lambda t, r: _train_on("cifar10", _cifar(t / "c") / "test_batch.bin"),
+        "data.name=cifar10 reads a folder",
+    ),
+    "contrast normalisation of other data": (
+        lambda t, r: _train_on("folder", _images(t / "imgs", ("a.png", "L", (12, 12))), "--set", "data.preprocess=gcn"),
+        "data.preprocess: gcn applies to data.name=cifar10 only, not folder",
+    ),
 }
 
 
@@ -572,6 +622,10 @@ def _cond_train(t, *extra):
         str(t / "cond"),
         "--quiet",
     ]
+
+
+def _cifar(folder, n=3, names=BATCHES):
+    return write_cifar_folder(folder, n=n, names=names)
 
 
 def _truncate(path):

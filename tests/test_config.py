@@ -122,10 +122,13 @@ def test_bad_values_name_their_key(overrides, message):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (["data.name=cifar"], "data.name: expected one of "),
+        (["data.name=svhn"], "data.name: expected one of "),
         (["noise.prior=cauchy"], "noise.prior: expected one of normal, uniform, got 'cauchy'"),
-        (["generator.name=vae"], "generator.name: expected one of affine, coupling, dcgan, mlp, spline, got 'vae'"),
-        (["discriminator.name=svm"], "discriminator.name: expected one of dcgan, maxout, mlp, got 'svm'"),
+        (
+            ["generator.name=vae"],
+            "generator.name: expected one of affine, coupling, dcgan, mlp, paper-conv, paper-fc, spline, got 'vae'",
+        ),
+        (["discriminator.name=svm"], "discriminator.name: expected one of dcgan, maxout, maxout-conv, mlp, got 'svm'"),
         (["loss.generator=wgan"], "loss.generator: expected one of minimax, ml, nonsaturating, got 'wgan'"),
     ],
 )
@@ -134,7 +137,7 @@ def test_registered_names_are_checked_where_a_config_is_resolved(overrides, mess
     with pytest.raises(ConfigError) as e:
         check_registered(cfg)
     assert str(e.value).startswith(message), str(e.value)
-    assert "cifar" not in str(e.value).partition(", got")[0]
+    assert "svhn" not in str(e.value).partition(", got")[0]
 
 
 def test_edge_values_that_are_valid():

@@ -104,9 +104,10 @@ def test_ring_and_grid_geometry_and_samples():
 
 
 def test_every_registered_model_builds_from_its_typed_config_where_it_is_defined():
-    assert sorted(GENERATORS) == ["affine", "coupling", "dcgan", "mlp", "spline"]
-    assert sorted(DISCRIMINATORS) == ["dcgan", "maxout", "mlp"]
+    assert sorted(GENERATORS) == ["affine", "coupling", "dcgan", "mlp", "paper-conv", "paper-fc", "spline"]
+    assert sorted(DISCRIMINATORS) == ["dcgan", "maxout", "maxout-conv", "mlp"]
     homes = {"mlp": "mlp", "maxout": "mlp", "affine": "flows", "spline": "flows", "coupling": "flows", "dcgan": "conv"}
+    homes |= {"paper-fc": "paper", "paper-conv": "paper", "maxout-conv": "paper"}
     shape = (1, 8, 8)  # 64 dimensions: every model applies, flows with noise.dim = 64
     for name in GENERATORS:
         assert GENERATORS[name].__module__ == f"origan.models.{homes[name]}"
@@ -122,7 +123,8 @@ def test_unknown_model_and_prior_names_are_config_errors_listing_the_known_ones(
     with pytest.raises(ConfigError) as e:
         build_generator(GeneratorConfig(name="vae"), (2,), False, 2)
     assert (
-        str(e.value) == "generator.name: unknown generator 'vae'; expected one of affine, coupling, dcgan, mlp, spline"
+        str(e.value) == "generator.name: unknown generator 'vae'; expected one of affine, coupling, dcgan, mlp, "
+        "paper-conv, paper-fc, spline"
     )
     with pytest.raises(ConfigError) as e:
         build_prior("cauchy", 2)

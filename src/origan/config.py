@@ -50,6 +50,7 @@ Update = Literal["alternating", "simultaneous"]  # how D and G take turns
 Autocast = Literal["none", "bf16"]  # autocast dtype of the forward passes
 Compile = Literal["none", "default", "reduce-overhead", "max-autotune"]  # torch.compile modes
 Conditioning = Literal["projection", "input"]  # how a conditional dcgan D takes the class
+Preprocess = Literal["none", "gcn"]  # data preprocessing (origan.data.cifar)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class DataConfig:
     target_column: str = ""  # tables: the column the fidelity report predicts (empty = the last column)
     max_categories: int = 10  # tables: text columns (and integer columns) with at most this many values are one-hot
     drop_columns: tuple[str, ...] = ()  # tables: columns to leave out (identifiers, free text)
+    preprocess: Preprocess = "none"  # cifar10: none (pixels in [0, 1]) or gcn (the authors' contrast normalisation)
 
 
 @dataclass(frozen=True)

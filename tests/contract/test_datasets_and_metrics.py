@@ -15,6 +15,7 @@ import pytest
 import torch
 
 import origan
+from cifar_files import write_cifar_folder
 from origan.data import DATASETS, build_dataset
 from origan.data.idx import write_idx
 from origan.metrics import METRICS, evaluate
@@ -69,6 +70,7 @@ DATASET_CASES = {  # name -> a function of tmp_path giving the data section's fi
     "folder": _folder,
     "idx": _idx,
     "csv": _csv,
+    "cifar10": lambda p: {"path": str(write_cifar_folder(p / "cifar"))},
 }
 
 

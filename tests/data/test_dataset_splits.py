@@ -201,6 +201,7 @@ def test_the_registry_lists_every_dataset_and_names_the_key_of_an_unknown_one():
     assert sorted(DATASETS) == [
         "array",
         "breast-cancer",
+        "cifar10",
         "csv",
         "digits",
         "folder",

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from ..registry import Registry
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ DATASETS: Registry[Callable[[DataConfig], Dataset]] = Registry(
         "origan.data.folders",
         "origan.data.idx",
         "origan.data.tables",
+        "origan.data.cifar",
     ),
 )
 
@@ -75,7 +76,7 @@ class Dataset:
         name: registry name.
         train, val, test: ``(n, *shape)`` float32 tensors.
         shape: the shape of one sample, e.g. ``(1, 28, 28)`` or ``(2,)``.
-        kind: ``"image"`` (``(C, H, W)`` in [0, 1]), ``"vector"`` (toy points) or ``"table"``.
+        kind: ``"image"`` (``(C, H, W)``, in [0, 1] when ``bounded``), ``"vector"`` (toy points) or ``"table"``.
         bounded: whether every value lies in [0, 1] (G then ends in a sigmoid).
         target: the exact distribution for toy data, else ``None``.
         labels: ``{"train", "val", "test"}`` -> ``(n,)`` int64 class indices into ``classes``; ``None``
@@ -130,4 +131,6 @@ class Dataset:
 
 def build_dataset(cfg: DataConfig) -> Dataset:
     """The dataset named by ``cfg.name``, built on the CPU."""
+    if cfg.preprocess != "none" and cfg.name != "cifar10":  # the one reader that applies data.preprocess
+        raise ConfigError(f"data.preprocess: {cfg.preprocess} applies to data.name=cifar10 only, not {cfg.name}")
     return DATASETS.get(cfg.name, "data.name")(cfg)

@@ -31,7 +31,12 @@ __all__ = [
 GeneratorBuilder = Callable[[GeneratorConfig, tuple[int, ...], bool, int, int], nn.Module]
 DiscriminatorBuilder = Callable[[DiscriminatorConfig, tuple[int, ...], bool, int, int], nn.Module]
 
-_MEMBERS = ("origan.models.mlp", "origan.models.flows", "origan.models.conv")  # registration order = listing order
+_MEMBERS = (  # registration order = listing order
+    "origan.models.mlp",
+    "origan.models.flows",
+    "origan.models.conv",
+    "origan.models.paper",
+)
 GENERATORS: Registry[GeneratorBuilder] = Registry("generator", modules=_MEMBERS)
 DISCRIMINATORS: Registry[DiscriminatorBuilder] = Registry("discriminator", modules=_MEMBERS)
 
