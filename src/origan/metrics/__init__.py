@@ -3,7 +3,8 @@
 A metric module registers itself with :func:`register_metric`; :func:`evaluate` (and ``origan eval``)
 looks metrics up here. ``reference`` is the run's :class:`~origan.data.Dataset`; options every metric may
 receive (and ignore): ``seed``, ``embed`` (a feature map for images), ``feature_space``, ``classifier``,
-``draw(n, seed)`` (fresh samples), ``out_dir`` (for figures), ``inception_weights``.
+``draw(n, seed)`` (fresh samples), ``out_dir`` (for figures), ``inception_weights``, ``run`` (the
+:class:`~origan.run.Run`, for metrics of its networks).
 
 | name | data | what it measures |
 | --- | --- | --- |
@@ -15,6 +16,8 @@ receive (and ignore): ``seed``, ``embed`` (a feature map for images), ``feature_
 | novelty | all | memorisation: nearest-training-example distances vs held-out data |
 | inception_fid | images | FID with local Inception weights (only with --inception-weights) |
 | table_fidelity | tables | marginals, correlations, utility and memorisation of decoded rows |
+| reconstruction | all | with an encoder: ||x - G(E(x))|| on test data vs the nearest training example (default then) |
+| semi | digit images | linear probes on D's / E's features with 100 and 1,000 labels (only with --metrics semi) |
 
 ``table_marginals``, ``table_correlation``, ``table_utility`` and ``table_memorisation`` take the reference
 rows as a tensor and the codec as an option; :func:`evaluate` runs them together as ``table_fidelity``.
@@ -68,6 +71,8 @@ METRICS: Registry[Metric] = Registry(
         "origan.metrics.novelty",
         "origan.metrics.parzen",
         "origan.metrics.prdc",
+        "origan.metrics.reconstruction",
+        "origan.metrics.semi",
         "origan.metrics.tables",
         "origan.metrics.evaluation",
     ),
