@@ -255,8 +255,10 @@ def encode(E: Encoder, x: Tensor, batch_size: int = 1024) -> Tensor:
     x = x.reshape(len(x), *shape)
     if not torch.isfinite(x).all():
         raise DataError("encode: the input holds NaN or infinite values")
-    return torch.cat([E(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]) if len(x) else x.new_zeros(
-        0, E.spec.noise_dim
+    return (
+        torch.cat([E(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+        if len(x)
+        else x.new_zeros(0, E.spec.noise_dim)
     )
 
 

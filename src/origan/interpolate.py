@@ -37,7 +37,14 @@ if TYPE_CHECKING:
     from .data.toy import GaussianMixture
     from .gan import GAN
 
-__all__ = ["METHODS", "Interpolation", "check_interpolation_output", "interpolate", "path_points", "write_interpolation"]
+__all__ = [
+    "METHODS",
+    "Interpolation",
+    "check_interpolation_output",
+    "interpolate",
+    "path_points",
+    "write_interpolation",
+]
 
 METHODS = ("linear", "slerp")
 FORMS = {".png": "picture", ".gif": "animation", ".npy": "npy"}
@@ -133,7 +140,9 @@ def interpolate(
     if steps < 2:
         raise ConfigError(f"--steps: expected at least 2 points per row (the two ends), got {steps}")
     if method == "slerp" and prior_name != "normal":
-        raise ConfigError(f"--method slerp: needs Gaussian noise (noise.prior=normal); this run's prior is {prior_name}")
+        raise ConfigError(
+            f"--method slerp: needs Gaussian noise (noise.prior=normal); this run's prior is {prior_name}"
+        )
     gen = torch.Generator().manual_seed(seed)
     z0 = gan.prior.sample(rows, generator=gen)  # (rows, dim)
     z1 = gan.prior.sample(rows, generator=gen)
@@ -219,35 +228,42 @@ def _save_gif(frames: list[np.ndarray], path: Path) -> None:
 
 
 def _write_paths(walk: Interpolation, path: Path, form: str, target: GaussianMixture | None) -> None:
+    """The walks as paths over the target density: the whole paths (``.png``) or growing point by point
+    (``.gif``); the density is drawn once."""
     import io
+
+    from PIL import Image
 
     from .plotting import _plt, draw_density_2d
 
     plt = _plt()
-    pts = walk.x.double()  # (rows, steps, 2)
+    pts = walk.x.double().numpy()  # (rows, steps, 2)
+    steps = pts.shape[1]
+    fig, ax = plt.subplots(figsize=(5, 5))
+    draw_density_2d(ax, target)
     colours = plt.get_cmap("tab10")
-    frames = [walk.x.shape[1] - 1] if form == "picture" else list(range(walk.x.shape[1]))
-    images = []
-    for last in frames:
-        fig, ax = plt.subplots(figsize=(5, 5))
-        draw_density_2d(ax, target)
-        for i, row in enumerate(pts):
-            c = colours(i % 10)
-            ax.plot(row[: last + 1, 0], row[: last + 1, 1], "-", color=c, lw=1.2)
-            ax.plot(row[: last + 1, 0], row[: last + 1, 1], ".", color=c, ms=4)
-            ax.plot(row[0, 0], row[0, 1], "o", color=c, ms=6, mfc="none")
-        ax.set_aspect("equal")
-        ax.set_title(f"G along {walk.method} paths in z" + ("" if form == "picture" else f" (point {last + 1})"))
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=90 if form == "animation" else 110)
+    lines = []
+    for i, row in enumerate(pts):
+        c = colours(i % 10)
+        ax.plot(row[0, 0], row[0, 1], "o", color=c, ms=6, mfc="none")  # the start z0
+        lines.append(ax.plot(row[:, 0], row[:, 1], ".-", color=c, lw=1.2, ms=4)[0])
+    ax.set_aspect("equal")
+    ax.set_title(f"G along {walk.method} paths in z")
+    fig.tight_layout()
+    try:
+        if form == "picture":
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=110)
+            with open_atomic(path) as out:
+                out.write(buf.getvalue())
+            return
+        frames = []
+        for last in range(steps):
+            for line, row in zip(lines, pts, strict=True):
+                line.set_data(row[: last + 1, 0], row[: last + 1, 1])
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=90)
+            frames.append(np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB")))
+    finally:
         plt.close(fig)
-        images.append(buf.getvalue())
-    if form == "picture":
-        with open_atomic(path) as out:
-            out.write(images[0])
-        return
-    from PIL import Image
-
-    _save_gif([np.asarray(Image.open(io.BytesIO(b)).convert("RGB")) for b in images], path)
-
+    _save_gif(frames, path)
