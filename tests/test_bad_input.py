@@ -544,6 +544,13 @@ CASES = {
         ],
         "images given, but this run's data are vector of shape [2]",
     ),
+    "encode with a torn encoder file": (
+        lambda t, r: (
+            _truncate(_with_encoder(t, r) / "encoder" / "encoder.safetensors")
+            or ["encode", str(t / "c"), "--in", str(_npy(t / "x.npy", [[0.0, 1.0]])), "--out", str(t / "z.npy")]
+        ),
+        "encoder.safetensors: checksum mismatch",
+    ),
     "encode with nothing to do": (lambda t, r: ["encode", str(r)], "encode: give --train"),
     "interpolate to an unknown file type": (
         lambda t, r: ["interpolate", str(r), "--out", str(t / "walk.txt")],

@@ -13,7 +13,7 @@ from helpers import TINY_TOY, set_args
 from origan.cli import main
 from origan.errors import CheckpointError, ConfigError
 from origan.gan import GAN
-from origan.inference import encode, encoder_path, fit_encoder, load_encoder, save_encoder
+from origan.inference import check_encoder, encode, encoder_path, fit_encoder, load_encoder, save_encoder
 from origan.interpolate import interpolate, path_points
 from origan.priors import NormalPrior
 
@@ -149,6 +149,9 @@ def test_encoder_recovers_the_noise_of_gs_own_samples(ring):
     assert float(sq.mean()) < 0.05, float(sq.mean())
     assert float(sq.median()) < 0.01, float(sq.median())
     assert history[-1]["step"] == 600
+    check = check_encoder(run, E, n=500, seed=1)  # the numbers `origan encode --train` prints, on other draws
+    assert check["z_sq_error"] < 0.05 and 1.5 < check["z_sq_norm"] < 2.5
+    assert check["x_l2"] < 0.1 * check["x_l2_independent"]
 
 
 def test_encoder_files_round_trip_and_cli_codes_equal_run_encode(ring, tmp_path, capsys):
@@ -169,7 +172,9 @@ def test_encoder_files_round_trip_and_cli_codes_equal_run_encode(ring, tmp_path,
     again = load_encoder(run)
     for k, v in E.state_dict().items():
         assert torch.equal(again.state_dict()[k], v)
-    assert "wrote 40 codes of dimension 2" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "wrote 40 codes of dimension 2" in out and "on 1000 fresh draws: mean ||E(G(z)) - z||^2" in out
+    assert set(manifest["encoder"]["check"]) == {"z_sq_error", "z_sq_norm", "x_l2", "x_l2_independent", "n"}
 
 
 def test_encoder_is_refused_once_g_trains_further(ring, tmp_path):

@@ -34,7 +34,7 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
 def cmd_encode(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .inference import encode, fit_encoder, load_encoder, read_inputs, save_encoder
+    from .inference import check_encoder, encode, fit_encoder, load_encoder, read_inputs, save_encoder
     from .io.files import open_atomic
     from .run import load_run
 
@@ -51,11 +51,13 @@ def cmd_encode(args: argparse.Namespace) -> int:
         E, history = fit_encoder(run, args.steps, args.refine_real, args.batch_size, args.lr, args.seed)
         options = {"steps": args.steps, "refine_real": args.refine_real, "batch_size": args.batch_size,
                    "lr": args.lr, "seed": args.seed}  # fmt: skip
-        path = save_encoder(run, E, history, options)
-        last = history[-1]
-        err = last.get("x_sq_error", last.get("z_sq_error"))
-        print(f"encoder fitted ({E.spec.arch}, {args.steps} steps, {args.refine_real} on real data): "
-              f"final mean squared error {err:.4g}; wrote {path}")  # fmt: skip
+        check = check_encoder(run, E, seed=args.seed)
+        path = save_encoder(run, E, history, options, check)
+        print(f"encoder fitted ({E.spec.arch}, {args.steps} steps on (z, G(z)), {args.refine_real} on real data); "
+              f"wrote {path}")  # fmt: skip
+        print(f"on {check['n']:.0f} fresh draws: mean ||E(G(z)) - z||^2 {check['z_sq_error']:.4g} "
+              f"(guessing 0: {check['z_sq_norm']:.4g}); mean ||G(E(G(z))) - G(z)|| {check['x_l2']:.4g} "
+              f"(an independent sample: {check['x_l2_independent']:.4g})")  # fmt: skip
     if args.inp is not None:
         x = read_inputs(Path(args.inp), run.data_info["shape"], run.data_info["kind"])
         z = encode(load_encoder(run), x)

@@ -29,7 +29,19 @@ from .errors import CheckpointError, ConfigError, DataError
 if TYPE_CHECKING:
     from .run import Run
 
-__all__ = ["ENCODER_DIR", "Encoder", "EncoderSpec", "encoder_path", "fit_encoder", "has_encoder", "load_encoder"]
+__all__ = [
+    "ENCODER_DIR",
+    "Encoder",
+    "EncoderSpec",
+    "check_encoder",
+    "encode",
+    "encoder_path",
+    "fit_encoder",
+    "has_encoder",
+    "load_encoder",
+    "read_inputs",
+    "save_encoder",
+]
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +210,37 @@ def _refine(
     return history
 
 
-def save_encoder(run: Run, E: Encoder, history: list[dict[str, float]], options: dict[str, Any]) -> Path:
+@torch.no_grad()
+def check_encoder(run: Run, E: Encoder, n: int = 1000, seed: int = 0) -> dict[str, float]:
+    """E on ``n`` fresh draws (never trained on) with their baselines: the mean ``||E(G(z)) - z||^2`` beside
+    ``||z||^2`` (the error of guessing p_z's mean, 0), and the mean ``||G(E(G(z))) - G(z)||`` beside
+    ``||G(z') - G(z)||`` for an independent ``z'`` (two unrelated samples)."""
+    from .seeding import derive_seed
+
+    gen = torch.Generator().manual_seed(derive_seed(seed, "encoder-check"))
+    z, z_other = run.gan.prior.sample(n, generator=gen), run.gan.prior.sample(n, generator=gen)  # (n, dim) each
+    x = run.gan.sample(n, z=z).cpu()
+    z_hat = encode(E, x)
+
+    def l2(a: Tensor, b: Tensor) -> float:
+        return float((a.double() - b.double()).flatten(1).square().sum(1).sqrt().mean())
+
+    return {
+        "z_sq_error": float((z_hat.double() - z.double()).square().sum(1).mean()),
+        "z_sq_norm": float(z.double().square().sum(1).mean()),
+        "x_l2": l2(run.gan.sample(n, z=z_hat).cpu(), x),
+        "x_l2_independent": l2(run.gan.sample(n, z=z_other).cpu(), x),
+        "n": float(n),
+    }
+
+
+def save_encoder(
+    run: Run,
+    E: Encoder,
+    history: list[dict[str, float]],
+    options: dict[str, Any],
+    check: dict[str, float] | None = None,
+) -> Path:
     """Write ``RUN/encoder/encoder.{safetensors,json}`` atomically; return the manifest's path."""
     from .config import to_dict
     from .io.checkpoint import save_checkpoint
@@ -214,6 +256,7 @@ def save_encoder(run: Run, E: Encoder, history: list[dict[str, float]], options:
             "generator_sha256": _generator_sha(run),
             "options": options,
             "history": history,
+            "check": check or {},
         },
     }
     return save_checkpoint(Path(run.path) / ENCODER_DIR, ENCODER_NAME, {"E": E.state_dict()}, extra)
@@ -227,7 +270,7 @@ def load_encoder(run: Run) -> Encoder:
         where = run.path if run.path is not None else "this checkpoint"
         raise CheckpointError(f"{where}: no encoder yet; fit one with `origan encode {where} --train`")
     ckpt = load_checkpoint(encoder_path(run.path))
-    info = ckpt.manifest.get("encoder")
+    info: Any = ckpt.manifest.get("encoder")
     try:
         spec_d = dict(info["spec"])
         spec = EncoderSpec(**{**spec_d, "shape": tuple(spec_d["shape"]), "hidden": tuple(spec_d["hidden"])})
