@@ -551,6 +551,10 @@ CASES = {
         ),
         "encoder.safetensors: checksum mismatch",
     ),
+    "encode with no training steps": (
+        lambda t, r: ["encode", str(r), "--train", "--steps", "0"],
+        "--steps: expected a positive number of steps, got 0",
+    ),
     "encode with nothing to do": (lambda t, r: ["encode", str(r)], "encode: give --train"),
     "interpolate to an unknown file type": (
         lambda t, r: ["interpolate", str(r), "--out", str(t / "walk.txt")],

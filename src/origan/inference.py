@@ -154,13 +154,16 @@ def fit_encoder(
 ) -> tuple[Encoder, list[dict[str, float]]]:
     """Fit E to the run's G: ``steps`` Adam steps on fresh pairs (z, G(z)), then ``refine_real`` steps on
     ``real`` examples (default: the run's training split). Returns E (eval mode) and per-phase losses."""
-    if steps < 1 or refine_real < 0:
-        raise ConfigError(f"--steps: expected a positive number of steps, got {steps}; --refine-real: >= 0")
+    if steps < 1:
+        raise ConfigError(f"--steps: expected a positive number of steps, got {steps}")
+    if refine_real < 0:
+        raise ConfigError(f"--refine-real: expected a number of steps >= 0, got {refine_real}")
     if getattr(run.gan.G, "conditional", False):
         raise ConfigError("encode: an encoder for a conditional generator G(z, y) is not supported")
     spec = spec or default_spec(run)
     gen = torch.Generator().manual_seed(seed)
-    G = run.gan.G.eval()
+    G, was_training = run.gan.G, run.gan.G.training
+    G.eval()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         E = Encoder(spec)
@@ -184,6 +187,7 @@ def fit_encoder(
     finally:
         for p, f in zip(G.parameters(), flags, strict=True):
             p.requires_grad_(f)
+        G.train(was_training)
     return E.eval(), history
 
 
