@@ -15,6 +15,7 @@ from origan.errors import CheckpointError, ConfigError
 from origan.gan import GAN
 from origan.inference import check_encoder, encode, encoder_path, fit_encoder, load_encoder, save_encoder
 from origan.interpolate import interpolate, path_points
+from origan.metrics import evaluate
 from origan.priors import NormalPrior
 
 # ring8 (2-D Gaussian noise) trained a few hundred steps with 32-unit nets: seconds on one core
@@ -187,6 +188,10 @@ def test_encoder_is_refused_once_g_trains_further(ring, tmp_path):
     origan.resume(run_dir, overrides={"train.steps": 310})
     with pytest.raises(CheckpointError, match="fitted to G at step 300, the run's G is now step 310"):
         origan.load_run(run_dir).encode(torch.zeros(1, 2))
+    # the default metrics leave a stale encoder out (named, it is the error above)
+    assert "reconstruction" not in evaluate(run_dir, metrics=None, n_samples=100, write=False)["metrics"]
+    with pytest.raises(CheckpointError, match="fit it again"):
+        evaluate(run_dir, metrics=["reconstruction"], n_samples=100, write=False)
 
 
 def test_image_encoder_reads_a_folder_of_images(digits, tmp_path):

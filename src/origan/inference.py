@@ -41,6 +41,7 @@ __all__ = [
     "load_encoder",
     "read_inputs",
     "save_encoder",
+    "usable_encoder",
 ]
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,19 @@ def encoder_path(run_path: Path) -> Path:
 def has_encoder(run: Run) -> bool:
     """Whether ``run`` has a stored encoder (intact or not)."""
     return run.path is not None and encoder_path(run.path).exists()
+
+
+def usable_encoder(run: Run) -> bool:
+    """Whether ``run`` has an encoder that loads and fits its G; a damaged or stale one is logged, not raised
+    (for defaults that add the encoder's metrics only when they can run)."""
+    if not has_encoder(run):
+        return False
+    try:
+        load_encoder(run)
+    except CheckpointError as e:
+        log.warning("not using the encoder: %s", e)
+        return False
+    return True
 
 
 def _generator_sha(run: Run) -> str:

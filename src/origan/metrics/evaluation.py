@@ -27,7 +27,7 @@ from torch import Tensor
 from ..data import build_dataset
 from ..data.tables import check_codec
 from ..errors import ConfigError
-from ..inference import has_encoder
+from ..inference import usable_encoder
 from ..io.files import write_atomic
 from ..run import Run, load_run
 from ..seeding import derive_seed
@@ -131,7 +131,7 @@ def evaluate(
     data = build_dataset(run.config.data)
     check_codec(run.data_info.get("codec"), data)  # a table edited since training: one clear error
     chosen = _choose(metrics, data, inception_weights)
-    if metrics is None and has_encoder(run):  # an encoder's reconstructions join the default metrics
+    if metrics is None and usable_encoder(run):  # an encoder's reconstructions join the default metrics
         chosen.append("reconstruction")
     samples = run.sample(n_samples, generator=torch.Generator().manual_seed(derive_seed(seed, "eval-samples")))
     samples = samples.float().reshape(n_samples, *data.shape)  # (n, *shape), on the CPU
