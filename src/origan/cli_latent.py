@@ -45,6 +45,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     if args.out is not None and (Path(args.out).suffix.lower() != ".npy" or not Path(args.out).parent.is_dir()):
         raise UserError(f"{args.out}: expected a .npy file in an existing folder")
     run = load_run(args.run)
+    x = None if args.inp is None else read_inputs(Path(args.inp), run.data_info["shape"], run.data_info["kind"])
     if args.train:
         if run.path is None:
             raise UserError(f"{args.run}: encode --train needs a run directory (the encoder is stored in it)")
@@ -58,8 +59,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
         print(f"on {check['n']:.0f} fresh draws: mean ||E(G(z)) - z||^2 {check['z_sq_error']:.4g} "
               f"(guessing 0: {check['z_sq_norm']:.4g}); mean ||G(E(G(z))) - G(z)|| {check['x_l2']:.4g} "
               f"(an independent sample: {check['x_l2_independent']:.4g})")  # fmt: skip
-    if args.inp is not None:
-        x = read_inputs(Path(args.inp), run.data_info["shape"], run.data_info["kind"])
+    if x is not None:
         z = encode(load_encoder(run), x)
         with open_atomic(Path(args.out)) as f:
             np.save(f, z.numpy(), allow_pickle=False)

@@ -172,6 +172,8 @@ def fit_encoder(
         raise ConfigError(f"--steps: expected a positive number of steps, got {steps}")
     if refine_real < 0:
         raise ConfigError(f"--refine-real: expected a number of steps >= 0, got {refine_real}")
+    if batch_size < 1 or not (math.isfinite(lr) and lr > 0):
+        raise ConfigError(f"--batch-size / --lr: expected positive values, got {batch_size} / {lr}")
     if getattr(run.gan.G, "conditional", False):
         raise ConfigError("encode: an encoder for a conditional generator G(z, y) is not supported")
     spec = spec or default_spec(run)
