@@ -91,6 +91,15 @@ def _npy(path, arr):
     return path
 
 
+def _with_encoder(t, r):
+    """A copy of the run with an encoder fitted (a few steps)."""
+    from origan.inference import fit_encoder, save_encoder
+
+    run = origan.load_run(_copy_run(r, t / "c"))
+    save_encoder(run, fit_encoder(run, steps=5)[0], [], {})
+    return t / "c"
+
+
 # name -> (setup(tmp, trained) -> argv, expected fragment of the message)
 CASES = {
     "missing run path": (lambda t, r: ["sample", str(t / "nope"), "--out", str(t / "x.npy")], "no such run directory"),
@@ -605,6 +614,56 @@ CASES = {
     "contrast normalisation of other data": (
         lambda t, r: _train_on("folder", _images(t / "imgs", ("a.png", "L", (12, 12))), "--set", "data.preprocess=gcn"),
         "data.preprocess: gcn applies to data.name=cifar10 only, not folder",
+    ),
+    "encode before an encoder exists": (
+        lambda t, r: ["encode", str(r), "--in", str(_npy(t / "x.npy", [[0.0, 1.0]])), "--out", str(t / "z.npy")],
+        "no encoder yet; fit one with `origan encode",
+    ),
+    "encode input of the wrong shape": (
+        lambda t, r: [
+            *["encode", str(_with_encoder(t, r)), "--in", str(_npy(t / "x.npy", [[0.0, 1.0, 2.0]]))],
+            *["--out", str(t / "z.npy")],
+        ],
+        "x.npy: expected an array of shape (n, 2), got [1, 3]",
+    ),
+    "encode images into a run of points": (
+        lambda t, r: [
+            *["encode", str(_with_encoder(t, r)), "--in", str(_images(t / "imgs", ("a.png", "L", (8, 8))))],
+            *["--out", str(t / "z.npy")],
+        ],
+        "images given, but this run's data are vector of shape [2]",
+    ),
+    "encode with a torn encoder file": (
+        lambda t, r: (
+            _truncate(_with_encoder(t, r) / "encoder" / "encoder.safetensors")
+            or ["encode", str(t / "c"), "--in", str(_npy(t / "x.npy", [[0.0, 1.0]])), "--out", str(t / "z.npy")]
+        ),
+        "encoder.safetensors: checksum mismatch",
+    ),
+    "encode with no training steps": (
+        lambda t, r: ["encode", str(r), "--train", "--steps", "0"],
+        "--steps: expected a positive number of steps, got 0",
+    ),
+    "encode with nothing to do": (lambda t, r: ["encode", str(r)], "encode: give --train"),
+    "interpolate to an unknown file type": (
+        lambda t, r: ["interpolate", str(r), "--out", str(t / "walk.txt")],
+        "walk.txt: unknown output type '.txt'; expected .png, .gif or .npy",
+    ),
+    "interpolate across classes of an unconditional run": (
+        lambda t, r: ["interpolate", str(r), "--across-classes", "--out", str(t / "w.npy")],
+        "--across-classes: needs a conditional run",
+    ),
+    "interpolate with one point per row": (
+        lambda t, r: ["interpolate", str(r), "--steps", "1", "--out", str(t / "w.npy")],
+        "--steps: expected at least 2 points per row",
+    ),
+    "semi-supervised metric on toy data": (
+        lambda t, r: ["eval", str(r), "--metrics", "semi", "--n-samples", "10"],
+        "--metrics semi: does not apply to vector data",
+    ),
+    "reconstruction metric without an encoder": (
+        lambda t, r: ["eval", str(r), "--metrics", "reconstruction", "--n-samples", "10"],
+        "no encoder yet",
     ),
 }
 

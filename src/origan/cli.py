@@ -387,6 +387,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "plot", "redraw a run's loss and D-output curves", "origan plot runs/mnist")
     p.add_argument("run", metavar="RUN", help="a run directory")
     p.set_defaults(func=cmd_plot)
+
+    from .cli_latent import add_latent_commands
+
+    add_latent_commands(sub)
     return parser
 
 

@@ -13,7 +13,7 @@ from .losses import LOG4
 if TYPE_CHECKING:
     from .data.toy import GaussianMixture
 
-__all__ = ["plot_curves", "plot_samples_1d", "plot_samples_2d", "save_sample_figure"]
+__all__ = ["draw_density_2d", "plot_curves", "plot_samples_1d", "plot_samples_2d", "save_sample_figure"]
 
 
 def _plt() -> Any:
@@ -52,6 +52,18 @@ def plot_samples_2d(x: Tensor, target: GaussianMixture | None, path: Path, title
     plt = _plt()
     xs = x.detach().cpu().double()
     fig, ax = plt.subplots(figsize=(5, 5))
+    draw_density_2d(ax, target)
+    ax.scatter(xs[:, 0], xs[:, 1], s=4, c="tab:green", alpha=0.6)
+    ax.set_aspect("equal")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def draw_density_2d(ax: Any, target: GaussianMixture | None) -> None:
+    """The target density's contours on ``ax`` (and limits around them); nothing without a target."""
     if target is not None:
         (x0, x1), (y0, y1) = target.bounds(6.0)
         pad = 0.15 * max(x1 - x0, y1 - y0)
@@ -67,13 +79,6 @@ def plot_samples_2d(x: Tensor, target: GaussianMixture | None, path: Path, title
         ax.contour(gx, gy, logp, levels=[top - 4.5, top - 2.0, top - 0.5], colors="k", linewidths=0.6)
         ax.set_xlim(x0, x1)
         ax.set_ylim(y0, y1)
-    ax.scatter(xs[:, 0], xs[:, 1], s=4, c="tab:green", alpha=0.6)
-    ax.set_aspect("equal")
-    ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
 
 
 def save_sample_figure(x: Tensor, kind: str, target: GaussianMixture | None, path: Path, title: str = "") -> Path:

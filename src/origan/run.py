@@ -158,6 +158,25 @@ class Run:
             yield self.gan.sample(rows, z=z, batch_size=chunk, y=y_rows).cpu()
             done += rows
 
+    def interpolate(
+        self, rows: int = 8, steps: int = 10, seed: int = 0, method: str = "linear", across_classes: bool = False
+    ) -> Any:
+        """Latent walks (the paper's Figure 3): an :class:`~origan.interpolate.Interpolation` whose ``x`` is
+        ``(rows, steps, *shape)``; its first and last columns are exactly G(z0) and G(z1). ``method="slerp"``
+        needs Gaussian noise; ``across_classes`` (conditional runs) fixes z and varies the class."""
+        from .interpolate import interpolate
+
+        return interpolate(
+            self.gan, self.data_info, rows, steps, seed, method, across_classes, prior_name=self.config.noise.prior
+        )
+
+    def encode(self, x: Tensor) -> Tensor:
+        """``(n, noise_dim)`` codes E(x) of examples ``x`` ``(n, *shape)`` by the run's encoder (fitted with
+        ``origan encode RUN --train`` or :func:`origan.inference.fit_encoder`)."""
+        from .inference import encode, load_encoder
+
+        return encode(load_encoder(self), x)
+
     def metrics(self) -> list[dict[str, Any]]:
         """The rows of ``metrics.jsonl``."""
         return RunDir(self.path).read_metrics() if self.path else []

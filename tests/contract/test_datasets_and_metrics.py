@@ -18,6 +18,7 @@ import origan
 from cifar_files import write_cifar_folder
 from origan.data import DATASETS, build_dataset
 from origan.data.idx import write_idx
+from origan.inference import fit_encoder, save_encoder
 from origan.metrics import METRICS, evaluate
 
 TABLE = "a,b,kind\n" + "".join(f"{i * 0.5:.1f},{(i * 7) % 5},{'xyz'[i % 3]}\n" for i in range(40))
@@ -161,6 +162,8 @@ def test_every_metric_gives_finite_json_on_each_kind_it_applies_to(name, tiny_ru
         data = build_dataset(run.config.data)
         if not METRICS[measured].applies_to(data) or METRICS[measured].conditional != run.conditional:
             continue
+        if name == "reconstruction":  # measures the run's inference net: fit one (a few steps)
+            save_encoder(run, fit_encoder(run, steps=5)[0], [], {})
         record = evaluate(run, metrics=[measured], n_samples=200, seed=0, write=False)
         result = json.loads(json.dumps(record["metrics"][measured]))  # plain JSON, no tensors or numpy scalars
         assert result, f"{name} on {kind}: empty result"

@@ -3,8 +3,9 @@
 A metric module registers itself with :func:`register_metric`; :func:`evaluate` (and ``origan eval``)
 looks metrics up here. ``reference`` is the run's :class:`~origan.data.Dataset`; options every metric may
 receive (and ignore): ``seed``, ``embed`` (a feature map for images), ``feature_space``, ``classifier``,
-``draw(n, seed)`` (fresh samples), ``out_dir`` (for figures), ``inception_weights``, and for a conditional
-run ``draw_labelled(y, seed)`` (fresh samples of the classes ``y``).
+``draw(n, seed)`` (fresh samples), ``out_dir`` (for figures), ``inception_weights``, ``run`` (the
+:class:`~origan.run.Run`, for metrics of its networks), and for a conditional run ``draw_labelled(y, seed)``
+(fresh samples of the classes ``y``).
 
 | name | data | what it measures |
 | --- | --- | --- |
@@ -18,6 +19,8 @@ run ``draw_labelled(y, seed)`` (fresh samples of the classes ``y``).
 | table_fidelity | tables | marginals, correlations, utility and memorisation of decoded rows |
 | tstr | digit images, conditional runs | classifier trained on synthetic / real / both, tested on real |
 | label_accuracy | digit images, conditional runs | share of samples the classifier puts in the asked class |
+| reconstruction | all | with an encoder: ||x - G(E(x))|| on test data vs the nearest training example (default then) |
+| semi | digit images | linear probes on D's / E's features with 100 and 1,000 labels (only with --metrics semi) |
 
 ``table_marginals``, ``table_correlation``, ``table_utility`` and ``table_memorisation`` take the reference
 rows as a tensor and the codec as an option; :func:`evaluate` runs them together as ``table_fidelity``.
@@ -74,6 +77,8 @@ METRICS: Registry[Metric] = Registry(
         "origan.metrics.novelty",
         "origan.metrics.parzen",
         "origan.metrics.prdc",
+        "origan.metrics.reconstruction",
+        "origan.metrics.semi",
         "origan.metrics.tables",
         "origan.metrics.evaluation",
     ),

@@ -29,6 +29,7 @@ from torch import Tensor
 from ..data import build_dataset
 from ..data.tables import check_codec
 from ..errors import ConfigError
+from ..inference import usable_encoder
 from ..io.files import write_atomic
 from ..run import Run, load_run
 from ..seeding import derive_seed
@@ -136,12 +137,15 @@ def evaluate(
     data = build_dataset(run.config.data)
     check_codec(run.data_info.get("codec"), data)  # a table edited since training: one clear error
     chosen = _choose(metrics, data, inception_weights, run.conditional)
+    if metrics is None and usable_encoder(run):  # an encoder's reconstructions join the default metrics
+        chosen.append("reconstruction")
     samples = run.sample(n_samples, generator=torch.Generator().manual_seed(derive_seed(seed, "eval-samples")))
     samples = samples.float().reshape(n_samples, *data.shape)  # (n, *shape), on the CPU
     options: dict[str, Any] = {
         "seed": seed,
         "feature_space": "raw",
         "inception_weights": inception_weights,
+        "run": run,
         "draw": lambda n, s: run.sample(n, generator=torch.Generator().manual_seed(derive_seed(s, "eval-draw"))),
     }
     if run.conditional:  # samples of given classes (n,): G(z, y), z from the seed
@@ -324,6 +328,26 @@ def _table_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+def _reconstruction_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = [
+        (f"L2 error ||x - G(E(x))||, test (n={r['n']}): mean / median", f"{r['l2_mean']:.4g} / {r['l2_median']:.4g}"),
+        ("  nearest training example: mean / median", f"{r['nearest_train_l2_mean']:.4g} / "
+         f"{r['nearest_train_l2_median']:.4g}"),
+        ("  share reconstructed closer than the nearest", f"{r['share_better_than_nearest_train']:.3f}"),
+    ]  # fmt: skip
+    if "figure" in r:
+        rows.append(("test examples, reconstructions, nearest training", r["figure"]))
+    return rows
+
+
+def _semi_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = []
+    for n, row in r["sizes"].items():
+        accs = "  ".join(f"{k} {v:.3f}" for k, v in row.items() if k != "n_labelled")
+        rows.append((f"test accuracy, {n} labels (n_test={r['n_test']})", accs))
+    return rows
+
+
 SUMMARIES: dict[str, Callable[[dict[str, Any]], list[tuple[str, str]]]] = {
     "parzen": _parzen_rows,
     "prdc": _prdc_rows,
@@ -335,6 +359,8 @@ SUMMARIES: dict[str, Callable[[dict[str, Any]], list[tuple[str, str]]]] = {
     "table_fidelity": _table_rows,
     "tstr": _tstr_rows,
     "label_accuracy": _label_accuracy_rows,
+    "reconstruction": _reconstruction_rows,
+    "semi": _semi_rows,
 }
 
 
