@@ -77,14 +77,14 @@ def d_features(D: nn.Module, x: Tensor, batch_size: int = 1000) -> Tensor:
 
 
 def _cnn_accuracy(reference: Any, idx: Tensor, seed: int) -> float:
-    from .classifier import _train
+    from .classifier import train_classifier
 
     spec = CLASSIFIER_SPECS[reference.name]
     epochs = math.ceil(spec.epochs * len(reference.train) / len(idx))  # the full classifier's number of updates
-    net = _train(dataclasses.replace(spec, epochs=epochs), reference.train[idx].float(), reference.labels["train"][idx],
-                 seed)  # fmt: skip
+    x, y = reference.train[idx].float(), reference.labels["train"][idx]
+    net = train_classifier(dataclasses.replace(spec, epochs=epochs), x, y, seed)
     with torch.no_grad():
-        pred = torch.cat([net(x).argmax(1) for x in reference.test.float().split(1000)])
+        pred = torch.cat([net(chunk).argmax(1) for chunk in reference.test.float().split(1000)])
     return float((pred == reference.labels["test"]).double().mean())
 
 

@@ -46,10 +46,10 @@ def output_activation(cfg: GeneratorConfig, bounded: bool) -> str:
     return cfg.output if cfg.output != "auto" else ("sigmoid" if bounded else "identity")
 
 
-def unconditional_only(name: str, n_classes: int) -> None:
+def unconditional_only(name: str, n_classes: int, role: str = "generator") -> None:
     """A ConfigError for a family that has no conditional form, asked for one."""
     if n_classes:
-        raise ConfigError(f"train.conditional: the {name} generator is unconditional; use mlp or dcgan")
+        raise ConfigError(f"train.conditional: the {name} {role} is unconditional; use mlp or dcgan")
 
 
 def build_generator(

@@ -33,7 +33,7 @@ from torch import Tensor, nn
 
 from ..config import DiscriminatorConfig, GeneratorConfig
 from ..errors import ConfigError
-from .builders import DISCRIMINATORS, GENERATORS, output_activation
+from .builders import DISCRIMINATORS, GENERATORS, output_activation, unconditional_only
 from .dropout import Dropout
 from .mlp import ACTIVATIONS, Maxout, maxout
 
@@ -231,14 +231,20 @@ class MaxoutConvDiscriminator(nn.Module):
 
 
 @GENERATORS.register("paper-fc")
-def paper_fc_generator(cfg: GeneratorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int) -> nn.Module:
+def paper_fc_generator(
+    cfg: GeneratorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int, n_classes: int = 0
+) -> nn.Module:
+    unconditional_only("paper-fc", n_classes)
     return PaperFCGenerator(
         noise_dim, data_shape, cfg.hidden, cfg.activation, output_activation(cfg, bounded), cfg.init_range
     )
 
 
 @GENERATORS.register("paper-conv")
-def paper_conv_generator(cfg: GeneratorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int) -> nn.Module:
+def paper_conv_generator(
+    cfg: GeneratorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int, n_classes: int = 0
+) -> nn.Module:
+    unconditional_only("paper-conv", n_classes)
     return PaperConvGenerator(
         noise_dim, data_shape, cfg.hidden, cfg.activation, output_activation(cfg, bounded), cfg.init_range
     )
@@ -246,8 +252,9 @@ def paper_conv_generator(cfg: GeneratorConfig, data_shape: tuple[int, ...], boun
 
 @DISCRIMINATORS.register("maxout-conv")
 def maxout_conv_discriminator(
-    cfg: DiscriminatorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int
+    cfg: DiscriminatorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int, n_classes: int = 0
 ) -> nn.Module:
+    unconditional_only("maxout-conv", n_classes, "discriminator")
     return MaxoutConvDiscriminator(
         data_shape, cfg.width, cfg.hidden, cfg.pieces, cfg.dropout_input, cfg.dropout_hidden, cfg.init_range
     )
