@@ -89,9 +89,13 @@ def test_a_conditional_net_differs_from_the_unconditional_one_only_where_the_cla
         assert not plain.conditional and cond.conditional
         shapes = {k: v.shape for k, v in plain.state_dict().items()}
         changed = {k for k, v in cond.state_dict().items() if shapes.get(k) != v.shape}
-        first = "body.0.weight" if name == "mlp" else "project.weight"
-        assert changed == ({first} if name == "mlp" else {first, "embed.weight"})
-        assert cond.state_dict()[first].shape[1] == shapes[first][1] + (4 if name == "mlp" else 6)
+        if name == "mlp":  # the one-hot class joins z
+            assert (
+                changed == {"body.0.weight"}
+                and cond.state_dict()["body.0.weight"].shape[1] == shapes["body.0.weight"][1] + 4
+            )
+        else:  # the class embedding multiplies z: one new table, the projection unchanged
+            assert changed == {"embed.weight"} and cond.state_dict()["embed.weight"].shape == (4, 6)
     for name, conditioning, first in [
         ("maxout", "projection", "body.1.linear.weight"),
         ("mlp", "projection", "body.1.weight"),  # body.0: the input dropout
