@@ -49,6 +49,7 @@ Output = Literal["auto", "sigmoid", "identity"]  # G's output layer
 Update = Literal["alternating", "simultaneous"]  # how D and G take turns
 Autocast = Literal["none", "bf16"]  # autocast dtype of the forward passes
 Compile = Literal["none", "default", "reduce-overhead", "max-autotune"]  # torch.compile modes
+TensorBoard = Literal["auto", "on", "off"]  # TensorBoard logging (origan.io.tensorboard)
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,7 @@ class TrainConfig:
     )
     # torch.compile G and D: none, default, reduce-overhead (CUDA graphs on a GPU) or max-autotune
     compile: Compile = "none"
+    tensorboard: TensorBoard = "auto"  # event files in RUN/tensorboard: auto (when tensorboard imports), on or off
 
 
 @dataclass(frozen=True)

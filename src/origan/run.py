@@ -32,6 +32,7 @@ from .io.checkpoint import (
     prune_checkpoints,
     save_checkpoint,
 )
+from .io import tensorboard
 from .io.rundir import BUDGET_KEYS, RunDir, inspect_run, next_run_path
 from .names import check_registered
 from .plotting import plot_curves, save_sample_figure
@@ -152,11 +153,19 @@ def _run_trainer(
         "on_samples": _sample_writer(run, data, fixed_z),
         "callbacks": callbacks,
     }
+    main = ctx is None or ctx.is_main
+    tb = tensorboard.open_logger(cfg.train.tensorboard, run.path, to_dict(cfg), state.step) if main else None
+    if tb is not None:  # only rank 0 writes
+        hooks = tb.wrap(hooks, run.sample_path)
     if ctx is None:
         trainer = Trainer(cfg, state, **hooks)
     else:
         trainer = DistributedTrainer(ctx, cfg, state, **hooks)
-    trainer.fit()
+    try:
+        trainer.fit()
+    finally:
+        if tb is not None:
+            tb.close()
     if ctx is None or ctx.is_main:
         plot_curves(run.read_metrics(), run.plots)
     return Run(run.path, cfg, state.gan, state.step, data_info(data), run.checkpoints / "last.json")
@@ -178,6 +187,7 @@ def train(
     its shard of each batch (see :mod:`origan.training.distributed`) and only rank 0 writes.
     """
     cfg = check_registered(config.validate())
+    tensorboard.enabled(cfg.train.tensorboard)  # train.tensorboard=on without the package: refused before writing
     ctx = distributed.setup()
     try:
         path = (

@@ -27,6 +27,7 @@ from torch import Tensor
 from ..data import build_dataset
 from ..data.tables import check_codec
 from ..errors import ConfigError
+from ..io import tensorboard
 from ..io.files import write_atomic
 from ..run import Run, load_run
 from ..seeding import derive_seed
@@ -170,6 +171,7 @@ def evaluate(
     record["seconds"]["total"] = round(time.perf_counter() - t_start, 2)
     if write and run.path is not None:
         _write(Path(run.path), record)
+        tensorboard.log_eval(record, run.config.train.tensorboard)  # beside the run's training curves
     return record
 
 
