@@ -11,6 +11,7 @@ The public API::
 
 from .config import PRESETS, Config, load_config
 from .errors import CheckpointError, ConfigError, DataError, UserError
+from .frames import TableGAN
 from .gan import GAN
 from .run import Run, load_run, resume, train
 from .version import __version__
@@ -23,6 +24,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "Run",
+    "TableGAN",
     "UserError",
     "__version__",
     "load_config",
