@@ -43,7 +43,9 @@ def test_the_training_table_decodes_back_to_the_frame_exactly(fitted):
     df, model = fitted
     path = model.run.path / "table.csv"  # the table the run trained on, encoded in float64 by the run's codec
     names, cells, _ = read_csv(path)
-    values = [infer_column(c, n, str(path), model.config.data.max_categories)[0] for n, c in zip(names, cells)]
+    values = [
+        infer_column(c, n, str(path), model.config.data.max_categories)[0] for n, c in zip(names, cells, strict=True)
+    ]
     back = model.decode(TableCodec.from_json(model.run.data_info["codec"]).encode(values))
     assert list(back.columns) == list(df.columns) and back.dtypes.equals(df.dtypes)
     pd.testing.assert_frame_equal(back, df, check_exact=True)

@@ -12,7 +12,7 @@ from origan.io.tensorboard import FOLDER, TAGS
 
 pytest.importorskip("tensorboard", reason="the tensorboard extra is not installed (pip install 'origan[tensorboard]')")
 
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 TINY = [*TINY_TOY, "train.steps=30", "train.checkpoint_every=10", "train.sample_every=10"]
 

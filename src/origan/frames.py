@@ -78,10 +78,10 @@ def _check_frame(df: Any, discrete_columns: Sequence[str]) -> None:
         if series.isna().any():
             row = series.index[series.isna().to_numpy()][0]
             raise DataError(f"TableGAN.fit: column {name!r} has a missing value (row {row!r}); expected none")
-        kind = series.dtype.kind if isinstance(series.dtype, np.dtype) else ""
-        if kind in "mMc" and kind:
+        if isinstance(series.dtype, np.dtype) and series.dtype.kind in ("m", "M", "c"):  # times, complex numbers
             raise DataError(
-                f"TableGAN.fit: column {name!r} has dtype {series.dtype}; expected numbers, booleans, text or categories"
+                f"TableGAN.fit: column {name!r} has dtype {series.dtype}; "
+                "expected real numbers, booleans, text or categories"
             )
 
 

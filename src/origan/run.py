@@ -23,6 +23,7 @@ from .config import Config, _apply_layer, _nest, from_dict, to_dict
 from .data import Dataset
 from .errors import CheckpointError, ConfigError, RunDirError, UserError
 from .gan import GAN
+from .io import tensorboard
 from .io.checkpoint import (
     Checkpoint,
     ever_checkpointed,
@@ -32,7 +33,6 @@ from .io.checkpoint import (
     prune_checkpoints,
     save_checkpoint,
 )
-from .io import tensorboard
 from .io.rundir import BUDGET_KEYS, RunDir, inspect_run, next_run_path
 from .names import check_registered
 from .plotting import plot_curves, save_sample_figure
