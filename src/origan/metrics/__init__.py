@@ -15,6 +15,7 @@ receive (and ignore): ``seed``, ``embed`` (a feature map for images), ``feature_
 | novelty | all | memorisation: nearest-training-example distances vs held-out data |
 | inception_fid | images | FID with local Inception weights (only with --inception-weights) |
 | table_fidelity | tables | marginals, correlations, utility and memorisation of decoded rows |
+| sdmetrics | tables | SDMetrics' quality report: Column Shapes, Column Pair Trends, overall (when installed) |
 
 ``table_marginals``, ``table_correlation``, ``table_utility`` and ``table_memorisation`` take the reference
 rows as a tensor and the codec as an option; :func:`evaluate` runs them together as ``table_fidelity``.
@@ -68,6 +69,7 @@ METRICS: Registry[Metric] = Registry(
         "origan.metrics.novelty",
         "origan.metrics.parzen",
         "origan.metrics.prdc",
+        "origan.metrics.quality",
         "origan.metrics.tables",
         "origan.metrics.evaluation",
     ),

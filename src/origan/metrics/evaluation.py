@@ -299,6 +299,13 @@ def _table_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+def _sdmetrics_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (f"SDMetrics quality score ({r['n_synthetic']} samples vs training rows)", f"{r['score']:.3f}"),
+        ("  Column Shapes / Column Pair Trends", f"{r['column_shapes']:.3f} / {r['column_pair_trends']:.3f}"),
+    ]
+
+
 SUMMARIES: dict[str, Callable[[dict[str, Any]], list[tuple[str, str]]]] = {
     "parzen": _parzen_rows,
     "prdc": _prdc_rows,
@@ -308,6 +315,7 @@ SUMMARIES: dict[str, Callable[[dict[str, Any]], list[tuple[str, str]]]] = {
     "novelty": _novelty_rows,
     "inception_fid": _inception_rows,
     "table_fidelity": _table_rows,
+    "sdmetrics": _sdmetrics_rows,
 }
 
 
