@@ -1,6 +1,9 @@
 """TensorBoard logging: the event files read back with TensorBoard's own reader (tags, steps, resume, guard, eval)."""
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -108,3 +111,27 @@ def test_divergence_guard_events_are_logged(tmp_path, capsys):
 def test_off_writes_no_event_files(tmp_path):
     run = origan.train(origan.load_config("ring8", overrides=[*TINY, "train.tensorboard=off"]), out=tmp_path / "r")
     assert not (run.path / FOLDER).exists()
+
+
+def _without_tensorboard(args, cwd):
+    """The CLI in a fresh interpreter where ``torch.utils.tensorboard`` cannot be imported (the extra missing)."""
+    code = (
+        "import sys; sys.modules['torch.utils.tensorboard'] = None; "
+        "from origan.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, env=env, capture_output=True, text=True)
+
+
+def test_without_the_package_auto_skips_and_on_is_refused_before_writing(tmp_path):
+    args = ["train", "--preset", "ring8", *set_args([*TINY_TOY, "train.steps=10"]), "--quiet"]
+    done = _without_tensorboard([*args, "--out", "auto"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "auto" / "checkpoints" / "last.json").is_file() and not (tmp_path / "auto" / FOLDER).exists()
+    refused = _without_tensorboard([*args, "--set", "train.tensorboard=on", "--out", "on"], tmp_path)
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == (
+        "origan: error: train.tensorboard=on: the tensorboard package is not installed "
+        "(pip install 'origan[tensorboard]')"
+    )
+    assert not (tmp_path / "on").exists()
