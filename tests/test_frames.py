@@ -27,6 +27,8 @@ def _frame(n=120):
             "rooms": rng.integers(1, 40, n),  # listed as discrete: one-hot over its 39 values
             "score": rng.normal(0, 1, n).astype(np.float32),
             "city": pd.Series(rng.choice(["Paris", "Lyon"], n), dtype="string"),
+            "floors": rng.integers(1, 4, n).astype(np.float64),  # whole numbers stored as floats, listed discrete
+            7: rng.integers(0, 2, n).astype(np.uint8),  # a column labelled by an integer
         }
     )
 
@@ -35,7 +37,7 @@ def _frame(n=120):
 def fitted(tmp_path_factory):
     df = _frame()
     out = tmp_path_factory.mktemp("tables") / "model"
-    model = origan.TableGAN(steps=20, seed=0, overrides=FAST, out=out).fit(df, discrete_columns=["rooms"])
+    model = origan.TableGAN(steps=20, seed=0, overrides=FAST, out=out).fit(df, discrete_columns=["rooms", "floors"])
     return df, model
 
 
@@ -57,7 +59,7 @@ def test_samples_keep_columns_order_dtypes_and_values(fitted):
     assert len(s) == 500 and list(s.columns) == list(df.columns)
     assert s.dtypes.equals(df.dtypes)  # int32 stays int32, bool bool, the categorical its categories and order
     assert s["grade"].cat.categories.tolist() == ["c", "b", "a", "z"] and s["grade"].cat.ordered
-    for col in ("code", "member", "rooms", "city"):  # one-hot columns: only values the data had
+    for col in ("code", "member", "rooms", "city", "floors"):  # one-hot columns: only values the data had
         assert set(s[col]) <= set(df[col]), col
     assert set(map(type, s["code"])) == {str}
     assert model.sample(500, seed=3).equals(s)  # a seed fixes the draw
@@ -73,7 +75,7 @@ def test_the_model_is_an_origan_run_and_survives_save_and_load(fitted, tmp_path,
         loaded = origan.TableGAN.load(path)
         pd.testing.assert_frame_equal(loaded.sample(200, seed=1), model.sample(200, seed=1), check_exact=True)
     assert main(["sample", str(copy), "-n", "5", "--out", str(tmp_path / "s.csv")]) == 0
-    assert (tmp_path / "s.csv").read_text().splitlines()[0] == ",".join(df.columns)
+    assert (tmp_path / "s.csv").read_text().splitlines()[0] == ",".join(map(str, df.columns))
     with pytest.raises(RunDirError, match="exists; expected a new folder"):
         model.save(copy)
 

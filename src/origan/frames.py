@@ -89,11 +89,13 @@ def _column_spec(name: str, series: Any, discrete: bool) -> tuple[list[str], dic
     """The CSV cells of one column and its schema entry."""
     pd = _pandas()
     dtype = series.dtype
-    spec: dict[str, Any] = {"name": name, "dtype": str(dtype), "discrete": discrete}
+    spec: dict[str, Any] = {"name": name, "label": _plain(series.name), "dtype": str(dtype), "discrete": discrete}
     if isinstance(dtype, pd.CategoricalDtype):
         spec["categories"] = [_plain(c) for c in dtype.categories]
         spec["ordered"] = bool(dtype.ordered)
     values = [_plain(v) for v in series.tolist()]
+    if discrete and pd.api.types.is_float_dtype(dtype) and all(float(v).is_integer() for v in values):
+        return [str(int(v)) for v in values], spec  # whole numbers stored as floats: levels 1, 2, 3
     if not discrete:
         if pd.api.types.is_integer_dtype(dtype):  # written as floats so the codec keeps them numeric
             return [f"{int(v)}.0" for v in values], spec
@@ -149,13 +151,13 @@ def _restore(values: np.ndarray, spec: dict[str, Any]) -> Any:
         values = np.array([lookup[_plain(v)] for v in values], dtype=object)
     if "categories" in spec:
         return pd.Series(
-            pd.Categorical(values, categories=spec["categories"], ordered=spec["ordered"]), name=spec["name"]
+            pd.Categorical(values, categories=spec["categories"], ordered=spec["ordered"]), name=spec["label"]
         )
     dtype = pd.api.types.pandas_dtype(spec["dtype"]) if spec["dtype"] != "str" else "str"
     if not spec["discrete"] and pd.api.types.is_integer_dtype(dtype):  # rounded into the dtype's range
         info = np.iinfo(getattr(dtype, "numpy_dtype", dtype))
         values = np.clip(np.rint(values.astype(np.float64)), info.min, info.max)
-    return pd.Series(values, name=spec["name"]).astype(dtype)
+    return pd.Series(values, name=spec["label"]).astype(dtype)
 
 
 class TableGAN:
