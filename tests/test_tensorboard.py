@@ -64,13 +64,13 @@ def test_resume_continues_the_same_log_without_duplicated_steps(tmp_path):
         (ck / name).write_bytes(blob[: len(blob) // 2])
     origan.resume(run)
     acc = _events(run)
-    assert len(list((run / FOLDER).glob("events.out.tfevents.*"))) == 2  # one file per session, one folder
+    assert len(list((run / FOLDER).glob("events.out.tfevents.*"))) == 2  # one file per start of training, one folder
     assert set(TAGS.values()) <= set(acc.Tags()["scalars"])
     for tag in TAGS.values():
         steps = [e.step for e in acc.Scalars(tag)]
         assert steps == sorted(set(steps)) == [5, 10, 15, 20, 25, 30], tag
     assert [e.step for e in acc.Images("samples/fixed_noise")] == [10, 20, 30]
-    _check_scalars_equal_metrics(acc, _rows(run))  # the resumed session's values, as metrics.jsonl has them
+    _check_scalars_equal_metrics(acc, _rows(run))  # the resumed values, as metrics.jsonl has them
     assert [e.step for e in acc.Tensors("config/text_summary")] == [0, 20]
 
 
