@@ -392,6 +392,14 @@ CASES = {
         lambda t, r: ["train", "--preset", "ring8", "--set", "train.autocast=fp8", "--dry-run"],
         "train.autocast: expected one of none, bf16, got 'fp8'",
     ),
+    "unknown TensorBoard setting": (
+        lambda t, r: ["train", "--preset", "ring8", "--set", "train.tensorboard=yes", "--out", str(t / "n")],
+        "train.tensorboard: expected one of auto, on, off, got 'yes'",
+    ),
+    "sdmetrics on data that is no table": (
+        lambda t, r: ["eval", str(r), "--metrics", "sdmetrics", "--n-samples", "50"],
+        "--metrics sdmetrics: does not apply to vector data 'ring8'",
+    ),
     "unknown generator (dry run)": (
         lambda t, r: ["train", "--preset", "ring8", "--set", "generator.name=vae", "--dry-run"],
         "generator.name: expected one of affine, coupling, dcgan, mlp, paper-conv, paper-fc, spline, got 'vae'",

@@ -7,10 +7,12 @@ The public API::
     run = origan.train(cfg, out="runs/mnist")
     x = run.sample(64, seed=0)                  # (64, 1, 28, 28) in [0, 1]
     run = origan.load_run("runs/mnist")
+    model = origan.TableGAN(steps=3000).fit(df, discrete_columns=["city"])   # pandas DataFrames in and out
 """
 
 from .config import PRESETS, Config, load_config
 from .errors import CheckpointError, ConfigError, DataError, UserError
+from .frames import TableGAN
 from .gan import GAN
 from .run import Run, load_run, resume, train
 from .version import __version__
@@ -23,6 +25,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "Run",
+    "TableGAN",
     "UserError",
     "__version__",
     "load_config",

@@ -51,6 +51,7 @@ Autocast = Literal["none", "bf16"]  # autocast dtype of the forward passes
 Compile = Literal["none", "default", "reduce-overhead", "max-autotune"]  # torch.compile modes
 Conditioning = Literal["projection", "input"]  # how a conditional dcgan D takes the class
 Preprocess = Literal["none", "gcn"]  # data preprocessing (origan.data.cifar)
+TensorBoard = Literal["auto", "on", "off"]  # TensorBoard logging (origan.io.tensorboard)
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,7 @@ class TrainConfig:
     augment_p: float = 1.0  # probability that each augmentation is applied to each image
     ema: float = 0.0  # G's weights averaged with this decay per G update, used for every sample (0 = off)
     conditional: bool = False  # class-conditional G(z, y) and D(x, y) (the data must have labels)
+    tensorboard: TensorBoard = "auto"  # event files in RUN/tensorboard: auto (when tensorboard imports), on or off
 
 
 @dataclass(frozen=True)

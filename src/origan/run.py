@@ -27,6 +27,7 @@ from .config import Config, _apply_layer, _nest, from_dict, to_dict
 from .data import Dataset
 from .errors import CheckpointError, ConfigError, RunDirError, UserError
 from .gan import GAN
+from .io import tensorboard
 from .io.checkpoint import (
     Checkpoint,
     ever_checkpointed,
@@ -246,11 +247,19 @@ def _run_trainer(
         "on_samples": _sample_writer(run, data, fixed_z),
         "callbacks": callbacks,
     }
+    main = ctx is None or ctx.is_main
+    tb = tensorboard.open_logger(cfg.train.tensorboard, run.path, to_dict(cfg), state.step) if main else None
+    if tb is not None:  # only rank 0 writes
+        hooks = tb.wrap(hooks, run.sample_path)
     if ctx is None:
         trainer = Trainer(cfg, state, **hooks)
     else:
         trainer = DistributedTrainer(ctx, cfg, state, **hooks)
-    trainer.fit()
+    try:
+        trainer.fit()
+    finally:
+        if tb is not None:
+            tb.close()
     if ctx is None or ctx.is_main:
         plot_curves(run.read_metrics(), run.plots)
     return Run(run.path, cfg, state.gan, state.step, data_info(data), run.checkpoints / "last.json")
@@ -272,6 +281,7 @@ def train(
     its shard of each batch (see :mod:`origan.training.distributed`) and only rank 0 writes.
     """
     cfg = check_registered(config.validate())
+    tensorboard.enabled(cfg.train.tensorboard)  # train.tensorboard=on without the package: refused before writing
     ctx = distributed.setup()
     try:
         path = (

@@ -21,6 +21,7 @@ receive (and ignore): ``seed``, ``embed`` (a feature map for images), ``feature_
 | label_accuracy | digit images, conditional runs | share of samples the classifier puts in the asked class |
 | reconstruction | all | with an encoder: ||x - G(E(x))|| on test data vs the nearest training example (default then) |
 | semi | digit images | linear probes on D's / E's features with 100 and 1,000 labels (only with --metrics semi) |
+| sdmetrics | tables | SDMetrics' quality report: Column Shapes, Column Pair Trends, overall (when installed) |
 
 ``table_marginals``, ``table_correlation``, ``table_utility`` and ``table_memorisation`` take the reference
 rows as a tensor and the codec as an option; :func:`evaluate` runs them together as ``table_fidelity``.
@@ -79,6 +80,7 @@ METRICS: Registry[Metric] = Registry(
         "origan.metrics.prdc",
         "origan.metrics.reconstruction",
         "origan.metrics.semi",
+        "origan.metrics.quality",
         "origan.metrics.tables",
         "origan.metrics.evaluation",
     ),

@@ -30,6 +30,7 @@ from ..data import build_dataset
 from ..data.tables import check_codec
 from ..errors import ConfigError
 from ..inference import usable_encoder
+from ..io import tensorboard
 from ..io.files import write_atomic
 from ..run import Run, load_run
 from ..seeding import derive_seed
@@ -184,6 +185,7 @@ def evaluate(
     record["seconds"]["total"] = round(time.perf_counter() - t_start, 2)
     if write and run.path is not None:
         _write(Path(run.path), record)
+        tensorboard.log_eval(record, run.config.train.tensorboard)  # beside the run's training curves
     return record
 
 
@@ -348,6 +350,13 @@ def _semi_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
+def _sdmetrics_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (f"SDMetrics quality score ({r['n_synthetic']} samples vs training rows)", f"{r['score']:.3f}"),
+        ("  Column Shapes / Column Pair Trends", f"{r['column_shapes']:.3f} / {r['column_pair_trends']:.3f}"),
+    ]
+
+
 SUMMARIES: dict[str, Callable[[dict[str, Any]], list[tuple[str, str]]]] = {
     "parzen": _parzen_rows,
     "prdc": _prdc_rows,
@@ -361,6 +370,7 @@ SUMMARIES: dict[str, Callable[[dict[str, Any]], list[tuple[str, str]]]] = {
     "label_accuracy": _label_accuracy_rows,
     "reconstruction": _reconstruction_rows,
     "semi": _semi_rows,
+    "sdmetrics": _sdmetrics_rows,
 }
 
 
