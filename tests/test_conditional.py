@@ -203,3 +203,13 @@ def test_two_processes_draw_the_fakes_classes_of_one_process(tmp_path):
     start = build_state(one.config, torch.device("cpu")).state.gan.state_dict()
     moved = max((v - start[k]).abs().max().item() for k, v in one.gan.state_dict().items())
     assert moved > 100 * diff
+
+
+def test_a_builder_without_n_classes_builds_unconditional_nets_and_refuses_conditional_ones(monkeypatch):
+    from origan.models import DISCRIMINATORS
+
+    monkeypatch.setitem(DISCRIMINATORS._members, "plain", lambda cfg, shape, bounded, dim: torch.nn.Linear(2, 1))
+    cfg = DiscriminatorConfig(name="plain")
+    assert isinstance(build_discriminator(cfg, (2,), False, 2), torch.nn.Linear)
+    with pytest.raises(ConfigError, match="^train.conditional: the plain discriminator has no conditional form$"):
+        build_discriminator(cfg, (2,), False, 2, n_classes=3)

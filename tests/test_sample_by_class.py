@@ -120,3 +120,12 @@ def test_an_unconditional_run_writes_npz_with_x_alone(tmp_path):
         assert list(npz.keys()) == ["x"] and np.array_equal(npz["x"], run.sample(7, seed=0).numpy())
     with pytest.raises(origan.errors.UserError, match="was trained unconditionally"):
         run.sample(3, labels=1)
+
+
+def test_the_fixed_sample_figure_shows_the_classes_in_equal_blocks():
+    from origan.labels import class_blocks
+
+    assert torch.equal(class_blocks(100, 10), torch.arange(10).repeat_interleave(10))  # one grid row per class
+    y = class_blocks(64, 10)
+    assert torch.equal(torch.unique(y), torch.arange(10)) and (y.diff() >= 0).all()
+    assert torch.bincount(y).max() - torch.bincount(y).min() <= 1

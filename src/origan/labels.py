@@ -11,9 +11,15 @@ from torch import Tensor
 
 from .errors import UserError
 
-__all__ = ["ClassPlan", "Labels"]
+__all__ = ["ClassPlan", "Labels", "class_blocks"]
 
 Labels = int | str | Sequence[int] | Tensor | None  # the classes asked of a conditional run
+
+
+def class_blocks(n: int, n_classes: int) -> Tensor:
+    """``(n,)`` classes in equal blocks, in class order (``n = 100``, 10 classes: one grid row per class); the
+    classes of a conditional run's fixed sample figure."""
+    return torch.arange(n) * n_classes // n
 
 
 def _listing(names: Sequence[str], most: int = 20) -> str:

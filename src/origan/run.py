@@ -38,7 +38,7 @@ from .io.checkpoint import (
     save_checkpoint,
 )
 from .io.rundir import BUDGET_KEYS, RunDir, inspect_run, next_run_path
-from .labels import ClassPlan, Labels
+from .labels import ClassPlan, Labels, class_blocks
 from .names import check_registered
 from .plotting import plot_curves, save_sample_figure
 from .training import Callback, Trainer, TrainState, distributed
@@ -213,11 +213,6 @@ def _checkpoint_writer(run: RunDir, cfg: Config, data: Dataset) -> Any:
         log.info("checkpoint %s (%s)", name, reason)
 
     return save
-
-
-def class_blocks(n: int, n_classes: int) -> Tensor:
-    """``(n,)`` classes in equal blocks, in class order (``n = 100``, 10 classes: one grid row per class)."""
-    return torch.arange(n) * n_classes // n
 
 
 def _sample_writer(run: RunDir, data: Dataset, fixed_z: Tensor) -> Any:

@@ -1,15 +1,17 @@
 """The model registries: ``build_generator`` / ``build_discriminator`` from a typed config and the dataset.
 
-A builder takes ``(section, data_shape, bounded, noise_dim, n_classes=0)`` and returns an ``nn.Module``; it
-registers itself where its module is defined (``@GENERATORS.register("mlp")``). Generators map
-``z (n, noise_dim) -> x (n, *data_shape)``; discriminators map ``x -> logits (n,)``. With ``n_classes > 0`` the
-net is class-conditional: it has ``conditional = True`` and is called ``G(z, y)`` / ``D(x, y)`` with ``y (n,)``
-class indices; a family that cannot condition raises a ConfigError naming ``train.conditional``. With
-``n_classes = 0`` a net is built exactly as an unconditional one (same parameters, same initial weights).
+A builder takes ``(section, data_shape, bounded, noise_dim)`` (and a keyword ``n_classes``, if its family has a
+conditional form) and returns an ``nn.Module``; it registers itself where its module is defined
+(``@GENERATORS.register("mlp")``). Generators map ``z (n, noise_dim) -> x (n, *data_shape)``; discriminators
+map ``x -> logits (n,)``. With ``n_classes > 0`` the net is class-conditional: it has ``conditional = True``
+and is called ``G(z, y)`` / ``D(x, y)`` with ``y (n,)`` class indices; a family that cannot condition raises a
+ConfigError naming ``train.conditional``. ``n_classes`` is passed only when positive, and a net built without
+it is exactly the unconditional one (same parameters, same initial weights).
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 from torch import Tensor, nn
@@ -28,8 +30,9 @@ __all__ = [
     "unconditional_only",
 ]
 
-GeneratorBuilder = Callable[[GeneratorConfig, tuple[int, ...], bool, int, int], nn.Module]
-DiscriminatorBuilder = Callable[[DiscriminatorConfig, tuple[int, ...], bool, int, int], nn.Module]
+# (section, data_shape, bounded, noise_dim) and, for a family with a conditional form, the keyword n_classes
+GeneratorBuilder = Callable[..., nn.Module]
+DiscriminatorBuilder = Callable[..., nn.Module]
 
 _MEMBERS = (  # registration order = listing order
     "origan.models.mlp",
@@ -57,7 +60,8 @@ def build_generator(
 ) -> nn.Module:
     """The generator named by ``cfg.name``, for samples of ``data_shape`` and noise of ``noise_dim``;
     conditional on ``n_classes`` classes when it is positive."""
-    return GENERATORS.get(cfg.name, "generator.name")(cfg, tuple(data_shape), bounded, noise_dim, n_classes)
+    build = GENERATORS.get(cfg.name, "generator.name")
+    return build(cfg, tuple(data_shape), bounded, noise_dim, **_classes(build, "generator", cfg.name, n_classes))
 
 
 def build_discriminator(
@@ -65,7 +69,17 @@ def build_discriminator(
 ) -> nn.Module:
     """The discriminator named by ``cfg.name``, for samples of ``data_shape``; conditional on ``n_classes``
     classes when it is positive."""
-    return DISCRIMINATORS.get(cfg.name, "discriminator.name")(cfg, tuple(data_shape), bounded, noise_dim, n_classes)
+    build = DISCRIMINATORS.get(cfg.name, "discriminator.name")
+    return build(cfg, tuple(data_shape), bounded, noise_dim, **_classes(build, "discriminator", cfg.name, n_classes))
+
+
+def _classes(build: Callable[..., nn.Module], role: str, name: str, n_classes: int) -> dict[str, int]:
+    """The keyword that makes a builder's net conditional: none for an unconditional one."""
+    if not n_classes:
+        return {}
+    if "n_classes" not in inspect.signature(build).parameters:
+        raise ConfigError(f"train.conditional: the {name} {role} has no conditional form")
+    return {"n_classes": n_classes}
 
 
 def one_hot(y: Tensor, n_classes: int, like: Tensor) -> Tensor:
