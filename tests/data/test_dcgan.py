@@ -149,8 +149,8 @@ def test_output_bias_starts_at_each_channels_mean_intensity(output):
     torch.testing.assert_close(G.body[-1].bias.detach(), want, rtol=0, atol=1e-6)
 
 
-def test_the_mnist_preset_starts_g_at_the_digits_mean_intensity():
-    cfg = load_config("mnist", overrides=["train.steps=1"])
+def test_the_dcgan_digits_preset_starts_g_at_the_digits_mean_intensity():
+    cfg = load_config("dcgan-digits", overrides=["train.steps=1", "train.ema=0.5"])
     from origan.training.build import build_state
 
     data, state, _ = build_state(cfg, torch.device("cpu"))
