@@ -230,24 +230,20 @@ class MaxoutConvDiscriminator(nn.Module):
         return self.logit(self.dense(self.convs(x).flatten(1))).squeeze(1)  # (n,) logits
 
 
-@GENERATORS.register("paper-fc")
-def paper_fc_generator(
-    cfg: GeneratorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int, n_classes: int = 0
-) -> nn.Module:
-    unconditional_only("paper-fc", n_classes)
-    return PaperFCGenerator(
-        noise_dim, data_shape, cfg.hidden, cfg.activation, output_activation(cfg, bounded), cfg.init_range
-    )
+def _paper_generator(name: str, net: type[PaperFCGenerator] | type[PaperConvGenerator]) -> None:
+    """Register ``net`` as the generator ``name`` (the two differ only in their output layer)."""
+
+    def build(
+        cfg: GeneratorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int, n_classes: int = 0
+    ) -> nn.Module:
+        unconditional_only(name, n_classes)
+        return net(noise_dim, data_shape, cfg.hidden, cfg.activation, output_activation(cfg, bounded), cfg.init_range)
+
+    GENERATORS.add(name, build)
 
 
-@GENERATORS.register("paper-conv")
-def paper_conv_generator(
-    cfg: GeneratorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int, n_classes: int = 0
-) -> nn.Module:
-    unconditional_only("paper-conv", n_classes)
-    return PaperConvGenerator(
-        noise_dim, data_shape, cfg.hidden, cfg.activation, output_activation(cfg, bounded), cfg.init_range
-    )
+_paper_generator("paper-fc", PaperFCGenerator)
+_paper_generator("paper-conv", PaperConvGenerator)
 
 
 @DISCRIMINATORS.register("maxout-conv")
