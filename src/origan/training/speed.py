@@ -138,8 +138,11 @@ def _forward_probe(gan: GAN, batch_shape: Sequence[int]) -> Callable[[], None]:
         try:
             gan.G.eval()
             gan.D.eval()  # dropout off: no mask is drawn; batch norm reads its statistics without updating them
-            with torch.no_grad():
-                gan.D(torch.cat([x, gan.G(z)]))
+            with torch.no_grad():  # a conditional net gets class 0 for every example (labels=None otherwise)
+                y = torch.zeros(m, dtype=torch.long, device=gan.device)
+                fake = gan.G(z, y) if getattr(gan.G, "conditional", False) else gan.G(z)
+                both = torch.cat([x, fake])
+                gan.D(both, torch.cat([y, y])) if getattr(gan.D, "conditional", False) else gan.D(both)
         finally:
             for module, training in modes:
                 module.train(training)
