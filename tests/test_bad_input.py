@@ -663,7 +663,7 @@ CASES = {
     ),
     "interpolate with one point per row": (
         lambda t, r: ["interpolate", str(r), "--steps", "1", "--out", str(t / "w.npy")],
-        "--steps: expected at least 2 points per row",
+        "--steps: expected an integer >= 2",
     ),
     "semi-supervised metric on toy data": (
         lambda t, r: ["eval", str(r), "--metrics", "semi", "--n-samples", "10"],

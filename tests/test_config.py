@@ -158,14 +158,14 @@ def test_edge_values_that_are_valid():
 
 
 def test_config_imports_no_registry():
-    """config.py imports only the standard library, errors and presets (the registries import config)."""
+    """config.py imports only the standard library, errors, limits and presets (the registries import config)."""
     import ast
 
     import origan.config
 
     tree = ast.parse(Path(origan.config.__file__).read_text(encoding="utf-8"))
     local = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level}
-    assert local == {"errors", "presets"}
+    assert local == {"errors", "limits", "presets"}
 
 
 def test_activation_choices_are_the_models_activations():

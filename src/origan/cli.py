@@ -9,9 +9,9 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from .errors import UserError
+from .errors import UserError, one_line
 
 __all__ = ["main"]
 
@@ -22,10 +22,38 @@ class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaults
     pass
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the project's error form: one line on stderr (no usage block), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{PROG}: error: {self.prog.removeprefix(PROG + ' ')}: {one_line(message)} (see --help)\n")
+
+
 def _command(sub: Any, name: str, help: str, example: str, description: str = "") -> argparse.ArgumentParser:
     return sub.add_parser(
         name, help=help, description=(description or help), epilog=f"example:\n  {example}", formatter_class=_Formatter
     )
+
+
+def _number(p: argparse.ArgumentParser, *flags: str, bound: str, **kwargs: Any) -> None:
+    """Add a numeric option checked against ``origan.limits.BOUNDS[bound]`` before the command does any work
+    (an int option unless the bound is for floats)."""
+    from .limits import BOUNDS
+
+    action = p.add_argument(*flags, type=int if BOUNDS[bound].integer else float, **kwargs)
+    bounded = dict(p.get_default("bounded") or {})
+    bounded[action.dest] = (flags[0], bound)
+    p.set_defaults(bounded=bounded)
+
+
+def _check_bounds(args: argparse.Namespace) -> None:
+    """Every numeric option of the chosen command within its bounds (OptionError naming the option)."""
+    from .limits import BOUNDS, check_float, check_int
+
+    for dest, (flag, bound) in (getattr(args, "bounded", None) or {}).items():
+        value = getattr(args, dest)
+        if value is not None:
+            (check_int if BOUNDS[bound].integer else check_float)(value, flag, bound)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -142,18 +170,19 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from .io.export import write_samples
+    from .io.export import check_output, write_samples
     from .run import load_run
 
-    if args.n <= 0:
-        raise UserError(f"-n: expected a positive number of samples, got {args.n}")
     if args.label is not None and args.per_class is not None:
         raise UserError("--label and --per-class: give one of them")
     run = load_run(args.run)
     n, labels = args.n, args.label
     if args.per_class is not None:
-        labels = run.per_class_labels(args.per_class)  # k of each class, in class order
+        labels = run.per_class_labels(args.per_class)  # k of each class, in class order (within the byte budget)
         n = len(labels)
+    else:
+        run.check_request(n, "-n")
+    check_output(Path(args.out), run.data_info["kind"], n)  # before a label or a sample is drawn
     y, chunks = run.labelled_chunks(n, seed=args.seed, labels=labels)  # drawn as written: memory follows a chunk
     out = write_samples(
         chunks,
@@ -266,7 +295,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from .version import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         formatter_class=_Formatter,
         description="origan: the original GAN (Goodfellow et al. 2014), faithful and checked against its theory.",
@@ -275,7 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"origan {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
 
     p = _command(
         sub,
@@ -308,11 +337,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(one row per class with --per-class) and a folder has one sub-folder per class; .npy holds x alone.",
     )
     p.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run directory or a checkpoint .json/.safetensors")
-    p.add_argument("-n", type=int, default=64, help="number of samples")
+    _number(p, "-n", bound="samples", default=64, help="number of samples")
     p.add_argument("--out", required=True, help="output path: .npy, .npz, .csv, .png or a folder")
-    p.add_argument("--seed", type=int, default=0, help="seed of the noise draw")
+    _number(p, "--seed", bound="seed", default=0, help="seed of the noise draw")
     p.add_argument("--label", help="a conditional run: the class of every sample (an index or a class name)")
-    p.add_argument("--per-class", type=int, metavar="K", help="a conditional run: K samples of each class (not -n)")
+    _number(
+        p, "--per-class", bound="per_class", metavar="K", help="a conditional run: K samples of each class (not -n)"
+    )
     p.set_defaults(func=cmd_sample)
 
     import textwrap
@@ -334,10 +365,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run directory or a checkpoint .json/.safetensors")
     p.add_argument("--metrics", metavar="A,B", help="comma-separated metric names (default: all that apply)")
-    p.add_argument(
-        "--n-samples", type=int, default=10_000, help="samples drawn from G (the Parzen protocol uses 10,000)"
+    _number(
+        p,
+        "--n-samples",
+        bound="eval_samples",
+        default=10_000,
+        help="samples drawn from G (the Parzen protocol uses 10,000)",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the evaluation noise")
+    _number(p, "--seed", bound="seed", default=0, help="seed of the evaluation noise")
     p.add_argument(
         "--inception-weights",
         metavar="FILE.safetensors",
@@ -376,7 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("experiment", metavar="NAME", choices=[*names, "all"], help=f"one of {', '.join(names)}, or all")
     p.add_argument("--out", required=True, help="output folder for the reports and figures")
-    p.add_argument("--seed", type=int, default=0, help="seed of every random draw")
+    _number(p, "--seed", bound="seed", default=0, help="seed of every random draw")
     p.add_argument(
         "--quick",
         action="store_true",
@@ -400,6 +435,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="origan: %(message)s")
     func: Callable[[argparse.Namespace], int] = args.func
     try:
+        _check_bounds(args)
         return func(args)
     except UserError as e:
         from .training.distributed import is_main_process
@@ -413,3 +449,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader of stdout went away (`origan ... | head`): stop quietly, as cat does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
         return 141  # 128 + SIGPIPE
+    except OSError as e:  # a path the system refuses (a name too long, no permission, a full disk): one line
+        where = f"{e.filename}: " if e.filename is not None else ""
+        print(f"origan: error: {one_line(where + (e.strerror or str(e)))}", file=sys.stderr)
+        return 2

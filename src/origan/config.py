@@ -11,7 +11,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import re
+import stat
 import tomllib
 import types
 import typing
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .errors import ConfigError
+from .limits import MAX_CONFIG_BYTES, MAX_EPOCHS, MAX_GRID, MAX_K, MAX_SEED, MAX_STEPS, MAX_THREADS
 from .presets import PRESETS, merge
 
 __all__ = [
@@ -41,8 +44,6 @@ __all__ = [
     "to_dict",
 ]
 
-MAX_SEED = 2**63 - 1  # torch seeds take 64 bits and the rank is added under torchrun; TOML's largest integer
-MAX_THREADS = 1024  # torch.set_num_threads takes seconds at 10^5 and hangs the first matmul beyond
 
 Activation = Literal["relu", "leaky_relu", "tanh", "sigmoid"]  # hidden activations (origan.models.mlp)
 Output = Literal["auto", "sigmoid", "identity"]  # G's output layer
@@ -315,11 +316,19 @@ def load_config(
     if file is not None:
         path = Path(file)
         try:
+            size = os.stat(path).st_size if stat.S_ISREG(os.stat(path).st_mode) else -1
+            if size < 0 or size > MAX_CONFIG_BYTES:  # a FIFO or a device would block or never end
+                what = "not a regular file" if size < 0 else f"{size:,} bytes, over {MAX_CONFIG_BYTES:,}"
+                raise ConfigError(f"{path}: {what}; expected a TOML config file")
             layer = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"{path}: config file not found") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
             raise ConfigError(f"{path}: not valid TOML ({e})") from None
+        except RecursionError:
+            raise ConfigError(f"{path}: not valid TOML (nested too deeply)") from None
+        except OSError as e:
+            raise ConfigError(f"{path}: cannot read the config file ({e.strerror or e})") from None
         data = _apply_layer(data, layer)
     pairs = overrides.items() if isinstance(overrides, Mapping) else (parse_set(s) for s in overrides)
     for key, value in pairs:
@@ -390,15 +399,15 @@ _RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     ("discriminator.init_range", _non_negative, "a number >= 0"),
     ("discriminator.width", _positive, "a positive number of channels"),
     *((f"{o}.{key}", ok, expected) for o in ("optim_d", "optim_g") for key, ok, expected in _OPTIM_RULES),
-    ("train.k", _positive, "a positive integer"),
+    ("train.k", lambda v: 1 <= v <= MAX_K, f"an integer in [1, {MAX_K:,}]"),
     ("train.batch_size", _positive, "a positive integer"),
-    ("train.steps", _non_negative, "an integer >= 0"),
-    ("train.epochs", _non_negative, "a number >= 0"),
+    ("train.steps", lambda v: 0 <= v <= MAX_STEPS, f"an integer in [0, {MAX_STEPS:,}]"),
+    ("train.epochs", lambda v: 0 <= v <= MAX_EPOCHS, f"a number in [0, {MAX_EPOCHS:,}]"),
     ("train.log_every", _positive, "a positive integer"),
     ("train.sample_every", _non_negative, "an integer >= 0"),
     ("train.checkpoint_every", _non_negative, "an integer >= 0"),
     ("train.keep_checkpoints", _non_negative, "an integer >= 0"),
-    ("train.n_fixed_samples", _positive, "a positive integer"),
+    ("train.n_fixed_samples", lambda v: 1 <= v <= MAX_GRID, f"an integer in [1, {MAX_GRID}] (one figure)"),
     ("train.device", _device, "auto, cpu, mps, cuda or cuda:N"),
     ("train.threads", lambda v: 0 <= v <= MAX_THREADS, f"an integer in [0, {MAX_THREADS}] (0 = chosen at start)"),
     ("train.guard_lr_factor", lambda v: 0 < v <= 1, "a factor in (0, 1]"),

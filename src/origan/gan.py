@@ -91,6 +91,12 @@ class GAN(nn.Module):
             return net(inputs, y)
         return net(inputs)
 
+    def call(self, player: str, inputs: Tensor, y: Tensor | None = None) -> Tensor:
+        """``player``'s training net (``"G"``: G itself, never its average; ``"D"``) on ``inputs``, given the
+        labels ``y`` if the net is conditional, exactly as the objectives call it; no mode or grad handling.
+        For passes that stand for training's (the thread probe); samples come from :meth:`generate`."""
+        return self._call(player, inputs, y, update=False)
+
     def _d_pass(self, x_real: Tensor, x_fake: Tensor, y: Tensor | None, y_fake: Tensor | None) -> tuple[Tensor, Tensor]:
         """``(m,), (m,)`` D's logits on data (labels ``y``) and on G's samples (labels ``y_fake``) from one pass
         over ``[x_real; x_fake]``; dropout masks are drawn per example, so it equals two passes."""
@@ -147,6 +153,51 @@ class GAN(nn.Module):
         g_out = StepOutput(self._g_loss(logits_fake), logits_real, logits_fake)
         return d_out, g_out
 
+    @property
+    def conditional(self) -> bool:
+        """Whether G is class-conditional (called as ``G(z, y)``)."""
+        return self._conditional["G"]
+
+    def generate(self, z: Tensor, y: Tensor | None = None, batch_size: int = 4096, *, grad: bool = False) -> Tensor:
+        """``(n, *shape)`` G(z) for ``z`` ``(n, noise_dim)``: THE way to run a trained G, on the model's device.
+
+        The net is :attr:`sampler` (the moving average of G's weights when the run keeps one, else G), in eval
+        mode (dropout off, batch norm on its running statistics) and restored to its mode afterwards; ``z`` and
+        ``y`` move to the model's device batch by batch. ``y`` ``(n,)``: the classes of a conditional G
+        (required by one, ignored by an unconditional G).
+
+        ``grad=False``: no graph. ``grad=True``: the graph runs through G into ``z`` (an encoder's refinement
+        minimises ``||x - G(E(x))||^2``), while G's own weights are held fixed: they are frozen for the call,
+        so a later ``backward`` reaches ``z`` but never G. Training's G steps do not come here (see
+        :meth:`g_objective`): they update the raw G, not its average.
+        """
+        net = self.sampler
+        if self._conditional["G"]:
+            if y is None:
+                raise ValueError("a conditional G needs the class of every sample (y)")
+            if len(y) != len(z):
+                raise ValueError(f"y holds {len(y)} classes for {len(z)} noise vectors")
+        device = self.device
+        was_training = net.training
+        frozen = [p for p in net.parameters() if p.requires_grad] if grad else []
+        net.eval()
+        try:
+            for p in frozen:
+                p.requires_grad_(False)
+            with torch.set_grad_enabled(grad):
+                out = []
+                for i in range(0, len(z), batch_size) if len(z) else [0]:  # an empty z still gives (0, *shape)
+                    zb = z[i : i + batch_size].to(device)  # (b, noise_dim)
+                    if self._conditional["G"]:
+                        out.append(net(zb, y[i : i + batch_size].to(device)))  # type: ignore[index]
+                    else:
+                        out.append(net(zb))
+                return out[0] if len(out) == 1 else torch.cat(out)
+        finally:
+            for p in frozen:
+                p.requires_grad_(True)
+            net.train(was_training)
+
     @torch.no_grad()
     def sample(
         self,
@@ -156,28 +207,16 @@ class GAN(nn.Module):
         batch_size: int = 4096,
         y: Tensor | None = None,
     ) -> Tensor:
-        """``(n, *shape)`` samples G(z), z ~ p_z, from :attr:`sampler` in eval mode; ``z`` overrides the draw;
-        ``y`` ``(n,)``: the classes of a conditional G (required by one, ignored by an unconditional G)."""
-        net = self.sampler
-        was_training = net.training
-        net.eval()
-        try:
-            if z is None:
-                z = self.prior.sample(
-                    n,
-                    generator=generator,
-                    device="cpu" if generator is None or generator.device.type == "cpu" else generator.device,
-                )
-            z = z.to(self.device)
-            chunks = range(0, len(z), batch_size)
-            if self._conditional["G"]:
-                if y is None:
-                    raise ValueError("a conditional G needs the class of every sample (y)")
-                y = y.to(self.device)
-                return torch.cat([net(z[i : i + batch_size], y[i : i + batch_size]) for i in chunks])
-            return torch.cat([net(z[i : i + batch_size]) for i in chunks])
-        finally:
-            net.train(was_training)
+        """``(n, *shape)`` samples G(z), z ~ p_z, by :meth:`generate` (from :attr:`sampler`, in eval mode);
+        ``z`` overrides the draw; ``y`` ``(n,)``: the classes of a conditional G (required by one, ignored by an
+        unconditional G)."""
+        if z is None:
+            z = self.prior.sample(
+                n,
+                generator=generator,
+                device="cpu" if generator is None or generator.device.type == "cpu" else generator.device,
+            )
+        return self.generate(z, y, batch_size)
 
     @torch.no_grad()
     def discriminate(self, x: Tensor, batch_size: int = 4096) -> Tensor:

@@ -18,10 +18,18 @@ The first and last columns are exactly ``G(z0)`` and ``G(z1)``: the endpoints ar
 For a conditional G (a net with ``conditional = True``, called ``G(z, y)``) each row keeps one class
 (row ``i`` draws class ``i mod K``), and ``across_classes`` gives the other walk: one fixed ``z`` per row,
 the columns the ``K`` classes.
+
+G is run by :meth:`GAN.generate`: the moving average of its weights when the run keeps one, the net
+``origan sample`` draws from. Before anything is computed, every argument is checked (:func:`walk_grid`:
+the bounds of :data:`origan.limits.BOUNDS`, the walk's points within the byte budget) and so is the output
+(:func:`check_interpolation_output`: its path, and a picture's sides and pixels); a failed walk writes nothing.
 """
 
 from __future__ import annotations
 
+import math
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +39,8 @@ import torch
 from torch import Tensor
 
 from .errors import ConfigError, UserError
-from .io.files import open_atomic
+from .io.files import check_writable, open_atomic
+from .limits import check_int, check_request, sample_bytes
 
 if TYPE_CHECKING:
     from .data.toy import GaussianMixture
@@ -41,14 +50,22 @@ __all__ = [
     "METHODS",
     "Interpolation",
     "check_interpolation_output",
+    "check_walk_options",
     "interpolate",
+    "output_file",
     "path_points",
+    "walk_grid",
     "write_interpolation",
 ]
 
 METHODS = ("linear", "slerp")
 FORMS = {".png": "picture", ".gif": "animation", ".npy": "npy"}
 GIF_MS_PER_FRAME = 150
+GIF_MAX_SIDE = 65535  # GIF stores a frame's width and height in 16 bits
+PNG_MAX_SIDE = 2**31 - 1  # PNG stores them in 31 bits
+GIF_ROW = 8  # walks side by side in one GIF frame
+PATH_FIGURE = {"picture": 110, "animation": 90}  # dpi of the 5-inch figure of 2-D paths, per form
+_TMP_SUFFIX = 16  # what an atomic write adds to a file's name (".NAME.tmp-PID")
 
 
 @dataclass
@@ -103,19 +120,54 @@ def _classes(gan: GAN, data_info: dict[str, Any]) -> int:
     return k
 
 
-@torch.no_grad()
-def _generate(gan: GAN, z: Tensor, y: Tensor | None, batch_size: int = 4096) -> Tensor:
-    """``G(z)`` (or ``G(z, y)``) in eval mode, on the CPU, in batches."""
-    was_training = gan.G.training
-    gan.G.eval()
-    try:
-        out = []
-        for i in range(0, len(z), batch_size):
-            zb = z[i : i + batch_size].to(gan.device)
-            out.append((gan.G(zb) if y is None else gan.G(zb, y[i : i + batch_size].to(gan.device))).cpu())
-        return torch.cat(out)
-    finally:
-        gan.G.train(was_training)
+def _sample_shape(gan: GAN, data_info: dict[str, Any]) -> tuple[int, ...]:
+    """One sample's shape: the run's data, else what G makes of an empty batch."""
+    if "shape" in data_info:
+        return tuple(int(s) for s in data_info["shape"])
+    z = torch.zeros(0, gan.prior.dim)
+    y = torch.zeros(0, dtype=torch.long) if gan.conditional else None
+    return tuple(gan.generate(z, y).shape[1:])
+
+
+def check_walk_options(rows: Any, steps: Any, seed: Any, method: str = "linear") -> tuple[int, int, int]:
+    """``(rows, steps, seed)`` once each is within its bound (:data:`origan.limits.BOUNDS`) and ``method`` is
+    known; an OptionError naming the option otherwise. Cheap: the CLI calls it before loading the run."""
+    rows = check_int(rows, "--rows", "rows")
+    steps = check_int(steps, "--steps", "walk_steps")
+    seed = check_int(seed, "--seed", "seed")
+    if method not in METHODS:
+        raise ConfigError(f"--method: expected one of {', '.join(METHODS)}, got {method!r}")
+    return rows, steps, seed
+
+
+def walk_grid(
+    gan: GAN,
+    data_info: dict[str, Any],
+    rows: Any = 8,
+    steps: Any = 10,
+    seed: Any = 0,
+    method: str = "linear",
+    across_classes: bool = False,
+    prior_name: str = "",
+) -> tuple[int, int]:
+    """``(rows, columns)`` of the walk :func:`interpolate` would make, once every argument is checked and the
+    walk fits the byte budget (``rows x columns`` points of G's output and noise); nothing is computed."""
+    rows, steps, seed = check_walk_options(rows, steps, seed, method)
+    if across_classes:
+        if not gan.conditional:
+            raise ConfigError("--across-classes: needs a conditional run (a generator called as G(z, y))")
+        cols, option = _classes(gan, data_info), "--rows x classes"
+    else:
+        if method == "slerp" and prior_name != "normal":
+            raise ConfigError(
+                f"--method slerp: needs Gaussian noise (noise.prior=normal); this run's prior is {prior_name}"
+            )
+        cols, option = steps, "--rows x --steps"
+    point = (
+        sample_bytes(_sample_shape(gan, data_info), gan.conditional) + 4 * gan.prior.dim
+    )  # G's output, its label and its z
+    check_request(rows * cols, point, option, "walk points")
+    return rows, cols
 
 
 def interpolate(
@@ -129,33 +181,28 @@ def interpolate(
     prior_name: str = "",
 ) -> Interpolation:
     """``rows`` latent walks of ``steps`` points each, endpoints drawn from p_z with a CPU generator seeded
-    with ``seed`` (``z0`` for every row, then ``z1``). See the module docstring."""
-    if rows < 1:
-        raise ConfigError(f"--rows: expected a positive number of rows, got {rows}")
-    conditional = bool(getattr(gan.G, "conditional", False))
+    with ``seed`` (``z0`` for every row, then ``z1``), G run by :meth:`GAN.generate` (the moving average of
+    its weights when the run keeps one). Every argument is checked first (:func:`walk_grid`)."""
+    rows, _ = walk_grid(gan, data_info, rows, steps, seed, method, across_classes, prior_name)
     if across_classes:
-        if not conditional:
-            raise ConfigError("--across-classes: needs a conditional run (a generator called as G(z, y))")
         return _across_classes(gan, data_info, rows, seed)
-    if steps < 2:
-        raise ConfigError(f"--steps: expected at least 2 points per row (the two ends), got {steps}")
-    if method == "slerp" and prior_name != "normal":
-        raise ConfigError(
-            f"--method slerp: needs Gaussian noise (noise.prior=normal); this run's prior is {prior_name}"
-        )
     gen = torch.Generator().manual_seed(seed)
     z0 = gan.prior.sample(rows, generator=gen)  # (rows, dim)
     z1 = gan.prior.sample(rows, generator=gen)
     t = torch.linspace(0.0, 1.0, steps)
     z = path_points(z0, z1, t, method)  # (rows, steps, dim)
     y = None
-    if conditional:
+    if gan.conditional:
         y = (torch.arange(rows) % _classes(gan, data_info))[:, None].expand(rows, steps).contiguous()
-    yc = (lambda cols: y[:, cols].reshape(-1)) if y is not None else (lambda cols: None)
-    ends = [_generate(gan, z[:, c], yc(c)) for c in (0, steps - 1)]  # (rows, *shape) each: G(z0), G(z1)
-    inner = _generate(gan, z[:, 1:-1].reshape(-1, z.shape[-1]), yc(slice(1, -1)))  # (rows * (steps - 2), *shape)
-    shape = ends[0].shape[1:]
-    x = torch.cat([ends[0][:, None], inner.reshape(rows, steps - 2, *shape), ends[1][:, None]], dim=1)
+
+    def run_g(cols: Any) -> Tensor:  # G at the columns ``cols`` of every row, rows first: (rows * c, *shape)
+        zc = z[:, cols].reshape(-1, z.shape[-1])
+        return gan.generate(zc, None if y is None else y[:, cols].reshape(-1)).cpu()
+
+    first, last = run_g(0), run_g(steps - 1)  # (rows, *shape) each: G(z0), G(z1), as GAN.sample(rows, z=z0)
+    inner = run_g(slice(1, -1))  # (rows * (steps - 2), *shape); empty for steps = 2
+    shape = first.shape[1:]
+    x = torch.cat([first[:, None], inner.reshape(rows, steps - 2, *shape), last[:, None]], dim=1)
     return Interpolation(z, x, t, y, method)
 
 
@@ -164,7 +211,7 @@ def _across_classes(gan: GAN, data_info: dict[str, Any], rows: int, seed: int) -
     z0 = gan.prior.sample(rows, generator=torch.Generator().manual_seed(seed))  # (rows, dim)
     z = z0[:, None, :].expand(rows, k, z0.shape[1]).contiguous()  # (rows, K, dim)
     y = torch.arange(k)[None, :].expand(rows, k).contiguous()  # (rows, K)
-    x = _generate(gan, z.reshape(rows * k, -1), y.reshape(-1))
+    x = gan.generate(z.reshape(rows * k, -1), y.reshape(-1)).cpu()  # (rows * K, *shape)
     return Interpolation(z, x.reshape(rows, k, *x.shape[1:]), None, y, "classes")
 
 
@@ -172,21 +219,73 @@ def _across_classes(gan: GAN, data_info: dict[str, Any], rows: int, seed: int) -
 # Writing
 
 
-def check_interpolation_output(path: Path, kind: str, shape: tuple[int, ...]) -> str:
-    """Refuse an output before anything is computed; return its form (``picture``, ``animation``, ``npy``)."""
-    path = Path(path)
-    form = FORMS.get(path.suffix.lower())
-    if form is None:
-        raise UserError(f"{path}: unknown output type {path.suffix!r}; expected .png, .gif or .npy")
-    if form != "npy" and not (kind == "image" or (kind == "vector" and shape == (2,))):
+def output_file(path: str | Path, option: str, suffixes: Iterable[str], what: str = "the walk") -> Path:
+    """``path`` (``~`` expanded, as the shell would) once ``what``, a file of one of ``suffixes``, can be
+    written there (:func:`origan.io.files.check_writable`); else a one-line UserError naming it, or ``option``
+    where the path itself is unusable. Writes nothing."""
+    text = os.fspath(path)
+    if "\0" in text:
+        raise UserError(f"{option}: {text!r}: a path cannot hold a NUL byte")
+    try:
+        out = Path(text).expanduser()
+    except RuntimeError:  # ~user of no such user, or no home folder at all
+        head = text.split(os.sep)[0]
         raise UserError(
-            f"{path}: pictures of a walk need image data or 2-D points; this run's data are {kind} of shape "
+            f"{option}: {text}: cannot expand {head!r} (no such user or home folder); give the full path"
+        ) from None
+    check_writable(out, what)
+    allowed = tuple(suffixes)
+    if out.suffix.lower() not in allowed:
+        got = repr(out.suffix) if out.suffix else "(no suffix)"
+        listed = allowed[0] if len(allowed) == 1 else f"{', '.join(allowed[:-1])} or {allowed[-1]}"
+        raise UserError(f"{out}: unknown output type {got}; expected {listed}")
+    try:
+        name_max = os.pathconf(out.parent, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        name_max = 255
+    if len(os.fsencode(out.name)) + _TMP_SUFFIX > name_max:  # the atomic write's temporary name must fit too
+        raise UserError(f"{out}: the file name is too long (at most {name_max - _TMP_SUFFIX} bytes here)")
+    return out
+
+
+def _picture_size(form: str, kind: str, shape: tuple[int, ...], rows: int, cols: int) -> tuple[int, int, int, int]:
+    """``(frames, height, width, channels)`` of the picture or animation of a ``rows x cols`` walk."""
+    if kind != "image":  # 2-D paths over the target density: a 5-inch figure, one frame per step for a GIF
+        side = 5 * PATH_FIGURE[form]
+        return (1 if form == "picture" else cols), side, side, 4
+    c, h, w = shape
+    scale = max(1, 112 // w)  # as origan.io.export.save_grid_png enlarges small images; 2-pixel borders
+    if form == "picture":  # one walk per row
+        return 1, (2 + rows * (h + 2)) * scale, (2 + cols * (w + 2)) * scale, c
+    across = min(rows, GIF_ROW)  # a frame: the walks' points of one step, GIF_ROW of them a row
+    return cols, (2 + math.ceil(rows / across) * (h + 2)) * scale, (2 + across * (w + 2)) * scale, c
+
+
+def check_interpolation_output(
+    path: str | Path, kind: str, shape: tuple[int, ...], rows: int | None = None, cols: int | None = None
+) -> str:
+    """Refuse an output before anything is computed; return its form (``picture``, ``animation``, ``npy``).
+
+    With the walk's ``rows`` and ``cols`` a picture is also held to its format's largest side (PNG 2**31 - 1,
+    GIF 65535 pixels) and its pixels (all frames) to the byte budget.
+    """
+    out = output_file(path, "--out", FORMS)
+    form = FORMS[out.suffix.lower()]
+    if form != "npy" and not (kind == "image" or (kind == "vector" and tuple(shape) == (2,))):
+        raise UserError(
+            f"{out}: pictures of a walk need image data or 2-D points; this run's data are {kind} of shape "
             f"{list(shape)} (use .npy)"
         )
-    if not path.parent.is_dir():
-        raise UserError(f"{path}: the folder {path.parent} does not exist")
-    if path.is_dir():
-        raise UserError(f"{path}: is a folder; name a file")
+    if form == "npy" or rows is None or cols is None:
+        return form
+    frames, height, width, channels = _picture_size(form, kind, tuple(shape), rows, cols)
+    side = PNG_MAX_SIDE if form == "picture" else GIF_MAX_SIDE
+    if max(height, width) > side:
+        raise UserError(
+            f"{out}: a {'PNG' if form == 'picture' else 'GIF frame'} of {width:,} x {height:,} pixels for "
+            f"--rows {rows} x {cols} columns; the format holds at most {side:,} pixels a side (use .npy)"
+        )
+    check_request(frames * height * width, channels, "--rows x --steps", f"pixels of {out.name}")
     return form
 
 
@@ -194,17 +293,22 @@ def write_interpolation(
     walk: Interpolation, path: str | Path, kind: str, target: GaussianMixture | None = None
 ) -> Path:
     """Write ``walk`` by extension: ``.png`` (a grid for images, paths over the target density for 2-D
-    points), ``.gif`` (one frame per column), ``.npy`` (``x`` as float32, ``(rows, steps, *shape)``)."""
-    path = Path(path)
-    form = check_interpolation_output(path, kind, tuple(walk.x.shape[2:]))
-    if form == "npy":
-        with open_atomic(path) as f:
-            np.save(f, walk.x.float().numpy(), allow_pickle=False)
-    elif kind == "image":
-        _write_images(walk, path, form)
-    else:
-        _write_paths(walk, path, form, target)
-    return path
+    points), ``.gif`` (one frame per column), ``.npy`` (``x`` as float32, ``(rows, steps, *shape)``).
+    The file appears whole or not at all (an atomic write); ``path`` is checked before anything is drawn."""
+    rows, cols = walk.x.shape[:2]
+    form = check_interpolation_output(path, kind, tuple(walk.x.shape[2:]), rows, cols)
+    out = output_file(path, "--out", FORMS)
+    try:
+        if form == "npy":
+            with open_atomic(out) as f:
+                np.save(f, walk.x.float().numpy(), allow_pickle=False)
+        elif kind == "image":
+            _write_images(walk, out, form)
+        else:
+            _write_paths(walk, out, form, target)
+    except OSError as e:
+        raise UserError(f"{out}: cannot write the walk ({e.strerror or e}); nothing was written") from None
+    return out
 
 
 def _write_images(walk: Interpolation, path: Path, form: str) -> None:
@@ -215,7 +319,7 @@ def _write_images(walk: Interpolation, path: Path, form: str) -> None:
         save_grid_png(walk.x.reshape(rows * steps, *walk.x.shape[2:]), path, nrow=steps)
         return
     scale = max(1, 112 // walk.x.shape[-1])
-    frames = [image_grid(walk.x[:, j], nrow=min(rows, 8), scale=scale) for j in range(steps)]
+    frames = [image_grid(walk.x[:, j], nrow=min(rows, GIF_ROW), scale=scale) for j in range(steps)]
     _save_gif(frames, path)
 
 

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from .errors import UserError
+from .limits import check_int
 
 __all__ = ["ClassPlan", "Labels", "class_blocks"]
 
@@ -52,7 +53,7 @@ class ClassPlan:
         if isinstance(label, str) and label in names:
             return names.index(label)
         text = str(label).strip()
-        if text.isdigit() and int(text) < len(names):
+        if text.isascii() and text.isdigit() and int(text) < len(names):  # ASCII digits only: "²" is no index
             return int(text)
         raise UserError(
             f"--label: {self.name} has no class {label!r}; its classes are {_listing(names)} "
@@ -62,8 +63,7 @@ class ClassPlan:
     def per_class(self, k: int) -> Tensor:
         """``(k * K,)`` the classes ``0, .., 0, 1, .., K - 1``, ``k`` of each."""
         self.check()
-        if k <= 0:
-            raise UserError(f"--per-class: expected a positive number of samples per class, got {k}")
+        k = check_int(k, "--per-class", "per_class")
         return torch.arange(len(self.classes)).repeat_interleave(k)
 
     def labels(self, n: int, labels: Labels = None, generator: torch.Generator | None = None) -> Tensor | None:

@@ -39,6 +39,7 @@ from .io.checkpoint import (
 )
 from .io.rundir import BUDGET_KEYS, RunDir, inspect_run, next_run_path
 from .labels import ClassPlan, Labels, class_blocks
+from .limits import check_int, check_request, sample_bytes
 from .names import check_registered
 from .plotting import plot_curves, save_sample_figure
 from .training import Callback, Trainer, TrainState, distributed
@@ -98,7 +99,7 @@ class Run:
         """``(n, *shape)`` samples and ``(n,)`` their classes (None for an unconditional run); a conditional
         run draws the classes first, then the noise, from ``generator``."""
         if seed is not None:
-            generator = torch.Generator().manual_seed(seed)
+            generator = torch.Generator().manual_seed(check_int(seed, "seed", "seed"))
         y = self.sample_labels(n, labels, generator)
         return self.gan.sample(n, generator=generator, y=y).cpu(), y
 
@@ -111,7 +112,18 @@ class Run:
 
     def per_class_labels(self, k: int) -> Tensor:
         """``(k * K,)`` the classes ``0, .., 0, 1, .., K - 1``, ``k`` of each; a UserError for an unconditional run."""
-        return self._class_plan().per_class(k)
+        plan = self._class_plan()
+        plan.check()
+        k = check_int(k, "--per-class", "per_class")
+        self.check_request(k * len(plan.classes), "--per-class")
+        return plan.per_class(k)
+
+    def check_request(self, n: int, option: str = "n", what: str = "samples", copies: int = 1) -> int:
+        """``n`` as an int if it is a positive count whose samples (``copies`` of each, as a request holds them)
+        fit the byte budget of :mod:`origan.limits`; else an OptionError naming ``option``, before any draw."""
+        n = check_int(n, option, "samples")
+        check_request(n, copies * sample_bytes(self.data_info["shape"], self.conditional), option, what)
+        return n
 
     def class_index(self, label: int | str) -> int:
         """The index of a class given by name (as in ``classes``) or index; a UserError listing the known ones."""
@@ -122,8 +134,9 @@ class Run:
 
         ``labels``: one class (an index or a name) for every sample, one per sample (a sequence or tensor of
         indices), or None: drawn from the training split's class frequencies with ``generator``. Labels for an
-        unconditional run, or an unknown class, are a UserError.
+        unconditional run, or an unknown class, are a UserError; so is a count over the byte budget.
         """
+        n = self.check_request(n)
         return self._class_plan().labels(n, labels, generator)
 
     def _class_plan(self) -> ClassPlan:
@@ -135,7 +148,7 @@ class Run:
     ) -> tuple[Tensor | None, Iterator[Tensor]]:
         """``(n,)`` the samples' classes (None for an unconditional run), and the samples as :meth:`sample_chunks`
         draws them: the classes first, then the noise chunk by chunk, from one generator seeded with ``seed``."""
-        generator = torch.Generator().manual_seed(seed)
+        generator = torch.Generator().manual_seed(check_int(seed, "seed", "seed"))
         y = self.sample_labels(n, labels, generator)
         return y, self._chunks(n, generator, chunk, y)
 
@@ -331,6 +344,7 @@ def _open_for_resume(
     (``None`` when the run stopped before its first checkpoint). Reads only: nothing is written here."""
     run = RunDir.open(Path(path))
     cfg = check_registered(_with_budget(run.read_config(), overrides))
+    run.check_writable(tensorboard.enabled(cfg.train.tensorboard))  # before config.json is rewritten
     if not ever_checkpointed(run.checkpoints):
         return run, cfg, None
     ckpt = newest_good_checkpoint(run.checkpoints, check=lambda c: _check_same_config(c, cfg))

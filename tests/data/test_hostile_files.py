@@ -14,9 +14,9 @@ from helpers import set_args
 from origan.config import DataConfig
 from origan.data import build_dataset
 from origan.data.idx import read_idx, write_idx
-from origan.data.limits import DEFAULT_MAX_DATA_BYTES, max_data_bytes
 from origan.data.tables import check_codec
 from origan.errors import ConfigError, DataError
+from origan.limits import DEFAULT_MAX_DATA_BYTES, max_data_bytes
 
 MiB = 2**20
 

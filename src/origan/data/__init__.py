@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from ..errors import ConfigError, DataError
+from ..limits import MAX_CLASSES
 from ..registry import Registry
 
 if TYPE_CHECKING:
@@ -27,7 +28,6 @@ __all__ = ["DATASETS", "SPLIT_FRACTIONS", "Dataset", "build_dataset", "class_ind
 SPLIT_FRACTIONS = (0.1, 0.1)  # validation, test: a fixed permutation cut 80 % / 10 % / 10 %
 SPLIT_RULE = "fixed permutation: 80% train, 10% validation, 10% test"
 SPLITS = ("train", "val", "test")
-MAX_CLASSES = 100_000  # integer labels are class indices below this
 
 DATASETS: Registry[Callable[[DataConfig], Dataset]] = Registry(
     "dataset",

@@ -27,8 +27,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..errors import DataError
+from ..limits import check_decoded_size, regular_file
 from . import DATASETS, Dataset, class_indices
-from .limits import check_decoded_size, regular_file
 
 if TYPE_CHECKING:
     from ..config import DataConfig
@@ -43,7 +43,10 @@ def resolve_path(cfg: DataConfig, what: str) -> Path:
     """``data.path`` as a path that exists, or a DataError saying what was expected there."""
     if not cfg.path:
         raise DataError(f"data.path: data.name={cfg.name} reads {what}; set --set data.path=...")
-    path = Path(cfg.path).expanduser()
+    try:
+        path = Path(cfg.path).expanduser()
+    except RuntimeError:  # ~name of a user this machine does not know
+        raise DataError(f"{cfg.path}: no such user's home folder (data.path, expected {what})") from None
     if not path.exists():
         raise DataError(f"{path}: no such file or folder (data.path, expected {what})")
     if not path.is_dir():

@@ -29,9 +29,9 @@ import torch
 from torch import Tensor
 
 from ..errors import DataError
+from ..limits import check_decoded_size, regular_file
 from . import DATASETS, Dataset
 from .arrays import array_dataset, resolve_path
-from .limits import check_decoded_size, regular_file
 
 if TYPE_CHECKING:
     from ..config import DataConfig

@@ -27,10 +27,10 @@ import torch
 from torch import Tensor
 
 from ..errors import DataError
+from ..limits import check_decoded_size
 from . import DATASETS, Dataset
 from .arrays import resolve_path
 from .images import cache_dir
-from .limits import check_decoded_size
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage

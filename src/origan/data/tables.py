@@ -29,7 +29,7 @@ from torch import Tensor
 from ..errors import DataError
 from . import DATASETS, Dataset
 from .arrays import resolve_path
-from .limits import check_decoded_size, regular_file
+from ..limits import check_decoded_size, regular_file
 
 if TYPE_CHECKING:
     from ..config import DataConfig

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from ..errors import ConfigError
+from ..limits import check_decoded_size
 from . import DATASETS, Dataset
 
 if TYPE_CHECKING:
@@ -118,6 +119,8 @@ def toy_dataset(name: str, cfg: DataConfig) -> Dataset:
     target = TOY_TARGETS[name](**_options(name, cfg.params))
     if (target.stds <= 0).any():
         raise ConfigError(f"data.params.std: expected a positive standard deviation, got {cfg.params.get('std')}")
+    total = cfg.n_train + cfg.n_val + cfg.n_test
+    check_decoded_size(4 * target.dim * total, "data.n_train/n_val/n_test", f"{total:,} points of {name}")
     gen = torch.Generator().manual_seed(cfg.split_seed)
     train, val, test = (target.sample(n, gen) for n in (cfg.n_train, cfg.n_val, cfg.n_test))
     info = {

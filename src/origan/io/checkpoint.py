@@ -27,6 +27,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from ..errors import CheckpointError
+from ..limits import MAX_CLASSES
 from ..version import __version__
 from .files import write_atomic
 
@@ -261,6 +262,29 @@ def _check_manifest(manifest: dict[str, Any], where: Path) -> None:
         raise CheckpointError(f"{where}: field 'data.name' must be a string, got {data.get('name')!r:.60}")
     if "codec" in data and not isinstance(data["codec"], dict):
         raise CheckpointError(f"{where}: field 'data.codec' must be a JSON object, got {data['codec']!r:.60}")
+    classes = data.get("classes")
+    if classes is not None and not (
+        isinstance(classes, list)
+        and 1 <= len(classes) <= MAX_CLASSES
+        and all(isinstance(c, str) and c for c in classes)
+        and len(set(classes)) == len(classes)
+    ):
+        raise CheckpointError(
+            f"{where}: field 'data.classes' must be a list of 1 to {MAX_CLASSES} distinct non-empty class names, "
+            f"got {classes!r:.60}"
+        )
+    counts = data.get("class_counts")
+    if counts is not None and not (
+        classes is not None
+        and isinstance(counts, list)
+        and len(counts) == len(classes)
+        and all(type(c) is int and 0 <= c < 2**53 for c in counts)
+        and sum(counts) > 0
+    ):
+        raise CheckpointError(
+            f"{where}: field 'data.class_counts' must be one count >= 0 per class of 'data.classes' "
+            f"({len(classes) if isinstance(classes, list) else 'none'}), not all 0, got {counts!r:.60}"
+        )
 
 
 def verify_checkpoint(manifest_path: Path) -> dict[str, Any]:

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from ..errors import UserError
+from ..limits import MAX_GRID
 from .files import open_atomic, write_atomic
 
 __all__ = [
@@ -71,9 +72,6 @@ def save_grid_png(x: Tensor, path: Path, nrow: int | None = None, scale: int | N
     scale = scale or max(1, 112 // x.shape[-1])
     write_atomic(Path(path), _png_bytes(image_grid(x, nrow, scale=scale)))
     return Path(path)
-
-
-MAX_GRID = 4096  # samples in one .png grid; more go to a folder of PNGs, .npy or .csv
 
 
 def check_output(path: Path, kind: str, n: int) -> str:

@@ -8,7 +8,39 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["fsync_dir", "open_atomic", "write_atomic"]
+from ..errors import RunDirError
+
+__all__ = ["check_writable", "fsync_dir", "open_atomic", "write_atomic"]
+
+
+def check_writable(path: Path, what: str, folder: bool = False) -> None:
+    """Refuse, before any work, a place a command is going to write ``what`` to (a RunDirError naming it): a
+    folder or a device where a file goes, a file where a folder goes (``folder``), or a parent that is missing,
+    a file, or not writable. A folder that does not exist yet is fine when its nearest existing parent is a
+    writable folder (it is made with its parents)."""
+    path = Path(path)
+    try:
+        if path.is_symlink() or path.exists():
+            if folder and not path.is_dir():
+                raise RunDirError(f"{path}: exists and is not a folder; expected a folder for {what}")
+            if not folder and not path.is_file():
+                kind = "a folder" if path.is_dir() else "not a regular file"
+                raise RunDirError(f"{path}: {kind}; expected a file for {what} (or nothing there)")
+            target = path if folder else path.parent
+        else:
+            target = path.parent
+            while not target.exists() and target != target.parent:  # the nearest existing folder
+                if not folder and target == path.parent:
+                    raise RunDirError(f"{path}: the folder {target} does not exist; expected a place for {what}")
+                target = target.parent
+            if not target.is_dir():
+                raise RunDirError(f"{path}: {target} is not a folder; expected a place for {what}")
+        if not os.access(target, os.W_OK | os.X_OK):
+            raise RunDirError(f"{path}: {target} is not writable; expected a place for {what}")
+    except (OSError, ValueError) as e:  # a name too long, a NUL byte, a loop of links
+        raise RunDirError(
+            f"{path}: cannot be written ({getattr(e, 'strerror', None) or e}); expected a place for {what}"
+        ) from None
 
 
 def fsync_dir(path: Path) -> None:

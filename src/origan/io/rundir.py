@@ -100,9 +100,12 @@ class RunDir:
     @classmethod
     def check_new(cls, path: Path, overwrite: bool = False) -> None:
         """Raise :class:`RunDirError` unless :meth:`create` may make ``path`` a new run directory."""
+        from .files import check_writable
+
         path = Path(path)
         if path.exists() and not path.is_dir():
             raise RunDirError(f"{path}: exists and is not a directory")
+        check_writable(path, "the run directory", folder=True)  # its nearest existing parent a writable folder
         if not path.exists() or not any(p.name != MARKER for p in path.iterdir()):
             return
         if not overwrite:
@@ -142,6 +145,21 @@ class RunDir:
         if not run.config_path.is_file():
             raise RunDirError(f"{path}: not an origan run directory (no config.json)")
         return run
+
+    def check_writable(self, tensorboard: bool = False) -> None:
+        """Refuse a run a command is about to continue whose files cannot be written (a RunDirError naming the
+        place), before any write: ``config.json``, ``metrics.jsonl``, ``checkpoints/``, ``samples/``, ``plots/``
+        and, when the run logs there, ``tensorboard/``."""
+        from .files import check_writable
+        from .tensorboard import FOLDER
+
+        check_writable(self.config_path, "the run's config")
+        check_writable(self.metrics_path, "the run's metrics")
+        for folder, what in ((self.checkpoints, "checkpoints"), (self.samples, "sample figures"),
+                             (self.plots, "plots")):  # fmt: skip
+            check_writable(folder, what, folder=True)
+        if tensorboard:
+            check_writable(self.path / FOLDER, "TensorBoard event files", folder=True)
 
     def write_json(self, name: str, data: Any) -> Path:
         from .files import write_atomic

@@ -31,7 +31,8 @@ from ..data.tables import check_codec
 from ..errors import ConfigError
 from ..inference import usable_encoder
 from ..io import tensorboard
-from ..io.files import write_atomic
+from ..io.files import check_writable, write_atomic
+from ..limits import check_int
 from ..run import Run, load_run
 from ..seeding import derive_seed
 from ..version import __version__
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 
 EVAL_FILE = "eval.json"
 HISTORY_FILE = "eval-history.jsonl"
+EVAL_COPIES = 3  # an evaluation holds its samples, a float64 copy and features: bytes per sample, in samples
 
 
 def default_metrics(data: Any, conditional: bool = False) -> list[str]:
@@ -131,9 +133,12 @@ def evaluate(
     Returns:
         ``{"run", "step", "data", "n_samples", "seed", "metrics": {name: results}, "seconds": {name: s}, ...}``.
     """
-    if n_samples < 2:
-        raise ConfigError(f"--n-samples: expected at least 2 samples, got {n_samples}")
+    n_samples = check_int(n_samples, "--n-samples", "eval_samples")
+    seed = check_int(seed, "--seed", "seed")
     run = run if isinstance(run, Run) else load_run(run)
+    run.check_request(n_samples, "--n-samples", copies=EVAL_COPIES)  # before the domain classifier trains
+    if write and run.path is not None:  # every place it writes, checked before any work
+        check_outputs(Path(run.path), run.config.train.tensorboard)
     t_start = time.perf_counter()
     data = build_dataset(run.config.data)
     check_codec(run.data_info.get("codec"), data)  # a table edited since training: one clear error
@@ -187,6 +192,16 @@ def evaluate(
         _write(Path(run.path), record)
         tensorboard.log_eval(record, run.config.train.tensorboard)  # beside the run's training curves
     return record
+
+
+def check_outputs(path: Path, tensorboard_setting: str) -> None:
+    """Refuse an evaluation of the run at ``path`` whose outputs cannot be written, before any work:
+    ``eval.json``, ``eval-history.jsonl``, ``plots/`` and, when it logs there, ``tensorboard/``."""
+    check_writable(path / EVAL_FILE, "the evaluation record")
+    check_writable(path / HISTORY_FILE, "the evaluation history")
+    check_writable(path / "plots", "the evaluation figures", folder=True)
+    if tensorboard.enabled(tensorboard_setting):
+        check_writable(path / tensorboard.FOLDER, "TensorBoard event files", folder=True)
 
 
 def _write(path: Path, record: dict[str, Any]) -> None:

@@ -31,11 +31,12 @@ FIGURE_COLUMNS = 16
 
 @torch.no_grad()
 def reconstruct(run: Any, x: Tensor, batch_size: int = 1024) -> Tensor:
-    """``G(E(x))`` ``(n, *shape)`` by the run's encoder and generator, on the CPU."""
+    """``G(E(x))`` ``(n, *shape)`` by the run's encoder and the generator it was fitted to (:meth:`GAN.generate`:
+    G's moving average when the run keeps one), on the CPU."""
     from ..inference import encode, load_encoder
 
     z = encode(load_encoder(run), x)  # (n, noise_dim)
-    return run.gan.sample(len(z), z=z, batch_size=batch_size).cpu().float()
+    return run.gan.generate(z, batch_size=batch_size).cpu().float()
 
 
 def reconstruction(x: Tensor, x_rec: Tensor, train: Tensor) -> tuple[dict[str, Any], Tensor]:

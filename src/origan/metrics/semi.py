@@ -124,8 +124,9 @@ def semi_supervised(
     default=False,
 )
 def semi_metric(samples: Tensor, reference: Any, *, run: Any = None, seed: int = 0, **_: Any) -> dict[str, Any]:
-    """The semi-supervised table of ``run`` on its digit dataset."""
-    from ..inference import has_encoder, load_encoder
+    """The semi-supervised table of ``run`` on its digit dataset; ``E`` joins it when the run's encoder loads and
+    fits the generator samples come from (a stale one is left out, with a warning)."""
+    from ..inference import load_encoder, usable_encoder
 
     if run is None:
         raise ConfigError("--metrics semi: needs the run (its discriminator)")
@@ -133,7 +134,7 @@ def semi_metric(samples: Tensor, reference: Any, *, run: Any = None, seed: int =
         "raw": lambda x: x.flatten(1),
         "D": lambda x: d_features(run.gan.D, x.float()),
     }
-    if has_encoder(run):
+    if usable_encoder(run):
         E = load_encoder(run)
         features["E"] = lambda x: torch.no_grad()(E.features)(x.float())
     return semi_supervised(reference, features, SIZES, seed)

@@ -90,7 +90,7 @@ def keep_mask(
 @lru_cache(maxsize=64)
 def _scale(keep: float, dtype: torch.dtype) -> float:
     """``1 / keep`` rounded as nn.Dropout rounds it: the division done in ``dtype``."""
-    return torch.ones((), dtype=dtype).div_(keep).item()
+    return torch.ones((), dtype=dtype, device="cpu").div_(keep).item()  # on the CPU under any default device
 
 
 class Dropout(nn.Module):

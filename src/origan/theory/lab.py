@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from ..errors import ConfigError
-from ..io.files import write_atomic
+from ..io.files import check_writable, write_atomic
 from ..registry import Registry
 
 __all__ = [
@@ -229,6 +229,7 @@ def run_lab(
         if name not in EXPERIMENTS:
             raise ConfigError(f"theory: unknown experiment {name!r}; expected one of {', '.join(EXPERIMENTS)} or all")
     folder = Path(out)
+    check_writable(folder, "the theory lab's reports", folder=True)
     folder.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     results = []

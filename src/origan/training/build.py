@@ -22,8 +22,9 @@ from torch import Tensor
 
 from ..config import Config
 from ..data import Dataset, build_dataset
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, UserError
 from ..gan import GAN
+from ..limits import check_request
 from ..models import build_discriminator, build_generator
 from ..models.dropout import bind_dropout
 from ..priors import build_prior
@@ -61,6 +62,26 @@ class _InitsOutputBias(Protocol):
     def init_output_bias(self, data_mean: Tensor) -> None: ...
 
 
+TRAINING_COPIES = 5  # bytes of a parameter in training, in float32s: weights, gradient, two optimizer moments, average
+
+
+def _check_model_size(cfg: Config, shape: tuple[int, ...], bounded: bool, k: int) -> None:
+    """Refuse G and D whose parameters would not fit the byte budget, counted on the meta device (no memory)
+    before the real nets are built: ``noise.dim``, ``generator.*`` and ``discriminator.*`` set the size."""
+    try:
+        with torch.device("meta"):
+            nets = (
+                build_generator(cfg.generator, shape, bounded, cfg.noise.dim, k),
+                build_discriminator(cfg.discriminator, shape, bounded, cfg.noise.dim, k),
+            )
+    except UserError:
+        raise
+    except Exception:  # a builder that needs real memory: the real build decides
+        return
+    n = sum(p.numel() for net in nets for p in net.parameters())
+    check_request(n, 4 * TRAINING_COPIES, "noise.dim, generator.*, discriminator.*", "parameters of G and D")
+
+
 def build_gan(
     cfg: Config, shape: Sequence[int], bounded: bool, data_mean: Tensor | None = None, n_classes: int = 0
 ) -> GAN:
@@ -70,6 +91,7 @@ def build_gan(
     if cfg.train.conditional and n_classes < 1:
         raise ConfigError("train.conditional: a conditional run needs labelled data (no classes given)")
     k = n_classes if cfg.train.conditional else 0
+    _check_model_size(cfg, shape, bounded, k)
     generator = build_generator(cfg.generator, shape, bounded, cfg.noise.dim, k)
     discriminator = build_discriminator(cfg.discriminator, shape, bounded, cfg.noise.dim, k)
     if data_mean is not None and cfg.generator.output_bias_from_data and hasattr(generator, "init_output_bias"):

@@ -128,21 +128,24 @@ def choose_threads(train_cfg: Any, gan: GAN, batch_shape: Sequence[int]) -> int:
 
 
 def _forward_probe(gan: GAN, batch_shape: Sequence[int]) -> Callable[[], None]:
-    """A function running D on ``[x; G(z)]`` for zero x and z, as a training step's forward passes do."""
+    """A function running D on ``[x; G(z)]`` for zero x and z, as a training step's forward passes do.
+
+    It runs the training G (:meth:`GAN.call`), not the moving average of its weights that
+    :meth:`GAN.generate` samples from: the probe times training, whose steps run G (the average only follows
+    it, with the same architecture, and is never compiled)."""
     m = int(batch_shape[0])
     x = torch.zeros(tuple(batch_shape), device=gan.device)  # (m, *shape)
     z = torch.zeros(m, gan.prior.dim, device=gan.device)  # (m, noise_dim)
+    y = torch.zeros(m, dtype=torch.long, device=gan.device)  # (m,) class 0: given to conditional nets only
 
     def probe() -> None:
         modes = [(module, module.training) for module in (gan.G, gan.D)]
         try:
             gan.G.eval()
             gan.D.eval()  # dropout off: no mask is drawn; batch norm reads its statistics without updating them
-            with torch.no_grad():  # a conditional net gets class 0 for every example (labels=None otherwise)
-                y = torch.zeros(m, dtype=torch.long, device=gan.device)
-                fake = gan.G(z, y) if getattr(gan.G, "conditional", False) else gan.G(z)
-                both = torch.cat([x, fake])
-                gan.D(both, torch.cat([y, y])) if getattr(gan.D, "conditional", False) else gan.D(both)
+            with torch.no_grad():
+                fake = gan.call("G", z, y)  # (m, *shape)
+                gan.call("D", torch.cat([x, fake]), torch.cat([y, y]))  # (2m,)
         finally:
             for module, training in modes:
                 module.train(training)
