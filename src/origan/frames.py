@@ -16,28 +16,41 @@ categoricals keep their categories and text its values.
 
 Columns follow the CTGAN convention: the ``discrete_columns`` (and every text, boolean or categorical column)
 are one-hot encoded; the other numeric columns are standardised, integers rounded back on sampling.
+
+Bad input is a one-line :class:`~origan.errors.UserError` naming the argument, column or file, raised before
+anything is written: ``fit`` checks the frame, builds the table exactly as the run will read it (codec, split,
+batch size, byte budget) and only then creates the run folder; should a later step fail before the first
+checkpoint, the folder is removed again, so the same call can be retried. ``load`` checks ``table.json``
+field by field and against the codec in the run's checkpoint.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import math
+import numbers
+import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .errors import DataError, RunDirError
+from .errors import CheckpointError, DataError, OptionError, RunDirError
 from .io.files import write_atomic
+from .limits import check_decoded_size, check_int, check_request, regular_file
 
 __all__ = ["SCHEMA_FILE", "TABLE_FILE", "TableGAN"]
 
 TABLE_FILE = "table.csv"
 SCHEMA_FILE = "table.json"
 SCHEMA_FORMAT = "origan-dataframe/1"
+CHUNK_BYTES = 64 * 2**20  # encoded samples decoded at a time (at most 4096 rows: run.SAMPLE_CHUNK)
+_SPEC_KEYS = {"name", "label", "dtype", "discrete", "categories", "ordered", "levels"}
 
 
 def _pandas() -> Any:
@@ -53,36 +66,201 @@ def _plain(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
 
-def _discrete_kind(series: Any) -> bool:
-    """Whether a column can only be discrete: text, booleans, categories."""
+def _listing(values: Iterable[Any], most: int = 10) -> str:
+    items = list(values)
+    shown = ", ".join(repr(v) for v in items[:most])
+    return shown + (f", ... ({len(items):,} in all)" if len(items) > most else "")
+
+
+def _user_path(value: Any, what: str) -> Path:
+    """``value`` as a Path (``~`` expanded); a type, a NUL byte or an unknown ``~user`` is a one-line error."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise OptionError(f"{what}: expected a path (str or os.PathLike), got {type(value).__name__}")
+    try:
+        text = os.fspath(value)
+    except TypeError as e:
+        raise OptionError(f"{what}: expected a path, got {type(value).__name__} ({e})") from None
+    if not isinstance(text, str) or not text:
+        raise OptionError(f"{what}: expected a non-empty path as text, got {text!r:.60}")
+    if "\0" in text:
+        raise RunDirError(f"{what}: the path {text!r:.60} contains a NUL byte")
+    try:
+        return Path(text).expanduser()
+    except RuntimeError as e:  # ~nosuchuser
+        raise RunDirError(f"{what}: cannot expand {text!r:.60} ({e})") from None
+
+
+def _kind_of(path: Path) -> str:
+    """``missing``, ``folder`` or ``other`` (links followed); an unreadable path is a RunDirError."""
+    try:
+        return "folder" if path.is_dir() else "other" if path.exists() else "missing"
+    except OSError as e:  # a name too long, a loop of links, no permission
+        raise RunDirError(f"{_short(path)}: cannot be used ({e.strerror or e})") from None
+
+
+def _short(path: Path) -> str:
+    """A path for a one-line message: at most 200 characters (the middle of a longer one elided)."""
+    text = str(path)
+    return text if len(text) <= 200 else f"{text[:120]}...{text[-60:]}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Checking a frame
+
+
+def _supported_dtype(dtype: Any) -> bool:
+    """Whether ``fit`` can store a column of ``dtype``: numbers, booleans, text, objects, categories."""
     pd = _pandas()
-    return not pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype)
+    if isinstance(dtype, np.dtype):
+        return dtype.kind in "biufO"
+    masked = (pd.BooleanDtype, pd.Int8Dtype, pd.Int16Dtype, pd.Int32Dtype, pd.Int64Dtype, pd.UInt8Dtype,
+              pd.UInt16Dtype, pd.UInt32Dtype, pd.UInt64Dtype, pd.Float32Dtype, pd.Float64Dtype)  # fmt: skip
+    return isinstance(dtype, (pd.CategoricalDtype, pd.StringDtype, *masked))
 
 
-def _check_frame(df: Any, discrete_columns: Sequence[str]) -> None:
+def _value_kind(v: Any) -> str | None:
+    """``text``, ``boolean`` or ``number`` for a value ``fit`` can store; None for any other."""
+    if isinstance(v, (str, np.str_)):
+        return "text"
+    if isinstance(v, (bool, np.bool_)):
+        return "boolean"
+    if isinstance(v, (numbers.Integral, float, np.floating)) and not isinstance(v, (np.complexfloating,)):
+        return "number"
+    return None
+
+
+def _check_values(name: str, values: list[Any], index: Any, what: str) -> None:
+    """The values of an object column (or the categories of a categorical one): one kind, storable, finite."""
+    kinds: dict[str, int] = {}
+    for i, v in enumerate(values):
+        kind = _value_kind(v)
+        if kind is None:
+            raise DataError(
+                f"TableGAN.fit: column {name!r} holds a {type(v).__name__} {what} ({_row(index, i)}: {v!r:.60}); "
+                "expected numbers, booleans or text (convert the column, e.g. with .astype(str))"
+            )
+        kinds.setdefault(kind, i)
+        if kind == "number":
+            if isinstance(v, numbers.Integral) and not -(2**63) <= int(v) < 2**63:
+                raise DataError(
+                    f"TableGAN.fit: column {name!r} holds the integer {v} ({_row(index, i)}); "
+                    "expected integers from -2**63 to 2**63-1"
+                )
+            if not isinstance(v, numbers.Integral) and not math.isfinite(v):
+                raise DataError(
+                    f"TableGAN.fit: column {name!r} holds the non-finite value {v!r} ({_row(index, i)}); "
+                    "expected finite numbers"
+                )
+        elif kind == "text" and not str(v).strip():
+            raise DataError(
+                f"TableGAN.fit: column {name!r} holds an empty text {what} ({_row(index, i)}); expected non-empty text"
+            )
+    if len(kinds) > 1:
+        (a, i), (b, j) = sorted(kinds.items(), key=lambda kv: kv[1])[:2]
+        raise DataError(
+            f"TableGAN.fit: column {name!r} mixes {a} {what}s ({_row(index, i)}) and {b} {what}s ({_row(index, j)}); "
+            "expected one kind per column (convert it, e.g. with .astype(str))"
+        )
+
+
+def _row(index: Any, i: int) -> str:
+    return f"row {_plain(index[i])!r:.40}" if index is not None else f"category {i}"
+
+
+def _label_ok(label: Any) -> bool:
+    v = _plain(label)
+    return isinstance(v, (str, int, bool)) or (isinstance(v, float) and math.isfinite(v))
+
+
+def _discrete_names(df: Any, discrete_columns: Any) -> list[str]:
+    """The names (``str`` of the labels) of the columns ``discrete_columns`` lists, each by its label or by its
+    name; a plain string, an unknown or repeated column is a one-line error."""
+    if discrete_columns is None:
+        return []
+    if isinstance(discrete_columns, (str, bytes)):
+        raise OptionError(
+            f"TableGAN.fit: discrete_columns: expected a list of column labels, got the text "
+            f"{discrete_columns!r:.60} (write [{discrete_columns!r:.60}])"
+        )
+    try:
+        items = list(discrete_columns)
+    except TypeError:
+        raise OptionError(
+            f"TableGAN.fit: discrete_columns: expected a list of column labels, got {type(discrete_columns).__name__}"
+        ) from None
+    labels = [_plain(c) for c in df.columns]
+    names = [str(c) for c in labels]
+    out: list[str] = []
+    for item in items:
+        v = _plain(item)
+        if isinstance(v, str) and v in names:
+            name = v
+        else:
+            hits = [n for n, lb in zip(names, labels, strict=True) if type(lb) is type(v) and lb == v]
+            if not hits:
+                raise DataError(
+                    f"TableGAN.fit: discrete_columns names {v!r:.60}, which is not a column ({_listing(names, 20)})"
+                )
+            name = hits[0]
+        if name in out:
+            raise OptionError(f"TableGAN.fit: discrete_columns names {name!r} twice; expected each column once")
+        out.append(name)
+    return out
+
+
+def _check_frame(df: Any, discrete_columns: Any) -> list[str]:
+    """Refuse a frame ``fit`` cannot store and train on (one line naming the column); return the names of
+    the listed discrete columns."""
     pd = _pandas()
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"TableGAN.fit: expected a pandas DataFrame, got {type(df).__name__}")
     if len(df) < 2 or df.shape[1] < 1:
         raise DataError(f"TableGAN.fit: expected at least 2 rows and 1 column, got shape {df.shape}")
-    names = [str(c) for c in df.columns]
-    if len(set(names)) != len(names) or "" in names:
-        raise DataError(f"TableGAN.fit: column names must be unique and non-empty, got {names}")
-    for name in discrete_columns:
-        if name not in names:
+    for label in df.columns:
+        if not _label_ok(label):
             raise DataError(
-                f"TableGAN.fit: discrete_columns names {name!r}, which is not a column ({', '.join(names)})"
+                f"TableGAN.fit: column label {label!r:.60} is a {type(label).__name__}; expected text or a number "
+                "(a MultiIndex of columns: flatten it)"
             )
-    for name, col in zip(names, df.columns, strict=True):
-        series = df[col]
-        if series.isna().any():
-            row = series.index[series.isna().to_numpy()][0]
-            raise DataError(f"TableGAN.fit: column {name!r} has a missing value (row {row!r}); expected none")
-        if isinstance(series.dtype, np.dtype) and series.dtype.kind in ("m", "M", "c"):  # times, complex numbers
+    names = [str(_plain(c)) for c in df.columns]
+    if len(set(names)) != len(names) or any(not n.strip() or n != n.strip() for n in names):
+        raise DataError(
+            f"TableGAN.fit: column names must be unique and non-empty, without leading or trailing spaces, "
+            f"got [{_listing(names, 20)}]"
+        )
+    explicit = _discrete_names(df, discrete_columns)
+    for j, name in enumerate(names):
+        series = df.iloc[:, j]
+        dtype = series.dtype
+        if not _supported_dtype(dtype):
             raise DataError(
-                f"TableGAN.fit: column {name!r} has dtype {series.dtype}; "
-                "expected real numbers, booleans, text or categories"
+                f"TableGAN.fit: column {name!r} has dtype {dtype}; expected real numbers, booleans, text or categories"
             )
+        missing = series.isna().to_numpy()
+        if missing.any():
+            row = series.index[missing][0]
+            raise DataError(
+                f"TableGAN.fit: column {name!r} has a missing value (row {_plain(row)!r:.40}); expected none"
+            )
+        if isinstance(dtype, pd.CategoricalDtype):
+            cats = dtype.categories
+            if not _supported_dtype(cats.dtype) or cats.dtype.kind == "O":
+                _check_values(name, [_plain(c) for c in cats], None, "category")
+        elif pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype):
+            _check_values(name, series.tolist(), series.index, "value")
+        elif pd.api.types.is_float_dtype(dtype):
+            finite = np.isfinite(series.to_numpy(dtype=np.float64))
+            if not finite.all():
+                i = int(np.argmin(finite))
+                raise DataError(
+                    f"TableGAN.fit: column {name!r} has the non-finite value {_plain(series.iloc[i])!r} "
+                    f"(row {_plain(series.index[i])!r:.40}); expected finite numbers"
+                )
+    return explicit
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The table and its schema
 
 
 def _column_spec(name: str, series: Any, discrete: bool) -> tuple[list[str], dict[str, Any]]:
@@ -103,44 +281,182 @@ def _column_spec(name: str, series: Any, discrete: bool) -> tuple[list[str], dic
     return [str(v) for v in values], spec
 
 
-def _levels(cells: list[str], values: list[Any], spec: dict[str, Any], max_categories: int) -> list[list[Any]]:
+def _levels(
+    cells: list[str], values: list[Any], spec: dict[str, Any], max_categories: int, index: Any, hint: str
+) -> list[list[Any]]:
     """Pairs ``[level as the codec reads it, original value]`` of a discrete column."""
     from .data.tables import infer_column
 
-    read, dtype, _ = infer_column(cells, spec["name"], "TableGAN.fit", max_categories)
+    name = spec["name"]
+    stripped = [c.strip() for c in cells]  # as the CSV reader gives them
+    try:
+        read, dtype, _ = infer_column(stripped, name, "TableGAN.fit", max_categories)
+    except DataError as e:  # text that mostly reads as numbers: the CSV reader would see a numeric column
+        bad = next((i for i, c in enumerate(stripped) if c and not _number_like(c)), None)
+        if bad is None:
+            raise
+        raise DataError(
+            f"TableGAN.fit: column {name!r} holds text that mostly reads as numbers, and {values[bad]!r:.40} "
+            f"(row {_plain(index[bad])!r:.40}) that does not; expected all numbers or mostly text (map the values "
+            "to text labels, e.g. 'n1', 'n2')"
+        ) from e
     if dtype == "float":
         raise DataError(
-            f"TableGAN.fit: discrete column {spec['name']!r} holds decimal numbers; expected integers, text, "
-            "booleans or categories (leave it out of discrete_columns to model it as a number)"
+            f"TableGAN.fit: discrete column {name!r} holds decimal numbers; expected integers, text, "
+            f"booleans or categories ({hint} to model it as a number)"
         )
     pairs: dict[Any, Any] = {}
     for level, value in zip(read.tolist(), values, strict=True):
         if pairs.setdefault(level, value) != value:
             raise DataError(
-                f"TableGAN.fit: column {spec['name']!r}: values {pairs[level]!r} and {value!r} read as the same "
+                f"TableGAN.fit: column {name!r}: values {pairs[level]!r:.40} and {value!r:.40} read as the same "
                 "level; expected distinct text"
             )
     return [[k, v] for k, v in pairs.items()]
 
 
-def _table(df: Any, discrete_columns: Sequence[str], max_categories: int) -> tuple[str, dict[str, Any], int]:
-    """The CSV text, the schema and the ``data.max_categories`` that makes every discrete column one-hot."""
-    names = [str(c) for c in df.columns]
+def _number_like(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _table(df: Any, explicit: list[str], max_categories: int) -> tuple[str, dict[str, Any], int]:
+    """The CSV text, the schema and the ``data.max_categories`` that makes every discrete column one-hot.
+
+    Text, boolean and categorical columns with more levels than ``max_categories`` widen it, as do the
+    ``explicit`` discrete columns, except an *identifier*: a text column not listed in ``discrete_columns``
+    whose distinct values are more than ``max_categories`` and more than half the rows (a name, an e-mail, a
+    key) is refused, since one-hot encoding it costs ``rows x rows`` and teaches G nothing; drop it, or list
+    it in ``discrete_columns`` (or give it a categorical dtype) to force it.
+    The encoded table (rows x features, float32) is held to the byte budget before any text is made.
+    """
+    names = [str(_plain(c)) for c in df.columns]
+    n = len(df)
+    discrete = [name in explicit or _discrete_kind(df.iloc[:, j]) for j, name in enumerate(names)]
+    width = 0
+    widest = 2
+    for j, name in enumerate(names):
+        if not discrete[j]:
+            width += 1
+            continue
+        k = int(df.iloc[:, j].nunique())
+        width += k
+        widest = max(widest, k)
+        typed = isinstance(df.iloc[:, j].dtype, _pandas().CategoricalDtype)  # declared categorical: kept
+        if name not in explicit and not typed and k > max_categories and 2 * k > n:
+            raise DataError(
+                f"TableGAN.fit: column {name!r} has {k:,} distinct values in {n:,} rows, like an identifier; "
+                f"expected a categorical column (drop it, e.g. df.drop(columns=[{df.columns[j]!r:.40}]), or list "
+                "it in discrete_columns to one-hot encode it anyway)"
+            )
+    check_decoded_size(4 * n * width, "TableGAN.fit", f"the encoded table ({n:,} rows x {width:,} features)")
+    max_categories = max(max_categories, widest)
     columns, specs = [], []
-    discrete = {n for n, c in zip(names, df.columns, strict=True) if n in discrete_columns or _discrete_kind(df[c])}
-    widest = max([df[c].nunique() for n, c in zip(names, df.columns, strict=True) if n in discrete] + [2])
-    max_categories = max(max_categories, int(widest))
-    for name, col in zip(names, df.columns, strict=True):
-        cells, spec = _column_spec(name, df[col], name in discrete)
+    for j, name in enumerate(names):
+        series = df.iloc[:, j]
+        cells, spec = _column_spec(name, series, discrete[j])
         if spec["discrete"]:
-            spec["levels"] = _levels(cells, [_plain(v) for v in df[col].tolist()], spec, max_categories)
+            values = [_plain(v) for v in series.tolist()]
+            hint = "leave it out of discrete_columns" if name in explicit else "convert it with .astype(float)"
+            spec["levels"] = _levels(cells, values, spec, max_categories, series.index, hint)
         columns.append(cells)
         specs.append(spec)
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_ALL)  # quoted: no cell can look like a delimiter
     writer.writerow(names)
     writer.writerows(zip(*columns, strict=True))
-    return buf.getvalue(), {"format": SCHEMA_FORMAT, "columns": specs}, max_categories
+    schema = {"format": SCHEMA_FORMAT, "columns": specs}
+    for spec in specs:  # table.json must be plain JSON: refused here, not half-written later
+        try:
+            json.dumps(spec, allow_nan=False)
+        except (TypeError, ValueError) as e:
+            raise DataError(
+                f"TableGAN.fit: column {spec['name']!r} cannot be stored in {SCHEMA_FILE} ({e}); "
+                "expected numbers, booleans or text"
+            ) from None
+    return buf.getvalue(), schema, max_categories
+
+
+def _discrete_kind(series: Any) -> bool:
+    """Whether a column can only be discrete: text, booleans, categories."""
+    pd = _pandas()
+    return not pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype)
+
+
+def _encoded(text: str, names: list[str]) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        bad = next((n for n in names if not _utf8(n)), None)
+        where = f"the column name {bad!r}" if bad is not None else "a text value"
+        raise DataError(
+            f"TableGAN.fit: {where} holds {text[e.start : e.end]!r}, which UTF-8 cannot store; expected valid Unicode"
+        ) from None
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_table(text: str, cfg: Any, schema: dict[str, Any]) -> None:
+    """Build the dataset from ``text`` exactly as the run will read ``table.csv`` (codec, split, byte budget)
+    and run the checks training starts with (batch size, finite values, the model), before anything is written."""
+    from .data.tables import csv_dataset
+    from .training.build import check_data, build_gan
+
+    data = csv_dataset(text, cfg.data, "TableGAN.fit")
+    codec = data.info["codec"]["columns"]
+    for spec, col in zip(schema["columns"], codec, strict=False):
+        if (
+            spec["name"] != col["name"]
+            or spec["discrete"] != (col["kind"] == "categorical")
+            or (spec["discrete"] and {lv for lv, _ in spec["levels"]} != set(col["levels"]))
+        ):
+            raise DataError(f"TableGAN.fit: column {spec['name']!r} does not read back from CSV as written")
+    if len(codec) != len(schema["columns"]):
+        raise DataError("TableGAN.fit: the table does not read back from CSV with the columns it was written with")
+    train, batch = len(data.train), cfg.train.batch_size
+    if batch > train:
+        rows = sum(data.info["sizes"])
+        raise DataError(
+            f"TableGAN.fit: the frame's {rows:,} rows leave {train:,} for training (80 %), fewer than "
+            f"train.batch_size={batch}; expected more rows or a smaller batch "
+            f"(overrides={{'train.batch_size': {max(1, train)}}})"
+        )
+    check_data(cfg, data)
+    build_gan(cfg, data.shape, data.bounded, n_classes=len(data.classes))
+
+
+def _undo(path: Path, existed: bool, marker_existed: bool, parents: list[Path]) -> None:
+    """Remove what a failed ``fit`` wrote at ``path``: the folder it created (and the empty parents it made),
+    or, in a folder that was there before, everything in it but a marker that was there before."""
+    from .io.rundir import MARKER
+
+    if not existed:
+        shutil.rmtree(path, ignore_errors=True)
+        for parent in parents:  # deepest first; only empty ones go
+            with contextlib.suppress(OSError):
+                parent.rmdir()
+        return
+    with contextlib.suppress(OSError):
+        for child in path.iterdir():
+            if child.name == MARKER and marker_existed:
+                continue
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Restoring the columns
 
 
 def _restore(values: np.ndarray, spec: dict[str, Any]) -> Any:
@@ -160,16 +476,144 @@ def _restore(values: np.ndarray, spec: dict[str, Any]) -> Any:
     return pd.Series(values, name=spec["label"]).astype(dtype)
 
 
+def _is_scalar(v: Any) -> bool:
+    return isinstance(v, (str, int, bool)) or (isinstance(v, float) and math.isfinite(v))
+
+
+def _check_schema(schema: Any, where: str, codec: Any) -> None:
+    """Refuse a ``table.json`` that ``fit`` did not write for the run's ``codec``: a RunDirError naming
+    ``where`` and the field (``columns[i].dtype``, ...)."""
+    pd = _pandas()
+    if not isinstance(schema, dict) or schema.get("format") != SCHEMA_FORMAT:
+        raise RunDirError(f"{where}: unknown format; expected {SCHEMA_FORMAT}")
+    if set(schema) != {"format", "columns"} or not isinstance(schema["columns"], list) or not schema["columns"]:
+        raise RunDirError(f"{where}: expected the keys format and columns (a non-empty list of columns)")
+    specs = schema["columns"]
+    for i, spec in enumerate(specs):
+        _check_spec(spec, f"{where}: columns[{i}]", pd)
+    names = [s["name"] for s in specs]
+    if len(set(names)) != len(names):
+        raise RunDirError(f"{where}: columns: names must be unique, got [{_listing(names, 20)}]")
+    if names != codec.names:
+        raise RunDirError(
+            f"{where}: columns: expected the columns of the run's checkpoint ({_listing(codec.names, 20)}), "
+            f"got ({_listing(names, 20)})"
+        )
+    for i, (spec, col) in enumerate(zip(specs, codec.columns, strict=True)):
+        field = f"{where}: columns[{i}] ({spec['name']!r})"
+        if spec["discrete"] != (col.kind == "categorical"):
+            raise RunDirError(
+                f"{field}.discrete: expected {col.kind == 'categorical'} (the checkpoint's codec encodes it as "
+                f"{col.kind}), got {spec['discrete']}"
+            )
+        if spec["discrete"]:
+            levels = [lv for lv, _ in spec["levels"]]
+            if len(levels) != len(col.levels) or set(levels) != set(col.levels):
+                raise RunDirError(
+                    f"{field}.levels: expected the checkpoint's levels ({_listing(col.levels)}), "
+                    f"got ({_listing(levels)})"
+                )
+            values = np.array(col.levels, dtype=object if col.dtype == "str" else np.int64)
+        else:
+            values = np.array([0.0, 1.0])
+        try:  # the values must fit the dtype: what sample would do, on one value per level
+            _restore(values, spec)
+        except (ValueError, TypeError, KeyError, OverflowError, AttributeError) as e:
+            first = (str(e).splitlines() or [type(e).__name__])[0]
+            raise RunDirError(f"{field}.dtype: the values do not fit dtype {spec['dtype']!r} ({first:.120})") from None
+
+
+def _check_spec(spec: Any, field: str, pd: Any) -> None:
+    """One column entry of ``table.json``: its keys and the type of each."""
+    if not isinstance(spec, dict):
+        raise RunDirError(f"{field}: expected an object, got {type(spec).__name__}")
+    required = {"name", "label", "dtype", "discrete"}
+    if not required <= set(spec) or not set(spec) <= _SPEC_KEYS:
+        raise RunDirError(
+            f"{field}: expected the keys {', '.join(sorted(_SPEC_KEYS))}, got {', '.join(map(str, spec))}"
+        )
+
+    def bad(key: str, expected: str) -> RunDirError:
+        return RunDirError(f"{field}.{key}: expected {expected}, got {spec.get(key)!r:.60}")
+
+    if not isinstance(spec["name"], str) or not spec["name"]:
+        raise bad("name", "a non-empty string")
+    if not _is_scalar(spec["label"]) or str(spec["label"]) != spec["name"]:
+        raise bad("label", f"text or a number whose text is the name {spec['name']!r}")
+    if not isinstance(spec["discrete"], bool):
+        raise bad("discrete", "true or false")
+    if not isinstance(spec["dtype"], str):
+        raise bad("dtype", "a pandas dtype name")
+    if spec["dtype"] != "str":
+        try:
+            dtype = pd.api.types.pandas_dtype(spec["dtype"])
+        except Exception:  # untrusted text: pandas raises TypeError, ImportError, even NameError (no pyarrow)
+            raise bad("dtype", "a pandas dtype name such as int64, float32, bool, object or category") from None
+        if not _supported_dtype(dtype):
+            raise bad("dtype", "the dtype of numbers, booleans, text or categories")
+        if not spec["discrete"] and not (
+            pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+        ):
+            raise bad("dtype", "a numeric dtype (the column is not discrete)")
+        if isinstance(dtype, pd.CategoricalDtype) != ("categories" in spec):
+            raise bad("dtype", "category exactly when the column has categories")
+    elif "categories" in spec:
+        raise bad("dtype", "category (the column has categories)")
+    if ("categories" in spec) != ("ordered" in spec):
+        raise RunDirError(f"{field}: expected both categories and ordered, or neither")
+    if "categories" in spec:
+        cats = spec["categories"]
+        if not isinstance(cats, list) or not all(_is_scalar(c) for c in cats) or len(set(map(repr, cats))) != len(cats):
+            raise bad("categories", "a list of distinct numbers, booleans or strings")
+        if not isinstance(spec["ordered"], bool):
+            raise bad("ordered", "true or false")
+    if spec["discrete"] != ("levels" in spec):
+        raise RunDirError(f"{field}: expected levels exactly when discrete is true")
+    if "levels" in spec:
+        levels = spec["levels"]
+        if (
+            not isinstance(levels, list)
+            or not levels
+            or not all(
+                isinstance(p, list)
+                and len(p) == 2
+                and isinstance(p[0], (str, int))
+                and not isinstance(p[0], bool)
+                and _is_scalar(p[1])
+                for p in levels
+            )
+        ):
+            raise bad("levels", "a non-empty list of pairs [level (integer or text), value]")
+        keys = [p[0] for p in levels]
+        if len(set(keys)) != len(keys):
+            raise bad("levels", "distinct levels")
+        if "categories" in spec:
+            cats = {repr(c) for c in spec["categories"]}
+            outside = next((v for _, v in levels if repr(v) not in cats), None)
+            if outside is not None:
+                raise RunDirError(f"{field}.levels: value {outside!r:.60} is not one of the categories")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The estimator
+
+
 class TableGAN:
     """An origan GAN for a DataFrame: ``fit``, ``sample``, ``save``, ``load``.
 
     Args:
         preset: the config to start from (``csv``: MLP G and D for tables; see ``origan presets``).
-        steps: the training budget in G steps (default: the preset's).
-        seed: the run's seed (a seed fixes the run).
+        steps: the training budget in G steps, at least 1 (default: the preset's).
+        seed: the run's seed, an integer in ``[0, 2**63 - 1]`` (a seed fixes the run).
         overrides: further ``{"dotted.key": value}`` config overrides, e.g. ``{"train.batch_size": 128}``.
         out: the run directory ``fit`` writes (default ``runs/NNNNN-csv``, as :func:`origan.train`).
         overwrite: replace an existing run directory at ``out``.
+
+    Every argument is checked here, in one line naming it (:data:`origan.limits.BOUNDS`).
+
+    A text column with more distinct values than ``data.max_categories`` and than half the rows looks like an
+    identifier and is refused by ``fit``: drop it, or name it in ``discrete_columns`` to one-hot encode it anyway
+    (the encoded table, rows x levels, is still held to ``$ORIGAN_MAX_DATA_BYTES``).
     """
 
     def __init__(
@@ -177,96 +621,258 @@ class TableGAN:
         preset: str = "csv",
         steps: int | None = None,
         seed: int = 0,
-        overrides: dict[str, Any] | None = None,
-        out: str | Path | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        out: str | os.PathLike[str] | None = None,
         overwrite: bool = False,
     ) -> None:
         from .config import load_config
 
-        budget = {"train.steps": steps} if steps is not None else {}
-        self.config = load_config(preset, overrides={"seed": seed, **budget, **(overrides or {})})
+        if not isinstance(preset, str):
+            raise OptionError(f"TableGAN: preset: expected a preset name, got {type(preset).__name__}")
+        seed = check_int(seed, "TableGAN: seed", "seed")
+        budget: dict[str, int] = {}
+        if steps is not None:
+            budget["train.steps"] = check_int(steps, "TableGAN: steps", "steps")
+            if budget["train.steps"] == 0:
+                raise OptionError("TableGAN: steps: expected a positive number of G steps to train, got 0")
+        if overrides is not None and (
+            not isinstance(overrides, Mapping) or not all(isinstance(k, str) for k in overrides)
+        ):
+            raise OptionError(
+                'TableGAN: overrides: expected a dict of dotted keys to values, e.g. {"train.batch_size": 128}'
+            )
+        if not isinstance(overwrite, bool):
+            raise OptionError(f"TableGAN: overwrite: expected True or False, got {overwrite!r:.60}")
+        if out is not None:
+            _user_path(out, "TableGAN: out")
+        cfg = load_config(preset, overrides={"seed": seed, **budget, **dict(overrides or {})})
+        check_int(cfg.train.steps, "TableGAN: train.steps", "steps")
+        check_int(cfg.train.batch_size, "TableGAN: train.batch_size", "batch_size")
+        if cfg.data.drop_columns:
+            raise OptionError(
+                "TableGAN: data.drop_columns: not supported (the model's columns are the frame's); "
+                "drop the columns from the DataFrame instead"
+            )
+        self.config = cfg
         self.out, self.overwrite = out, overwrite
         self.run: Any = None
         self.schema: dict[str, Any] | None = None
+        self.codec: Any = None
 
-    def fit(self, df: Any, discrete_columns: Sequence[str] = (), callbacks: Sequence[Any] = ()) -> TableGAN:
-        """Train on ``df``; ``discrete_columns`` are one-hot encoded besides text, boolean and category columns."""
+    def fit(self, df: Any, discrete_columns: Iterable[Any] | None = (), callbacks: Iterable[Any] = ()) -> TableGAN:
+        """Train on ``df``; ``discrete_columns`` (labels or their text) are one-hot encoded besides text,
+        boolean and category columns. Every check passes before the run folder is made (see the module)."""
+        return self._fit(df, discrete_columns, callbacks)
+
+    def _fit(self, df: Any, discrete_columns: Any, callbacks: Iterable[Any]) -> TableGAN:
         from . import run as run_api
-        from .io.rundir import RunDir, next_run_path
+        from .io import tensorboard
+        from .io.checkpoint import ever_checkpointed
+        from .io.rundir import MARKER, RunDir, next_run_path
         from .names import check_registered
         from .training.build import build_state, resolve_device
 
-        _check_frame(df, discrete_columns)
-        text, schema, max_categories = _table(df, discrete_columns, self.config.data.max_categories)
-        path = Path(self.out) if self.out is not None else next_run_path(Path("runs"), "csv")
-        table = path.resolve() / TABLE_FILE
+        try:
+            callbacks = list(callbacks)
+        except TypeError:
+            raise OptionError(f"TableGAN.fit: callbacks: expected a list, got {type(callbacks).__name__}") from None
+        path = _user_path(self.out, "TableGAN: out") if self.out is not None else next_run_path(Path("runs"), "csv")
+        kind = _kind_of(path)
+        if kind == "other":
+            raise RunDirError(f"{path}: exists and is not a folder; expected a new run directory (TableGAN: out)")
+        try:
+            RunDir.check_new(path, self.overwrite)
+        except RunDirError as e:  # worded for the API, not the command line
+            if "run directory exists" in str(e):
+                raise RunDirError(f"{path}: run directory exists; pass overwrite=True to replace it") from None
+            if "holds no origan run" in str(e):
+                raise RunDirError(
+                    f"{path}: overwrite=True refused: the folder is not empty and holds no origan run; "
+                    "expected a new folder or a run to replace"
+                ) from None
+            raise
+        explicit = _check_frame(df, discrete_columns)
+        text, schema, max_categories = _table(df, explicit, self.config.data.max_categories)
+        data = _encoded(text, [s["name"] for s in schema["columns"]])
+        try:
+            table = path.resolve() / TABLE_FILE
+        except (OSError, RuntimeError) as e:  # a loop of links
+            raise RunDirError(f"{_short(path)}: cannot be used ({e})") from None
         cfg = self.config.replace(
             **{"data.name": "csv", "data.path": str(table), "data.max_categories": max_categories}
         )
         cfg = check_registered(cfg.validate())
-        RunDir.check_new(path, self.overwrite)
+        tensorboard.enabled(cfg.train.tensorboard)  # on without the package: refused before writing
         device = resolve_device(cfg.train.device)
-        run = run_api._create_run(path, self.overwrite, cfg)  # the table lives in the run it trains
-        write_atomic(table, text.encode())
-        run.write_json(SCHEMA_FILE, schema)
-        data, state, fixed_z = build_state(cfg, device, 0)
-        run_api._run_trainer(cfg, run, data, state, fixed_z, callbacks)
+        _check_table(text, cfg, schema)
+        del text
+        parents = []
+        for parent in path.absolute().parents:
+            if _kind_of(parent) != "missing":
+                break
+            parents.append(parent)
+        existed = kind == "folder"
+        marker_existed = existed and (path / MARKER).exists()
+        try:
+            run = run_api._create_run(path, self.overwrite, cfg)  # the table lives in the run it trains
+            try:
+                write_atomic(table, data)
+                run.write_json(SCHEMA_FILE, schema)
+            except OSError as e:
+                raise RunDirError(f"{path}: cannot write the table ({e.strerror or e})") from None
+            del data
+            built, state, fixed_z = build_state(cfg, device, 0)
+            run_api._run_trainer(cfg, run, built, state, fixed_z, callbacks)
+        except BaseException:
+            if not ever_checkpointed(path / "checkpoints"):  # nothing to resume: leave the folder as it was
+                _undo(path, existed, marker_existed, parents)
+            raise
         self.config, self.schema = cfg, schema
         self.run = run_api.load_run(path)  # as load() reads it: sampling after fit and after load agree
+        self.codec = self._codec_of(self.run)
         return self
 
-    def _fitted(self) -> tuple[Any, dict[str, Any]]:
+    def _fitted(self) -> tuple[Any, dict[str, Any], Any]:
         if self.run is None or self.schema is None:
             raise RunDirError("TableGAN: not fitted yet; call fit(df) or TableGAN.load(path) first")
-        return self.run, self.schema
+        if self.codec is None:
+            self.codec = self._codec_of(self.run)
+        return self.run, self.schema, self.codec
+
+    @staticmethod
+    def _codec_of(run: Any) -> Any:
+        from .data.tables import TableCodec
+
+        try:
+            return TableCodec.from_json(run.data_info.get("codec"))
+        except DataError as e:
+            raise CheckpointError(f"{run.checkpoint}: not a TableGAN run ({e})") from None
 
     def sample(self, n: int, seed: int = 0) -> Any:
-        """``n`` synthetic rows as a DataFrame with the training frame's columns, order and dtypes."""
-        if n <= 0:
-            raise DataError(f"TableGAN.sample: expected a positive number of rows, got {n}")
-        run, _ = self._fitted()
-        return self.decode(np.concatenate([chunk.numpy() for chunk in run.sample_chunks(n, seed=seed)]))
+        """``n`` synthetic rows as a DataFrame with the training frame's columns, order and dtypes.
+
+        ``n`` is held to the byte budget before the first row is drawn; rows are drawn and decoded in chunks,
+        so memory follows one chunk and the output frame.
+        """
+        n = check_int(n, "TableGAN.sample: n", "samples")
+        seed = check_int(seed, "TableGAN.sample: seed", "seed")
+        run, schema, codec = self._fitted()
+        check_request(n, _row_bytes(codec, schema), "TableGAN.sample: n", "rows")
+        chunk = max(16, min(4096, CHUNK_BYTES // (4 * codec.width)))
+        return self._frame(run.sample_chunks(n, seed=seed, chunk=chunk))
 
     def decode(self, x: Any) -> Any:
         """A DataFrame of encoded rows ``x`` ``(n, width)`` (samples of G, or rows of the training table)."""
-        from .data.tables import TableCodec
+        return self._frame([x])
 
-        run, schema = self._fitted()
-        columns = TableCodec.from_json(run.data_info["codec"]).decode(x)
+    def _frame(self, chunks: Iterable[Any]) -> Any:
+        """The DataFrame of encoded chunks, decoded chunk by chunk and restored column by column."""
+        _, schema, codec = self._fitted()
         pd = _pandas()
-        return pd.concat([_restore(v, spec) for v, spec in zip(columns, schema["columns"], strict=True)], axis=1)
+        parts: list[list[np.ndarray]] = [[] for _ in codec.columns]
+        for chunk in chunks:
+            x = _rows_of(chunk, codec.width)
+            if not np.isfinite(x).all():
+                raise DataError(
+                    "TableGAN: the encoded rows hold NaN or Inf values; expected finite numbers (samples of a G "
+                    "whose training diverged hold them: train again, e.g. with a smaller learning rate)"
+                )
+            for j, values in enumerate(codec.decode(x)):
+                parts[j].append(values)
+        series = []
+        for j, spec in enumerate(schema["columns"]):
+            values = np.concatenate(parts[j])
+            parts[j] = []
+            series.append(_restore(values, spec))
+        return pd.concat(series, axis=1)
 
-    def save(self, path: str | Path) -> Path:
+    def save(self, path: str | os.PathLike[str]) -> Path:
         """Copy the run directory to ``path`` (nothing to do when it is already there); returns ``path``."""
-        run, _ = self._fitted()
-        path = Path(path)
-        if path.resolve() == Path(run.path).resolve():
-            return path
-        if path.exists():
-            raise RunDirError(f"{path}: exists; expected a new folder to save the model to")
-        shutil.copytree(run.path, path)
-        return path
+        run, _, _ = self._fitted()
+        dest = _user_path(path, "TableGAN.save: path")
+        source = Path(run.path).resolve()
+        if _kind_of(dest) == "folder" and dest.resolve() == source:
+            return dest
+        if _kind_of(dest) != "missing":
+            raise RunDirError(f"{dest}: exists; expected a new folder to save the model to")
+        if dest.absolute().resolve().is_relative_to(source):
+            raise RunDirError(f"{dest}: inside the run folder {source}; expected a folder outside it")
+        try:
+            shutil.copytree(source, dest)
+        except (OSError, shutil.Error) as e:
+            shutil.rmtree(dest, ignore_errors=True)
+            raise RunDirError(f"{dest}: cannot save the model ({_first_line(e)})") from None
+        return dest
 
     @classmethod
-    def load(cls, path: str | Path) -> TableGAN:
-        """A fitted TableGAN from a run directory ``fit`` (or :meth:`save`) wrote."""
+    def load(cls, path: str | os.PathLike[str]) -> TableGAN:
+        """A fitted TableGAN from a run directory ``fit`` (or :meth:`save`) wrote.
+
+        ``table.json`` is checked field by field and against the codec in the run's newest checkpoint, so an
+        edited or foreign file is a one-line RunDirError naming it and the field, never a failure in ``sample``.
+        """
+        return cls._load(path)
+
+    @classmethod
+    def _load(cls, path: Any) -> TableGAN:
         from .run import load_run
 
-        path = Path(path)
-        run = load_run(path)
+        path = _user_path(path, "TableGAN.load: path")
+        kind = _kind_of(path)
+        if kind == "missing":
+            raise RunDirError(f"{path}: no such run directory")
+        if kind != "folder":
+            raise RunDirError(f"{path}: a file, not a folder; expected a run directory written by TableGAN.fit")
+        where = path / SCHEMA_FILE
+        if _kind_of(where) == "missing":
+            raise RunDirError(f"{path}: no {SCHEMA_FILE}; expected a run written by TableGAN.fit")
         try:
-            schema = json.loads((path / SCHEMA_FILE).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise RunDirError(f"{path}: no {SCHEMA_FILE}; expected a run written by TableGAN.fit") from None
-        except (OSError, ValueError) as e:
-            raise RunDirError(f"{path / SCHEMA_FILE}: cannot read ({e})") from None
+            check_decoded_size(regular_file(where, f"the {SCHEMA_FILE} of a TableGAN run"), where, SCHEMA_FILE)
+        except DataError as e:
+            raise RunDirError(str(e)) from None
+        try:
+            schema = json.loads(where.read_text(encoding="utf-8"), parse_constant=_no_constant)
+        except (OSError, ValueError, RecursionError) as e:
+            raise RunDirError(f"{where}: cannot read ({_first_line(e)})") from None
         if not isinstance(schema, dict) or schema.get("format") != SCHEMA_FORMAT:
-            raise RunDirError(f"{path / SCHEMA_FILE}: unknown format; expected {SCHEMA_FORMAT}")
+            raise RunDirError(f"{where}: unknown format; expected {SCHEMA_FORMAT}")
+        run = load_run(path)
+        codec = cls._codec_of(run)
+        _check_schema(schema, str(where), codec)
         model = cls.__new__(cls)
         model.config, model.out, model.overwrite = run.config, run.path, False
-        model.run, model.schema = run, schema
+        model.run, model.schema, model.codec = run, schema, codec
         return model
 
     def __repr__(self) -> str:
         where = f"path={str(self.run.path)!r}, step={self.run.step}" if self.run is not None else "not fitted"
         return f"TableGAN({where})"
+
+
+def _rows_of(x: Any, width: int) -> np.ndarray:
+    """``x`` (a tensor or array of encoded rows) as float64; anything else is a one-line DataError."""
+    import torch
+
+    try:
+        return x.detach().cpu().double().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError, RuntimeError, OverflowError):
+        raise DataError(f"TableGAN.decode: expected an (n, {width}) array of numbers, got {type(x).__name__}") from None
+
+
+def _row_bytes(codec: Any, schema: dict[str, Any]) -> int:
+    """Bytes one sampled row may take: its encoded features (float32) and, per column, the decoded value and
+    the frame's copy (8 bytes each) and the longest text among its values."""
+    total = 4 * codec.width
+    for spec in schema["columns"]:
+        text = max((len(str(v).encode("utf-8", "replace")) for _, v in spec.get("levels", ())), default=0)
+        total += 16 + text
+    return total
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return (text.splitlines() or [type(e).__name__])[0][:200]

@@ -151,3 +151,69 @@ def test_sklearn_tables_round_trip_to_the_source_values(name, loader, target):
         np.testing.assert_array_equal(decoded[j].astype(np.float64), bunch.data[:, j])
     want = bunch.target_names[bunch.target] if target == "diagnosis" else bunch.target
     assert decoded[-1].tolist() == want.tolist()
+
+
+def test_one_hot_is_set_by_index_and_held_to_the_byte_budget(monkeypatch):
+    import tracemalloc
+
+    from origan.limits import ENV_MAX_DATA_BYTES
+
+    small = TableCodec.fit(["c", "n"], [np.array(["b", "a", "c", "a"]), np.array([1.0, 2.0, 3.0, 5.0])],
+                           ["str", "float"], [(None, None), (1, None)], max_categories=5)  # fmt: skip
+    values = [np.array(["a", "c", "b"], dtype=object), np.array([2.0, 2.0, 4.0])]
+    x = small.encode(values)
+    assert x.dtype == np.float64 and np.array_equal(x[:, :3], np.eye(3)[[0, 2, 1]])
+    assert np.array_equal(small.encode(values, np.float32), x.astype(np.float32))
+    k = 3000  # an identifier: every value its own level
+    ids = np.array([f"id{i:05d}" for i in range(k)], dtype=object)
+    codec = TableCodec.fit(["id"], [ids], ["str"], [(None, None)], max_categories=k)
+    tracemalloc.start()
+    out = codec.encode([ids], np.float32, "ids.csv")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert out.shape == (k, k) and (out.argmax(1) == np.arange(k)).all() and out.sum() == k
+    assert peak < 1.5 * out.nbytes  # the matrix once: no k x k identity beside it
+    del out
+    monkeypatch.setenv(ENV_MAX_DATA_BYTES, "1M")
+    with pytest.raises(
+        DataError, match=r"ids.csv: the encoded table \(3,000 rows x 3,000 features\) would take"
+    ) as err:
+        codec.encode([ids], np.float32, "ids.csv")
+    assert "\n" not in str(err.value)
+    path_free = DataConfig(name="csv", max_categories=k)
+    with pytest.raises(DataError, match="over the 1 MiB limit"):
+        from origan.data.tables import csv_dataset
+
+        csv_dataset("id\n" + "\n".join(ids) + "\n", path_free, "ids.csv")
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda d: d.update(format="x"), "unknown format"),
+        (lambda d: d.update(delimiter=""), "delimiter"),
+        (lambda d: d.update(columns={}), "columns"),
+        (lambda d: d["columns"][0].pop("name"), r"columns\[0\]"),
+        (lambda d: d["columns"][0].update(extra=1), r"columns\[0\]"),
+        (lambda d: d["columns"][0].update(dtype="complex"), r"columns\[0\].dtype"),
+        (lambda d: d["columns"][0].update(std=0), r"columns\[0\].std"),
+        (lambda d: d["columns"][0].update(mean=float("nan")), r"columns\[0\].mean"),
+        (lambda d: d["columns"][2].update(levels=[]), r"columns\[2\].levels"),
+        (lambda d: d["columns"][2].update(levels=["a", "a"]), r"columns\[2\].levels"),
+        (lambda d: d["columns"][3].update(levels=["1", 2]), r"columns\[3\].levels"),
+        (lambda d: d["columns"][1].update(decimals=-1), r"columns\[1\].decimals"),
+    ],
+)
+def test_a_damaged_codec_is_a_one_line_error_naming_the_field(table_csv, change, field):
+    data = _load(table_csv)[2].to_json()
+    change(data)
+    with pytest.raises(DataError, match=field) as err:
+        TableCodec.from_json(json.loads(json.dumps(data)))
+    assert "\n" not in str(err.value)
+
+
+def test_line_breaks_inside_quoted_cells_are_read_as_written(tmp_path):
+    path = tmp_path / "breaks.csv"
+    path.write_bytes(b'note,n\r\n"two\r\nlines",1\r\n"a\rb",2\r\n"c\nd",3\r\n')
+    names, cells, _ = read_csv(path)
+    assert names == ["note", "n"] and cells == [["two\r\nlines", "a\rb", "c\nd"], ["1", "2", "3"]]

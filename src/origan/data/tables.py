@@ -18,7 +18,7 @@ import csv
 import io
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,20 +27,31 @@ import torch
 from torch import Tensor
 
 from ..errors import DataError
+from ..limits import check_decoded_size, regular_file
 from . import DATASETS, Dataset
 from .arrays import resolve_path
-from ..limits import check_decoded_size, regular_file
 
 if TYPE_CHECKING:
     from ..config import DataConfig
 
-__all__ = ["Column", "TableCodec", "check_codec", "infer_column", "read_csv", "values_column"]
+__all__ = [
+    "Column",
+    "TableCodec",
+    "check_codec",
+    "csv_dataset",
+    "infer_column",
+    "parse_csv",
+    "read_csv",
+    "read_text",
+    "values_column",
+]
 
 CODEC_FORMAT = "origan-table-codec/1"
 _INT = re.compile(r"[+-]?\d+")
 _FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _NONFINITE = re.compile(r"[+-]?(nan|inf|infinity)", re.IGNORECASE)
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_INT64_FLOATS = (-(2.0**63), 2.0**63 - 1024)  # the widest float range that casts to int64 without overflow
 MAX_ROUND_DECIMALS = 15  # finer positions are left to the significant digits (np.round would overflow)
 Precision = tuple[int | None, int | None]  # float columns: (decimals, significant digits); (None, None) otherwise
 
@@ -151,26 +162,47 @@ class TableCodec:
             start += c.width
         return out
 
-    def encode(self, values: Sequence[np.ndarray]) -> np.ndarray:
-        """``(n, width)`` float64 from one array per column."""
-        blocks = []
-        for c, v in zip(self.columns, values, strict=True):
+    def encode(self, values: Sequence[np.ndarray], dtype: Any = np.float64, source: str | Path = "table") -> np.ndarray:
+        """``(n, width)`` rows of ``dtype`` from one array per column (errors name ``source``).
+
+        The matrix is held to the byte budget (:func:`~origan.limits.check_decoded_size`) before it is
+        allocated; one-hot blocks are set by index, so a wide categorical column costs ``n x levels`` once.
+        """
+        if not self.columns:
+            return np.zeros((0, 0), dtype=dtype)
+        n = len(values[0]) if len(values) else 0
+        check_decoded_size(
+            n * self.width * np.dtype(dtype).itemsize,
+            source,
+            f"the encoded table ({n:,} rows x {self.width:,} features)",
+        )
+        out = np.zeros((n, self.width), dtype=dtype)
+        rows = np.arange(n)
+        for c, v, sl in zip(self.columns, values, self.slices().values(), strict=True):
+            if len(v) != n:
+                raise DataError(f"{source}: column {c.name!r} has {len(v)} values; the first column has {n}")
             if c.kind == "numeric":
-                blocks.append(((v.astype(np.float64) - c.mean) / c.std)[:, None])
-            else:
-                index = {lv: i for i, lv in enumerate(c.levels)}
-                try:
-                    codes = np.array([index[x.item() if hasattr(x, "item") else x] for x in v], dtype=np.int64)
-                except KeyError as e:
-                    raise DataError(
-                        f"column {c.name!r}: value {e.args[0]!r} is not one of its levels {list(c.levels)}"
-                    ) from None
-                blocks.append(np.eye(len(c.levels))[codes])
-        return np.concatenate(blocks, axis=1) if blocks else np.zeros((0, 0))
+                out[:, sl.start] = (v.astype(np.float64) - c.mean) / c.std
+                continue
+            index = {lv: i for i, lv in enumerate(c.levels)}
+            try:
+                codes = np.fromiter((index[x.item() if hasattr(x, "item") else x] for x in v), np.int64, n)
+            except KeyError as e:
+                raise DataError(
+                    f"{source}: column {c.name!r}: value {e.args[0]!r} is not one of its {len(c.levels)} levels"
+                    f" ({_listing(c.levels)})"
+                ) from None
+            out[rows, sl.start + codes] = 1
+        return out
 
     def decode(self, x: np.ndarray | Tensor) -> list[np.ndarray]:
         """One array per column (int64, float64 or str) from ``(n, width)`` encoded rows."""
-        x = x.detach().cpu().double().numpy() if isinstance(x, Tensor) else np.asarray(x, dtype=np.float64)
+        try:
+            x = x.detach().cpu().double().numpy() if isinstance(x, Tensor) else np.asarray(x, dtype=np.float64)
+        except (TypeError, ValueError, RuntimeError, OverflowError):
+            raise DataError(
+                f"table samples: expected an (n, {self.width}) array of numbers, got {type(x).__name__}"
+            ) from None
         if x.ndim != 2 or x.shape[1] != self.width:
             raise DataError(f"table samples: expected shape (n, {self.width}), got {tuple(x.shape)}")
         out = []
@@ -180,7 +212,7 @@ class TableCodec:
                 levels = np.array(c.levels, dtype=object if c.dtype == "str" else np.int64)
                 out.append(levels[block.argmax(1)])
             elif c.dtype == "int":
-                out.append(np.rint(block[:, 0] * c.std + c.mean).astype(np.int64))
+                out.append(np.clip(np.rint(block[:, 0] * c.std + c.mean), *_INT64_FLOATS).astype(np.int64))
             else:
                 out.append(c.round(block[:, 0] * c.std + c.mean))
         return out
@@ -211,10 +243,65 @@ class TableCodec:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> TableCodec:
-        if data.get("format") != CODEC_FORMAT:
-            raise DataError(f"table codec: unknown format {data.get('format')!r}; expected {CODEC_FORMAT}")
-        return cls([Column(**(c | {"levels": tuple(c["levels"])})) for c in data["columns"]], data["delimiter"])
+    def from_json(cls, data: Any) -> TableCodec:
+        """The codec :meth:`to_json` wrote; anything else is a one-line DataError naming the field."""
+        if not isinstance(data, dict) or data.get("format") != CODEC_FORMAT:
+            got = data.get("format") if isinstance(data, dict) else type(data).__name__
+            raise DataError(f"table codec: unknown format {got!r}; expected {CODEC_FORMAT}")
+        delimiter, columns = data.get("delimiter"), data.get("columns")
+        if not isinstance(delimiter, str) or len(delimiter) != 1:
+            raise DataError(f"table codec: delimiter: expected one character, got {delimiter!r:.60}")
+        if not isinstance(columns, list) or not columns:
+            raise DataError("table codec: columns: expected a non-empty list of columns")
+        return cls([_column_from_json(c, i) for i, c in enumerate(columns)], delimiter)
+
+
+_REQUIRED = ("name", "dtype", "kind")  # the other fields of a Column have defaults
+
+
+def _column_from_json(c: Any, i: int) -> Column:
+    """One :class:`Column` of a stored codec, its fields checked (a DataError naming ``columns[i].field``)."""
+
+    def bad(field: str, expected: str, got: Any) -> DataError:
+        return DataError(f"table codec: columns[{i}].{field}: expected {expected}, got {got!r:.60}")
+
+    known = [f.name for f in fields(Column)]
+    if not isinstance(c, dict) or not set(_REQUIRED) <= set(c) or not set(c) <= set(known):
+        raise DataError(f"table codec: columns[{i}]: expected an object with the keys {', '.join(known)}")
+    c = {f.name: f.default for f in fields(Column) if f.name not in _REQUIRED} | c
+    if not isinstance(c["name"], str) or not c["name"]:
+        raise bad("name", "a non-empty string", c["name"])
+    if c["dtype"] not in ("int", "float", "str"):
+        raise bad("dtype", "int, float or str", c["dtype"])
+    if c["kind"] not in ("numeric", "categorical") or (c["dtype"] == "str" and c["kind"] != "categorical"):
+        raise bad("kind", "numeric or categorical (categorical for text)", c["kind"])
+    for key in ("mean", "std"):
+        v = c[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or (key == "std" and v <= 0):
+            raise bad(key, "a finite number" + (" > 0" if key == "std" else ""), v)
+    sig, dec = c["significant"], c["decimals"]
+    if sig is not None and (isinstance(sig, bool) or not isinstance(sig, int) or not 1 <= sig <= 17):
+        raise bad("significant", "null or an integer in [1, 17]", sig)
+    low = 0 if sig is None else -400
+    if dec is not None and (isinstance(dec, bool) or not isinstance(dec, int) or not low <= dec <= 400):
+        raise bad("decimals", f"null or an integer in [{low}, 400]", dec)
+    levels = list(c["levels"]) if isinstance(c["levels"], (list, tuple)) else c["levels"]
+    kind = str if c["dtype"] == "str" else int
+    if (
+        not isinstance(levels, list)
+        or (c["kind"] == "categorical") != bool(levels)
+        or any(isinstance(v, bool) or not isinstance(v, kind) for v in levels)
+        or len(set(levels)) != len(levels)
+    ):
+        what = f"distinct {'strings' if kind is str else 'integers'}" if c["kind"] == "categorical" else "[]"
+        raise bad("levels", what, levels)
+    return Column(**(c | {"levels": tuple(levels)}))
+
+
+def _listing(values: Sequence[Any], most: int = 10) -> str:
+    """Up to ``most`` values, each as its repr, for a one-line message."""
+    shown = ", ".join(repr(v) for v in list(values[:most]))
+    return shown + (f", ... ({len(values):,} in all)" if len(values) > most else "")
 
 
 def check_codec(stored: dict[str, Any] | None, data: Dataset) -> None:
@@ -248,7 +335,7 @@ def check_codec(stored: dict[str, Any] | None, data: Dataset) -> None:
 # Reading
 
 
-def _rows(text: str, delimiter: str, path: Path) -> list[list[str]]:
+def _rows(text: str, delimiter: str, path: str | Path) -> list[list[str]]:
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
         return list(reader)
@@ -262,33 +349,48 @@ def _rows(text: str, delimiter: str, path: Path) -> list[list[str]]:
         raise DataError(f"{path}: line {reader.line_num}: not valid CSV ({e})") from None
 
 
-def read_csv(path: Path, drop_columns: Sequence[str] = ()) -> tuple[list[str], list[list[str]], str]:
-    """Header, columns of stripped cells (one list per column) and the delimiter of a CSV file."""
+def read_text(path: Path) -> str:
+    """The text of a CSV file, held to the byte budget, read as the csv module asks (``newline=""``: line
+    breaks inside quoted cells are kept as written)."""
     check_decoded_size(regular_file(path, "a CSV file"), path, "the table's text")
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            return f.read()
     except (OSError, UnicodeDecodeError) as e:
         raise DataError(f"{path}: cannot read the table as UTF-8 text ({e})") from None
+
+
+def parse_csv(
+    text: str, source: str | Path, drop_columns: Sequence[str] = ()
+) -> tuple[list[str], list[list[str]], str]:
+    """Header, columns of stripped cells (one list per column) and the delimiter of CSV ``text``."""
     try:
         delimiter = csv.Sniffer().sniff(text[:16384], delimiters=",;\t|").delimiter
     except csv.Error:
         delimiter = ","
-    rows = _rows(text, delimiter, path)
+    rows = _rows(text, delimiter, source)
     while rows and not rows[-1]:  # trailing blank lines
         rows.pop()
     if len(rows) < 2:
-        raise DataError(f"{path}: expected a header line and at least one row of data")
+        raise DataError(f"{source}: expected a header line and at least one row of data")
     header = [h.strip() for h in rows[0]]
     if len(set(header)) != len(header) or "" in header:
-        raise DataError(f"{path}: column names must be unique and non-empty, got {header}")
+        raise DataError(f"{source}: column names must be unique and non-empty, got {header}")
     for name in drop_columns:
         if name not in header:
-            raise DataError(f"{path}: data.drop_columns names {name!r}, which is not a column ({', '.join(header)})")
+            raise DataError(
+                f"{source}: data.drop_columns names {name!r}, which is not a column ({_listing(header, 20)})"
+            )
     for i, r in enumerate(rows[1:], start=2):
         if len(r) != len(header):
-            raise DataError(f"{path}: line {i}: {len(r)} cells, the header has {len(header)}")
+            raise DataError(f"{source}: line {i}: {len(r)} cells, the header has {len(header)}")
     keep = [j for j, h in enumerate(header) if h not in drop_columns]
     return [header[j] for j in keep], [[r[j].strip() for r in rows[1:]] for j in keep], delimiter
+
+
+def read_csv(path: Path, drop_columns: Sequence[str] = ()) -> tuple[list[str], list[list[str]], str]:
+    """Header, columns of stripped cells (one list per column) and the delimiter of a CSV file."""
+    return parse_csv(read_text(path), path, drop_columns)
 
 
 def _significant(cell: str) -> int:
@@ -378,7 +480,7 @@ def table_dataset(
     target = cfg.target_column or default_target
     if target not in names:
         raise DataError(f"data.target_column: {target!r} is not a column of {source} ({', '.join(names)})")
-    x = torch.from_numpy(codec.encode(values).astype(np.float32))  # (n, width)
+    x = torch.from_numpy(codec.encode(values, np.float32, source))  # (n, width)
     column = codec.columns[names.index(target)]
     labels: Tensor | None = None
     classes: tuple[str, ...] = ()
@@ -395,9 +497,15 @@ def csv_table(cfg: DataConfig) -> Dataset:
     path = resolve_path(cfg, "a CSV file")
     if path.is_dir():
         raise DataError(f"{path}: data.name=csv reads a CSV file, not a folder")
-    names, cells, delimiter = read_csv(path, cfg.drop_columns)
-    columns = [infer_column(c, n, str(path), cfg.max_categories) for n, c in zip(names, cells, strict=True)]
-    return table_dataset("csv", names, columns, cfg, str(path), names[-1] if names else "", delimiter)
+    return csv_dataset(read_text(path), cfg, str(path))
+
+
+def csv_dataset(text: str, cfg: DataConfig, source: str) -> Dataset:
+    """The ``csv`` dataset of CSV ``text`` (what ``data.name=csv`` builds from the file ``source``), so a
+    caller can check a table it is about to write exactly as the run will read it."""
+    names, cells, delimiter = parse_csv(text, source, cfg.drop_columns)
+    columns = [infer_column(c, n, source, cfg.max_categories) for n, c in zip(names, cells, strict=True)]
+    return table_dataset("csv", names, columns, cfg, source, names[-1] if names else "", delimiter)
 
 
 def _sklearn_table(loader: str, cfg: DataConfig, target_name: str, target_as_text: bool) -> tuple[list[str], list[Any]]:
