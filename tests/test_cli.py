@@ -119,7 +119,10 @@ def test_presets_lists_one_line_each(capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["train", "--preset", "ring8", "--set", "train.k=0", "--dry-run"], "train.k: expected a positive integer"),
+        (
+            ["train", "--preset", "ring8", "--set", "train.k=0", "--dry-run"],
+            "train.k: expected an integer in [1, 10,000]",
+        ),
         (["train", "--preset", "ring8", "--set", "bogus=1", "--dry-run"], "bogus: unknown key"),
         (["train", "--preset", "nope", "--dry-run"], "preset 'nope'"),
         (["train", "--dry-run"], "give --preset"),

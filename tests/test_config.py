@@ -77,7 +77,7 @@ def test_layers_apply_in_order_and_set_one_budget_clears_the_other(tmp_path):
         (["train.kk=2"], "train.kk: unknown key"),
         (["nosuch.key=1"], "nosuch: unknown key"),
         (["train.k=two"], "train.k: expected int"),
-        (["train.k=0"], "train.k: expected a positive integer"),
+        (["train.k=0"], "train.k: expected an integer in [1, 10,000]"),
         (["train.k=1.5"], "train.k: expected int"),
         (["train.deterministic=1"], "train.deterministic: expected bool"),
         (["optim_d.lr=-0.1"], "optim_d.lr: expected a positive learning rate"),

@@ -293,3 +293,25 @@ def test_every_user_error_is_one_line():
     assert str(UserError("a\nb\r\x00\x1b\u2028\u202e c é 中")) == "a\\nb\\r\\x00\\x1b\\u2028\\u202e c é 中"
     assert one_line("plain text, ünïcode") == "plain text, ünïcode"
     assert str(OptionError(f"-n: got {'x' * 3}")) == "-n: got xxx"
+
+
+@pytest.mark.parametrize(
+    ("sets", "fragment"),
+    [
+        (["generator.hidden=[100000,100000]"], "noise.dim, generator.*, discriminator.*: 10,0"),
+        (["noise.dim=100000000000"], "parameters of G and D would take"),
+        (["data.n_train=100000000000"], "data.n_train/n_val/n_test: 100,000,020,000 points of ring8 would take 745 GiB"),
+        (["train.k=10001"], "train.k: expected an integer in [1, 10,000], got 10001"),
+        (["train.steps=1000000001"], "train.steps: expected an integer in [0, 1,000,000,000]"),
+        (["train.n_fixed_samples=4097"], "train.n_fixed_samples: expected an integer in [1, 4096]"),
+    ],
+)
+def test_training_sizes_from_the_config_are_refused_before_anything_is_built(tmp_path, capsys, sets, fragment):
+    tracemalloc.start()
+    try:
+        _refused(capsys, ["train", "--preset", "ring8", *set_args(sets), "--out", str(tmp_path / "r")], fragment)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 200 << 20
+    assert not (tmp_path / "r").exists()

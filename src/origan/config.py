@@ -332,6 +332,8 @@ def load_config(
         data = _apply_layer(data, layer)
     pairs = overrides.items() if isinstance(overrides, Mapping) else (parse_set(s) for s in overrides)
     for key, value in pairs:
+        if not isinstance(key, str):
+            raise ConfigError(f"overrides: expected dotted keys as text such as 'train.k', got {key!r:.60}")
         data = _apply_layer(data, _nest({key: value}))
     return from_dict(data)
 

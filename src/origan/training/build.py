@@ -34,7 +34,7 @@ from .speed import choose_threads, prepare_modules
 from .state import BatchSampler, TrainState
 from .trainer import make_optimizer
 
-__all__ = ["BuiltState", "build_gan", "build_state", "data_info", "resolve_device"]
+__all__ = ["BuiltState", "build_gan", "build_state", "check_data", "data_info", "resolve_device"]
 
 _DEVICE = re.compile(r"(cpu|cuda|mps)(:\d+)?")
 
@@ -91,7 +91,6 @@ def build_gan(
     if cfg.train.conditional and n_classes < 1:
         raise ConfigError("train.conditional: a conditional run needs labelled data (no classes given)")
     k = n_classes if cfg.train.conditional else 0
-    _check_model_size(cfg, shape, bounded, k)
     generator = build_generator(cfg.generator, shape, bounded, cfg.noise.dim, k)
     discriminator = build_discriminator(cfg.discriminator, shape, bounded, cfg.noise.dim, k)
     if data_mean is not None and cfg.generator.output_bias_from_data and hasattr(generator, "init_output_bias"):
@@ -122,7 +121,9 @@ class BuiltState(NamedTuple):
     fixed_z: Tensor  # (n_fixed_samples, noise.dim) on the run's device
 
 
-def _check_data(cfg: Config, data: Dataset) -> None:
+def check_data(cfg: Config, data: Dataset) -> None:
+    """Refuse data that cannot train with ``cfg`` (non-finite values, augmentations of non-images, a conditional
+    run without labels, fewer training examples than a batch): a UserError before anything is written."""
     for split in ("train", "val", "test"):
         if not torch.isfinite(getattr(data, split)).all():
             raise DataError(
@@ -156,7 +157,8 @@ def build_state(cfg: Config, device: torch.device, rank: int = 0) -> BuiltState:
     # that never reads memory before writing it gives the same bits without; the tests check that.
     torch.utils.deterministic.fill_uninitialized_memory = False  # type: ignore[attr-defined]  # not in torch's stubs
     data = build_dataset(cfg.data)
-    _check_data(cfg, data)
+    check_data(cfg, data)
+    _check_model_size(cfg, tuple(data.shape), data.bounded, len(data.classes) if cfg.train.conditional else 0)
     gan = build_gan(cfg, data.shape, data.bounded, data.train.mean(0), len(data.classes)).to(device)
     torch.set_num_threads(choose_threads(cfg.train, gan, (cfg.train.batch_size, *data.shape)))
     noise_gen = torch.Generator(device=device).manual_seed(derive_seed(cfg.seed, "noise"))
