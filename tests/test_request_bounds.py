@@ -300,7 +300,10 @@ def test_every_user_error_is_one_line():
     [
         (["generator.hidden=[100000,100000]"], "noise.dim, generator.*, discriminator.*: 10,0"),
         (["noise.dim=100000000000"], "parameters of G and D would take"),
-        (["data.n_train=100000000000"], "data.n_train/n_val/n_test: 100,000,020,000 points of ring8 would take 745 GiB"),
+        (
+            ["data.n_train=100000000000"],
+            "data.n_train/n_val/n_test: 100,000,020,000 points of ring8 would take 745 GiB",
+        ),
         (["train.k=10001"], "train.k: expected an integer in [1, 10,000], got 10001"),
         (["train.steps=1000000001"], "train.steps: expected an integer in [0, 1,000,000,000]"),
         (["train.n_fixed_samples=4097"], "train.n_fixed_samples: expected an integer in [1, 4096]"),

@@ -409,7 +409,7 @@ def _check_table(text: str, cfg: Any, schema: dict[str, Any]) -> None:
     """Build the dataset from ``text`` exactly as the run will read ``table.csv`` (codec, split, byte budget)
     and run the checks training starts with (batch size, finite values, the model), before anything is written."""
     from .data.tables import csv_dataset
-    from .training.build import check_data, build_gan
+    from .training.build import build_gan, check_data
 
     data = csv_dataset(text, cfg.data, "TableGAN.fit")
     codec = data.info["codec"]["columns"]
