@@ -30,14 +30,20 @@ How N ranks make one process's updates at the same global batch (``train.batch_s
   are reseeded per rank.
 - Batch normalisation uses each rank's batch statistics (SyncBatchNorm needs a GPU); nets without BN
   (the paper's) make exactly one process's updates, up to the sums' order.
+- A run ends in order (:func:`teardown`): a barrier once every rank is done (rank 0's last writes
+  included), then the DDP wrappers go, then the process group, whose gloo threads are joined before
+  the interpreter shuts down.
 """
 
 from __future__ import annotations
 
+import gc
+import importlib
 import logging
 import os
+import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import torch
@@ -76,6 +82,8 @@ class DistContext:
     world: int
     local_rank: int
     owns_group: bool  # whether origan initialised the process group (and so tears it down)
+    # the GANs whose nets parallelize() wrapped in DDP: teardown unwraps them before the group goes
+    wrapped: list[Any] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def is_main(self) -> bool:
@@ -94,6 +102,33 @@ def environment() -> tuple[int, int, int] | None:
     return int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0"))
 
 
+# Why a run ends the way it does (the flaky SIGABRT of "terminate called without an active exception"):
+#
+# A gloo process group runs every collective on its own worker threads (``pt_gloo_runloop``, plus the
+# transport's ``gloo_tcp_loop``). ``work.wait()`` returns once the worker marks the work complete; the worker
+# drops its reference to the work, and so to the tensors it moved, a moment later. Those tensors were made in
+# Python (``broadcast_object_list``'s buffers, in the last ``on_main``), so that last drop takes the GIL. If
+# the rank has reached interpreter shutdown by then, CPython ends the worker thread with ``pthread_exit``
+# from inside ``take_gil``; the forced unwind crosses the work's noexcept destructor and libstdc++ calls
+# ``std::terminate`` (SIGABRT, exit -6). Rank 1 has nothing to do after the last collective (rank 0 alone
+# plots and writes), so it got there first, and on a loaded machine its worker thread had not yet run.
+#
+# ``destroy_process_group`` makes that impossible only if it frees the group: the group's destructor runs
+# with the GIL released, lets the workers finish and joins them. Two things kept the group alive past it:
+# - The DDP wrappers (the Run's GAN keeps them; they and their reducers hold the group). They are dropped
+#   first, while the group is still registered, so that the last reference is the one ``destroy_process_group``
+#   drops (a reducer dropping it would run the destructor with the GIL held, which a worker waiting for the
+#   GIL would deadlock).
+# - ``torch.distributed.nn.functional`` binds ``group=group.WORLD`` as default arguments when first imported,
+#   and DDP's constructor imports it (by importing ``torch._dynamo``): imported after ``init_process_group``,
+#   ten functions' defaults hold the default group for the life of the process (torch 2.13). :func:`setup`
+#   imports it, and torch._dynamo with whatever else it pulls in, before the group exists.
+# And before any of this, on a run that finished, a barrier: no rank leaves until every rank is done (rank 0's
+# plots and checkpoints included), so no rank tears its pairs down under a peer that still works.
+
+_IMPORT_BEFORE_THE_GROUP = ("torch.distributed.nn.functional", "torch._dynamo")  # see the note above
+
+
 def setup() -> DistContext | None:
     """Join the torchrun job (gloo for CPU tensors, NCCL for CUDA ones); ``None`` when not under torchrun."""
     env = environment()
@@ -104,6 +139,8 @@ def setup() -> DistContext | None:
         torch.cuda.set_device(local_rank)  # before any NCCL communicator exists
     owns = not dist.is_initialized()
     if owns:
+        for name in _IMPORT_BEFORE_THE_GROUP:  # so that no default argument pins the group (see the note above)
+            importlib.import_module(name)
         backend = "cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo"
         dist.init_process_group(backend=backend, rank=rank, world_size=world)
     log.info("rank %d of %d (local %d)", rank, world, local_rank)
@@ -111,9 +148,29 @@ def setup() -> DistContext | None:
 
 
 def teardown(ctx: DistContext | None) -> None:
-    """Leave the job (only when origan joined it). Rank 0's last writes were already waited for."""
-    if ctx is not None and ctx.owns_group and dist.is_initialized():
-        dist.destroy_process_group()
+    """Leave the job: a barrier when the run finished, then the DDP wrappers, then the group if origan made it.
+
+    Called from ``finally``: after an exception no barrier, since a peer may never reach it. A group origan made
+    is gone when this returns, its gloo threads joined (see the note above).
+    """
+    if ctx is None:
+        return
+    finished = sys.exc_info()[0] is None  # in a ``finally``, the exception on its way out, if any
+    owned = ctx.owns_group and dist.is_initialized()
+    try:
+        if finished and owned:
+            try:
+                # every rank is done, rank 0's last writes included (NCCL's barrier takes this rank's GPU)
+                dist.barrier(device_ids=[ctx.local_rank] if torch.cuda.is_available() else None)
+            except RuntimeError as e:  # a peer left with an error, which it reports itself
+                log.warning("rank %d: the final barrier failed (%s)", ctx.rank, str(e).splitlines()[0] if str(e) else e)
+    finally:
+        for gan in ctx.wrapped:
+            gan.use_update_modules(gan.G, gan.D)  # the plain nets again: the wrappers and their reducers go
+        ctx.wrapped.clear()
+        gc.collect()  # any wrapper in a reference cycle too, while the group is still registered
+        if owned:
+            dist.destroy_process_group()  # the last reference: the group's destructor joins its gloo threads
 
 
 def is_main_process() -> bool:
@@ -181,6 +238,7 @@ def parallelize(ctx: DistContext, cfg: Any, state: TrainState) -> None:
     device = gan.device
     kwargs: dict[str, Any] = {"device_ids": [device.index]} if device.type == "cuda" else {}
     gan.use_update_modules(DistributedDataParallel(gan.G, **kwargs), DistributedDataParallel(gan.D, **kwargs))
+    ctx.wrapped.append(gan)  # teardown unwraps it before the group goes
     bind_dropout(gan, state.dropout_gen, shard=(ctx.rank, ctx.world, m // ctx.world))
     state.sampler = ShardedBatchSampler(state.sampler, ctx.rank, ctx.world)
 
