@@ -318,3 +318,17 @@ def test_training_sizes_from_the_config_are_refused_before_anything_is_built(tmp
         tracemalloc.stop()
     assert peak < 200 << 20
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("name", ["fifo.npy", "fifo.csv", "fifo.png"])
+def test_a_fifo_or_device_as_sample_output_is_refused_not_replaced(cond, tmp_path, capsys, name):
+    import os
+    import stat
+
+    os.mkfifo(tmp_path / name)
+    _refused(capsys, ["sample", str(cond), "-n", "4", "--out", str(tmp_path / name)], "not a regular file", cond)
+    assert stat.S_ISFIFO(os.stat(tmp_path / name).st_mode)
+    _refused(
+        capsys, ["sample", str(cond), "-n", "4", "--out", "/dev/null"], "/dev/null: exists and is not a folder", cond
+    )
+    _refused(capsys, ["sample", str(cond), "-n", "4", "--out", str(tmp_path / "no" / "pngs")], "does not exist", cond)

@@ -23,7 +23,7 @@ from torch import Tensor
 
 from ..errors import UserError
 from ..limits import MAX_GRID
-from .files import open_atomic, write_atomic
+from .files import check_writable, open_atomic, write_atomic
 
 __all__ = [
     "MAX_GRID",
@@ -89,13 +89,8 @@ def check_output(path: Path, kind: str, n: int) -> str:
             f"{path}: a .png grid holds at most {MAX_GRID} samples, got {n}; "
             "name a folder (one PNG per sample), .npy, .npz or .csv"
         )
-    parent = path.parent
-    if not parent.is_dir():
-        raise UserError(f"{path}: the folder {parent} does not exist")
-    if form == "folder" and path.exists() and not path.is_dir():
-        raise UserError(f"{path}: exists and is not a folder")
-    if form != "folder" and path.is_dir():
-        raise UserError(f"{path}: is a folder; name a file")
+    # a FIFO or a device is never replaced; a folder of PNGs is made in an existing folder
+    check_writable(path, "the samples", folder=form == "folder", parents=False)
     return form
 
 

@@ -13,11 +13,11 @@ from ..errors import RunDirError
 __all__ = ["check_writable", "fsync_dir", "open_atomic", "write_atomic"]
 
 
-def check_writable(path: Path, what: str, folder: bool = False) -> None:
+def check_writable(path: Path, what: str, folder: bool = False, parents: bool = True) -> None:
     """Refuse, before any work, a place a command is going to write ``what`` to (a RunDirError naming it): a
     folder or a device where a file goes, a file where a folder goes (``folder``), or a parent that is missing,
     a file, or not writable. A folder that does not exist yet is fine when its nearest existing parent is a
-    writable folder (it is made with its parents)."""
+    writable folder (it is made with its parents), unless ``parents`` is False: then its parent must exist."""
     path = Path(path)
     try:
         if path.is_symlink() or path.exists():
@@ -30,7 +30,7 @@ def check_writable(path: Path, what: str, folder: bool = False) -> None:
         else:
             target = path.parent
             while not target.exists() and target != target.parent:  # the nearest existing folder
-                if not folder and target == path.parent:
+                if (not folder or not parents) and target == path.parent:
                     raise RunDirError(f"{path}: the folder {target} does not exist; expected a place for {what}")
                 target = target.parent
             if not target.is_dir():
