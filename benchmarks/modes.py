@@ -22,7 +22,7 @@ import torch
 
 import origan
 from origan.data import build_dataset
-from origan.metrics import get_metric
+from origan.metrics import MetricContext, get_metric
 
 PUBLISHED = {  # modes captured by a vanilla GAN (and the best PacGAN) as reported
     "ring8": [("vanilla GAN, VEEGAN (Srivastava et al. 2017)", "1"), ("vanilla GAN, PacGAN (Lin et al. 2018)", "6.3")],
@@ -47,7 +47,7 @@ def run_seed(preset: str, seed: int, folder: Path) -> dict:
     seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - cpu0
     data = build_dataset(cfg.data)
     draw = lambda n, s: run.sample(n, generator=torch.Generator().manual_seed(s))  # noqa: E731
-    r = get_metric("modes").compute(torch.empty(0), data, draw=draw, seed=seed, draws=5)
+    r = get_metric("modes").compute(torch.empty(0), data, MetricContext(seed=seed, draw=draw), draws=5)
     r["seconds"], r["cpu_seconds"] = seconds, cpu_seconds
     return r
 

@@ -14,8 +14,9 @@ from torch import nn
 import origan
 from helpers import metric_rows, set_args
 from origan.config import load_config
-from origan.training.augment import DiffAugment, update_ema
+from origan.training.augment import DiffAugment
 from origan.training.build import build_state
+from origan.training.ema import update_ema
 from origan.training.trainer import Trainer
 
 DIGITS = [

@@ -93,7 +93,7 @@ def _npy(path, arr):
 
 def _with_encoder(t, r):
     """A copy of the run with an encoder fitted (a few steps)."""
-    from origan.inference import fit_encoder, save_encoder
+    from origan.latent.encoder import fit_encoder, save_encoder
 
     run = origan.load_run(_copy_run(r, t / "c"))
     save_encoder(run, fit_encoder(run, steps=5)[0], [], {})

@@ -9,7 +9,7 @@ import pytest
 
 from origan.config import MAX_SEED, MAX_THREADS, PRESETS, Activation, Config, from_dict, load_config, parse_set, to_dict
 from origan.errors import ConfigError
-from origan.names import check_registered
+from origan.training.build import check_registered
 
 
 def test_paper_mnist_equals_the_papers_table_field_by_field():

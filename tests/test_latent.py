@@ -13,8 +13,8 @@ from helpers import TINY_TOY, set_args
 from origan.cli import main
 from origan.errors import CheckpointError, ConfigError
 from origan.gan import GAN
-from origan.inference import check_encoder, encode, encoder_path, fit_encoder, load_encoder, save_encoder
-from origan.interpolate import interpolate, path_points
+from origan.latent.encoder import check_encoder, encode, encoder_path, fit_encoder, load_encoder, save_encoder
+from origan.latent.walks import interpolate, path_points
 from origan.metrics import evaluate
 from origan.priors import NormalPrior
 
@@ -123,12 +123,12 @@ def test_conditional_runs_walk_within_a_class_and_across_classes():
     torch.manual_seed(0)
     G = _ConditionalG()
     gan = GAN(G, nn.Linear(3, 1), NormalPrior(2))
-    walk = interpolate(gan, {"classes": ["a", "b", "c"]}, rows=4, steps=5, seed=2, prior_name="normal")
+    walk = interpolate(gan, None, rows=4, steps=5, seed=2, prior_name="normal")
     assert torch.equal(walk.labels, torch.tensor([0, 1, 2, 0])[:, None].expand(4, 5))
     with torch.no_grad():
         assert torch.equal(walk.x[:, 0], G(walk.z[:, 0], walk.labels[:, 0]))
         assert torch.equal(walk.x[:, -1], G(walk.z[:, -1], walk.labels[:, -1]))
-    across = interpolate(gan, {"classes": ["a", "b", "c"]}, rows=2, seed=2, across_classes=True)
+    across = interpolate(gan, None, rows=2, seed=2, across_classes=True)
     z = NormalPrior(2).sample(2, generator=torch.Generator().manual_seed(2))
     assert across.x.shape == (2, 3, 3) and torch.equal(across.z, z[:, None].expand(2, 3, 2))
     with torch.no_grad():

@@ -17,7 +17,7 @@ from helpers import TINY_TOY, set_args
 from origan.cli import main
 from origan.errors import CheckpointError, ConfigError, OptionError
 from origan.gan import GAN
-from origan.inference import check_encoder, encoder_path, fit_encoder, generator_sha256, load_encoder, save_encoder
+from origan.latent.encoder import check_encoder, encoder_path, fit_encoder, generator_sha256, load_encoder, save_encoder
 from origan.priors import NormalPrior
 
 QUIET = ["--quiet"]
@@ -203,19 +203,19 @@ def test_reconstruction_metric_runs_the_average(ring):
 
 
 def test_semi_metric_takes_the_encoder_of_the_average_and_leaves_a_stale_one_out(ring, monkeypatch):
-    from origan.metrics import semi
+    from origan.metrics import MetricContext, semi
 
     seen = {}
     monkeypatch.setattr(semi, "semi_supervised", lambda ref, features, *a: seen.update(features) or {})
     run = origan.load_run(ring)
-    semi.semi_metric(None, None, run=run)
+    semi.semi_metric(None, None, MetricContext(run=run))
     x = torch.randn(5, 2)
     with torch.no_grad():
         assert torch.equal(seen["E"](x), load_encoder(run).features(x))
     seen.clear()
     with torch.no_grad():
         next(run.gan.G_ema.parameters()).add_(1.0)  # the average changed: the encoder is stale
-    semi.semi_metric(None, None, run=run)
+    semi.semi_metric(None, None, MetricContext(run=run))
     assert set(seen) == {"raw", "D"}
 
 
@@ -447,7 +447,7 @@ def runs(ring, digits, cond, tmp_path_factory):
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_hostile_latent_input_is_one_line_exit_2_before_any_work(name, runs, tmp_path, capsys, monkeypatch):
-    import origan.inference as inference
+    import origan.latent.encoder as inference
 
     monkeypatch.setattr(inference, "fit_encoder", lambda *a, **k: pytest.fail("E trained before the check"))
     monkeypatch.setattr(GAN, "generate", lambda *a, **k: pytest.fail("G ran before the check"))

@@ -48,7 +48,7 @@ def test_sample_with_one_class_by_index_or_name_and_with_a_label_per_sample(cond
 
 
 def test_sample_without_labels_draws_the_classes_from_the_training_frequencies(cond_run):
-    counts = torch.tensor(cond_run.data_info["class_counts"], dtype=torch.float32)
+    counts = torch.tensor(cond_run.data_info.class_counts, dtype=torch.float32)
     assert len(counts) == 10 and (counts > 0).all()
     gen = torch.Generator().manual_seed(5)
     y = torch.multinomial(counts / counts.sum(), 300, replacement=True, generator=gen)
@@ -123,7 +123,7 @@ def test_an_unconditional_run_writes_npz_with_x_alone(tmp_path):
 
 
 def test_the_fixed_sample_figure_shows_the_classes_in_equal_blocks():
-    from origan.labels import class_blocks
+    from origan.training.session import class_blocks
 
     assert torch.equal(class_blocks(100, 10), torch.arange(10).repeat_interleave(10))  # one grid row per class
     y = class_blocks(64, 10)

@@ -153,7 +153,7 @@ def test_a_wide_categorical_column_is_kept(tmp_path):
     rng = np.random.default_rng(1)
     df = _frame(120).assign(town=rng.choice([f"t{i}" for i in range(30)], 120))  # 30 levels > max_categories=10
     model = _model(tmp_path / "m").fit(df)
-    assert model.run.data_info["codec"]["columns"][-1]["levels"] == sorted(set(df["town"]))
+    assert model.run.data_info.codec["columns"][-1]["levels"] == sorted(set(df["town"]))
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -12,9 +12,9 @@ The public API::
 
 from .config import PRESETS, Config, load_config
 from .errors import CheckpointError, ConfigError, DataError, UserError
-from .frames import TableGAN
 from .gan import GAN
 from .run import Run, load_run, resume, train
+from .tablegan import TableGAN
 from .version import __version__
 
 __all__ = [

@@ -3,7 +3,7 @@
 Every field has one default and a comment. Unknown keys, wrong types, choices outside a ``Literal``,
 non-finite floats and impossible values raise a :class:`~origan.errors.ConfigError` whose message names the
 dotted key. This module knows no registry: names of registered things (data, prior, models, G cost) are
-checked by :func:`origan.names.check_registered` where a config is resolved into a run.
+checked by :func:`origan.training.build.check_registered` where a config is resolved into a run.
 """
 
 from __future__ import annotations
@@ -340,7 +340,7 @@ def load_config(
 
 # ---------------------------------------------------------------------------------------------------------
 # Value checks (types, choices and finiteness are checked while building; registered names by
-# origan.names.check_registered where a config is resolved)
+# origan.training.build.check_registered where a config is resolved)
 
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 AUGMENTATIONS = ("translation", "cutout", "brightness", "contrast")  # origan.training.augment implements them

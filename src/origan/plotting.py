@@ -11,7 +11,7 @@ from torch import Tensor
 from .losses import LOG4
 
 if TYPE_CHECKING:
-    from .data.toy import GaussianMixture
+    from .data.mixture import GaussianMixture
 
 __all__ = ["draw_density_2d", "plot_curves", "plot_samples_1d", "plot_samples_2d", "save_sample_figure"]
 

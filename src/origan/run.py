@@ -1,4 +1,4 @@
-"""The library's front door: train a run, resume it, load it, sample from it.
+"""The library's front door and the read side of a run: train, resume, load a run, sample from it.
 
 ```python
 import origan
@@ -11,46 +11,115 @@ run = origan.load_run("runs/ring8")
 A conditional run (``train.conditional``) samples by class: ``run.sample(64, labels=3)`` (an index or a class
 name, or one label per sample), ``run.sample_per_class(8)`` -> ``(x, y)``; without labels the classes are drawn
 from the training split's class frequencies (``run.sample_with_labels`` returns them).
+
+The write side (creating the folder, training, resuming) is :mod:`origan.training.session`; :func:`train`
+and :func:`resume` call it and return the :class:`Run` it left.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from .config import Config, _apply_layer, _nest, from_dict, to_dict
-from .data import Dataset
+from .config import Config, from_dict
+from .data import DataInfo
 from .errors import CheckpointError, ConfigError, RunDirError, UserError
 from .gan import GAN
-from .io import tensorboard
 from .io.checkpoint import (
     Checkpoint,
     ever_checkpointed,
-    link_last,
     load_checkpoint,
     newest_good_checkpoint,
-    prune_checkpoints,
-    save_checkpoint,
 )
-from .io.rundir import BUDGET_KEYS, RunDir, inspect_run, next_run_path
-from .labels import ClassPlan, Labels, class_blocks
+from .io.rundir import RunDir, inspect_run
 from .limits import check_int, check_request, sample_bytes
-from .names import check_registered
-from .plotting import plot_curves, save_sample_figure
-from .training import Callback, Trainer, TrainState, distributed
-from .training.build import build_gan, build_state, data_info, resolve_device
-from .training.distributed import DistributedTrainer
+from .training import Callback
+from .training.build import build_gan, check_registered
+from .training.session import Fitted, resume_run, train_run
 
 __all__ = ["Run", "inspect_run", "load_run", "resume", "train"]
 
-log = logging.getLogger(__name__)
-
 SAMPLE_CHUNK = 4096  # samples drawn and written at a time: memory follows the chunk, not the request
+
+
+# -------------------------------------------------------------------------------------------------------
+# The classes a conditional run samples: one class for every sample, one per sample, k of each, or a draw from
+# the training split's class frequencies
+
+Labels = int | str | Sequence[int] | Tensor | None  # the classes asked of a conditional run
+
+
+def _listing(names: Sequence[str], most: int = 20) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > most else "")
+
+
+@dataclass(frozen=True)
+class ClassPlan:
+    """A run's classes: ``name`` (for messages), whether it is conditional, the class names and the training
+    split's count of each (``None`` in checkpoints written before the counts were kept)."""
+
+    name: str
+    conditional: bool
+    classes: Sequence[str]
+    counts: Sequence[int] | None
+
+    def check(self) -> None:
+        """A UserError unless the run is conditional."""
+        if not self.conditional:
+            raise UserError(
+                f"{self.name} was trained unconditionally; --label and --per-class (labels=) need a run "
+                "trained with train.conditional = true"
+            )
+
+    def index(self, label: int | str) -> int:
+        """The index of a class given by name or index; a UserError listing the known ones."""
+        self.check()
+        names = list(self.classes)
+        if isinstance(label, str) and label in names:
+            return names.index(label)
+        text = str(label).strip()
+        if text.isascii() and text.isdigit() and int(text) < len(names):  # ASCII digits only: "²" is no index
+            return int(text)
+        raise UserError(
+            f"--label: {self.name} has no class {label!r}; its classes are {_listing(names)} "
+            f"(a name, or an index 0..{len(names) - 1})"
+        )
+
+    def per_class(self, k: int) -> Tensor:
+        """``(k * K,)`` the classes ``0, .., 0, 1, .., K - 1``, ``k`` of each."""
+        self.check()
+        k = check_int(k, "--per-class", "per_class")
+        return torch.arange(len(self.classes)).repeat_interleave(k)
+
+    def labels(self, n: int, labels: Labels = None, generator: torch.Generator | None = None) -> Tensor | None:
+        """``(n,)`` class indices (see :meth:`origan.run.Run.sample_labels`), or None for an unconditional run."""
+        if labels is None:
+            if not self.conditional:
+                return None
+            if not self.counts:
+                raise UserError(f"{self.name}: its checkpoint keeps no class counts; give the labels")
+            freqs = torch.tensor(self.counts, dtype=torch.float32) / sum(self.counts)
+            return torch.multinomial(freqs, n, replacement=True, generator=generator)
+        if isinstance(labels, (int, str)):
+            return torch.full((n,), self.index(labels), dtype=torch.int64)
+        self.check()
+        y = torch.as_tensor(labels).to(torch.int64).reshape(-1).cpu()
+        if len(y) != n:
+            raise UserError(f"labels: expected one class per sample ({n}), got {len(y)}")
+        bad = y[(y < 0) | (y >= len(self.classes))]
+        if len(bad):
+            self.index(str(int(bad[0])))  # raises, naming the known classes
+        return y
+
+
+# -------------------------------------------------------------------------------------------------------
+# A trained run
 
 
 class Run:
@@ -61,7 +130,8 @@ class Run:
         config: the resolved :class:`Config`.
         gan: the trained :class:`GAN` (on the CPU unless moved).
         step: the G steps done when the checkpoint was written.
-        data_info: name, sample shape, kind and boundedness of the training data.
+        data_info: what the run keeps of its training data (:class:`~origan.data.DataInfo`: name, shape, kind,
+            boundedness, a table's codec, the classes and their training counts).
     """
 
     def __init__(
@@ -70,11 +140,16 @@ class Run:
         config: Config,
         gan: GAN,
         step: int,
-        data_info: dict[str, Any],
+        data_info: DataInfo,
         checkpoint: Path | None = None,
     ) -> None:
         self.path, self.config, self.gan, self.step, self.data_info = path, config, gan, step, data_info
         self.checkpoint = checkpoint
+
+    @classmethod
+    def of(cls, fitted: Fitted) -> Run:
+        """The run a fit left (:mod:`origan.training.session`), its GAN as trained."""
+        return cls(fitted.path, fitted.config, fitted.gan, fitted.step, fitted.data_info, fitted.checkpoint)
 
     @property
     def conditional(self) -> bool:
@@ -84,7 +159,7 @@ class Run:
     @property
     def classes(self) -> list[str]:
         """The training data's class names, in class-index order (empty for unlabelled data)."""
-        return list(self.data_info.get("classes", []))
+        return list(self.data_info.classes)
 
     def sample(
         self, n: int, generator: torch.Generator | None = None, seed: int | None = None, labels: Labels = None
@@ -122,7 +197,7 @@ class Run:
         """``n`` as an int if it is a positive count whose samples (``copies`` of each, as a request holds them)
         fit the byte budget of :mod:`origan.limits`; else an OptionError naming ``option``, before any draw."""
         n = check_int(n, option, "samples")
-        check_request(n, copies * sample_bytes(self.data_info["shape"], self.conditional), option, what)
+        check_request(n, copies * sample_bytes(self.data_info.shape, self.conditional), option, what)
         return n
 
     def class_index(self, label: int | str) -> int:
@@ -141,7 +216,7 @@ class Run:
 
     def _class_plan(self) -> ClassPlan:
         name = str(self.path if self.path is not None else self.checkpoint)
-        return ClassPlan(name, self.conditional, self.classes, self.data_info.get("class_counts"))
+        return ClassPlan(name, self.conditional, self.classes, self.data_info.class_counts)
 
     def labelled_chunks(
         self, n: int, seed: int = 0, chunk: int = SAMPLE_CHUNK, labels: Labels = None
@@ -175,10 +250,10 @@ class Run:
     def interpolate(
         self, rows: int = 8, steps: int = 10, seed: int = 0, method: str = "linear", across_classes: bool = False
     ) -> Any:
-        """Latent walks (the paper's Figure 3): an :class:`~origan.interpolate.Interpolation` whose ``x`` is
+        """Latent walks (the paper's Figure 3): an :class:`~origan.latent.walks.Interpolation` whose ``x`` is
         ``(rows, steps, *shape)``; its first and last columns are exactly G(z0) and G(z1). ``method="slerp"``
         needs Gaussian noise; ``across_classes`` (conditional runs) fixes z and varies the class."""
-        from .interpolate import interpolate
+        from .latent.walks import interpolate
 
         return interpolate(
             self.gan, self.data_info, rows, steps, seed, method, across_classes, prior_name=self.config.noise.prior
@@ -186,8 +261,8 @@ class Run:
 
     def encode(self, x: Tensor) -> Tensor:
         """``(n, noise_dim)`` codes E(x) of examples ``x`` ``(n, *shape)`` by the run's encoder (fitted with
-        ``origan encode RUN --train`` or :func:`origan.inference.fit_encoder`)."""
-        from .inference import encode, load_encoder
+        ``origan encode RUN --train`` or :func:`origan.latent.encoder.fit_encoder`)."""
+        from .latent.encoder import encode, load_encoder
 
         return encode(load_encoder(self), x)
 
@@ -196,176 +271,19 @@ class Run:
         return RunDir(self.path).read_metrics() if self.path else []
 
     def __repr__(self) -> str:
-        return f"Run(path={str(self.path)!r}, step={self.step}, data={self.data_info['name']!r})"
+        return f"Run(path={str(self.path)!r}, step={self.step}, data={self.data_info.name!r})"
 
 
 # -------------------------------------------------------------------------------------------------------
-# Training
-
-
-def _checkpoint_writer(run: RunDir, cfg: Config, data: Dataset) -> Any:
-    def save(trainer: Trainer, reason: str) -> None:
-        s = trainer.state
-        extra = {
-            "step": s.step,
-            "epoch": s.sampler.epoch,
-            "reason": reason,
-            "config": to_dict(cfg),
-            "data": data_info(data),
-        }
-        name = f"step-{s.step:09d}"
-        try:
-            save_checkpoint(run.checkpoints, name, s.state_dict(), extra)
-            link_last(run.checkpoints, name)
-        except OSError as e:
-            raise CheckpointError(
-                f"{run.checkpoints}: cannot write checkpoint {name} ({e.strerror or e}); "
-                "the previous checkpoint is intact"
-            ) from None
-        prune_checkpoints(run.checkpoints, cfg.train.keep_checkpoints, name)
-        log.info("checkpoint %s (%s)", name, reason)
-
-    return save
-
-
-def _sample_writer(run: RunDir, data: Dataset, fixed_z: Tensor) -> Any:
-    fixed_y = class_blocks(len(fixed_z), len(data.classes)) if data.classes else None  # a conditional G's classes
-
-    def draw(trainer: Trainer) -> None:
-        x = trainer.state.gan.sample(len(fixed_z), z=fixed_z, y=fixed_y)
-        save_sample_figure(
-            x.cpu(), data.kind, data.target, run.sample_path(trainer.state.step), title=f"step {trainer.state.step}"
-        )
-
-    return draw
-
-
-def _run_trainer(
-    cfg: Config,
-    run: RunDir,
-    data: Dataset,
-    state: TrainState,
-    fixed_z: Tensor,
-    callbacks: Sequence[Callback],
-    ctx: Any = None,
-) -> Run:
-    hooks: dict[str, Any] = {
-        "write_row": run.append_metrics,
-        "save_checkpoint": _checkpoint_writer(run, cfg, data),
-        "on_samples": _sample_writer(run, data, fixed_z),
-        "callbacks": callbacks,
-    }
-    main = ctx is None or ctx.is_main
-    tb = tensorboard.open_logger(cfg.train.tensorboard, run.path, to_dict(cfg), state.step) if main else None
-    if tb is not None:  # only rank 0 writes
-        hooks = tb.wrap(hooks, run.sample_path)
-    if ctx is None:
-        trainer = Trainer(cfg, state, **hooks)
-    else:
-        trainer = DistributedTrainer(ctx, cfg, state, **hooks)
-    try:
-        trainer.fit()
-    finally:
-        if tb is not None:
-            tb.close()
-    if ctx is None or ctx.is_main:
-        plot_curves(run.read_metrics(), run.plots)
-    return Run(run.path, cfg, state.gan, state.step, data_info(data), run.checkpoints / "last.json")
-
-
-def _create_run(path: Path, overwrite: bool, cfg: Config) -> RunDir:
-    run = RunDir.create(path, overwrite=overwrite)
-    run.write_json("config.json", to_dict(cfg))
-    return run
+# Training and resuming (the write side is origan.training.session)
 
 
 def train(
     config: Config, out: str | Path | None = None, *, overwrite: bool = False, callbacks: Sequence[Callback] = ()
 ) -> Run:
-    """Train a new run of ``config`` into ``out`` (default ``runs/NNNNN-<data>``); return the :class:`Run`.
-
-    Every check (the folder, the device, the data) passes before anything is written; then ``config.json``,
-    and checkpoints, samples, metrics and plots as training goes. Under ``torchrun`` every process trains
-    its shard of each batch (see :mod:`origan.training.distributed`) and only rank 0 writes.
-    """
-    cfg = check_registered(config.validate())
-    tensorboard.enabled(cfg.train.tensorboard)  # train.tensorboard=on without the package: refused before writing
-    ctx = distributed.setup()
-    try:
-        path = (
-            Path(out)
-            if out is not None
-            else distributed.on_main(ctx, lambda: next_run_path(Path("runs"), cfg.data.name))
-        )
-        distributed.on_main(ctx, lambda: RunDir.check_new(path, overwrite))
-        device = resolve_device(cfg.train.device)
-        data, state, fixed_z = build_state(cfg, ctx.device(device) if ctx else device, ctx.rank if ctx else 0)
-        if ctx is not None:
-            distributed.parallelize(ctx, cfg, state)
-        run = distributed.on_main(ctx, lambda: _create_run(path, overwrite, cfg))
-        return _run_trainer(cfg, run, data, state, fixed_z, callbacks, ctx)
-    finally:
-        distributed.teardown(ctx)
-
-
-# -------------------------------------------------------------------------------------------------------
-# Resuming
-
-
-def _with_budget(cfg: Config, overrides: dict[str, Any] | None) -> Config:
-    """``cfg`` with the budget overrides applied as a fresh config applies them (one budget clears the other)."""
-    budget = {f"train.{k}" for k in BUDGET_KEYS}
-    for key in overrides or {}:
-        if key not in budget:
-            raise ConfigError(f"{key}: a resumed run keeps its config; only train.steps and train.epochs may change")
-    data = to_dict(cfg)
-    for key, value in (overrides or {}).items():
-        data = _apply_layer(data, _nest({key: value}))
-    return from_dict(data)
-
-
-def _check_same_config(ckpt: Checkpoint, cfg: Config) -> None:
-    try:  # normalised, so fields added to the config since the checkpoint take their defaults
-        saved = to_dict(from_dict(ckpt.manifest["config"]))
-    except ConfigError as e:
-        raise CheckpointError(f"{ckpt.path}: its config no longer validates ({e})") from None
-    mine = to_dict(cfg)
-    for d in (saved, mine):
-        d["train"] = {k: v for k, v in dict(d.get("train", {})).items() if k not in BUDGET_KEYS}
-    if saved != mine:
-        keys = sorted(k for k in set(saved) | set(mine) if saved.get(k) != mine.get(k))
-        raise CheckpointError(f"{ckpt.path}: checkpoint was written by another config (differs in: {', '.join(keys)})")
-
-
-def _open_for_resume(
-    path: str | Path, overrides: dict[str, Any] | None
-) -> tuple[RunDir, Config, tuple[Any, str] | None]:
-    """The run, its config with the budget overrides, and its newest intact checkpoint's state and name
-    (``None`` when the run stopped before its first checkpoint). Reads only: nothing is written here."""
-    run = RunDir.open(Path(path))
-    cfg = check_registered(_with_budget(run.read_config(), overrides))
-    run.check_writable(tensorboard.enabled(cfg.train.tensorboard))  # before config.json is rewritten
-    if not ever_checkpointed(run.checkpoints):
-        return run, cfg, None
-    ckpt = newest_good_checkpoint(run.checkpoints, check=lambda c: _check_same_config(c, cfg))
-    return run, cfg, (ckpt.state, str(ckpt.path))
-
-
-def _load_state(state: TrainState, tree: Any, name: str) -> None:
-    try:
-        state.load_state_dict(tree)
-    except UserError:
-        raise
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError, OverflowError) as e:
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise CheckpointError(f"{name}: its state does not fit the run ({first[:200]})") from None
-
-
-def _commit_resume(run: RunDir, cfg: Config, step: int) -> None:
-    """The resume's writes, once every check has passed: the new budget, and metrics cut back to ``step``."""
-    if to_dict(cfg) != run.read_config_dict():
-        run.write_json("config.json", to_dict(cfg))
-    run.truncate_metrics(step)
+    """Train a new run of ``config`` into ``out`` (default ``runs/NNNNN-<data>``) and return its :class:`Run`:
+    :func:`origan.training.session.train_run` (every check before the first write; DDP under ``torchrun``)."""
+    return Run.of(train_run(config, out, overwrite=overwrite, callbacks=callbacks))
 
 
 def resume(path: str | Path, *, overrides: dict[str, Any] | None = None, callbacks: Sequence[Callback] = ()) -> Run:
@@ -379,24 +297,7 @@ def resume(path: str | Path, *, overrides: dict[str, Any] | None = None, callbac
 
     Under ``torchrun`` rank 0 reads the run and sends the checkpoint to the other ranks.
     """
-    ctx = distributed.setup()
-    try:
-        run, cfg, ckpt = distributed.on_main(ctx, lambda: _open_for_resume(path, overrides))
-        device = resolve_device(cfg.train.device)
-        data, state, fixed_z = build_state(cfg, ctx.device(device) if ctx else device, ctx.rank if ctx else 0)
-        if ckpt is not None:
-            tree, name = ckpt
-            _load_state(state, distributed.rank_state(ctx, tree) if ctx else tree, name)
-        if ctx is not None:
-            distributed.parallelize(ctx, cfg, state)
-        distributed.on_main(ctx, lambda: _commit_resume(run, cfg, state.step))
-        if ckpt is None:
-            log.warning("%s has no checkpoint yet: starting from step 0 with its stored config", run.path)
-        else:
-            log.info("resuming %s from %s at step %d", run.path, Path(ckpt[1]).name, state.step)
-        return _run_trainer(cfg, run, data, state, fixed_z, callbacks, ctx)
-    finally:
-        distributed.teardown(ctx)
+    return Run.of(resume_run(path, overrides=overrides, callbacks=callbacks))
 
 
 # -------------------------------------------------------------------------------------------------------
@@ -451,4 +352,4 @@ def load_run(path: str | Path, map_location: str | torch.device = "cpu") -> Run:
         ckpt = load_checkpoint(path)
         fits(ckpt)
         run_path = path.parent.parent if path.parent.name == "checkpoints" else None
-    return Run(run_path, built["cfg"], built["gan"], ckpt.step, ckpt.manifest["data"], ckpt.path)
+    return Run(run_path, built["cfg"], built["gan"], ckpt.step, DataInfo.from_json(ckpt.manifest["data"]), ckpt.path)

@@ -18,7 +18,7 @@ import origan
 from cifar_files import write_cifar_folder
 from origan.data import DATASETS, build_dataset
 from origan.data.idx import write_idx
-from origan.inference import fit_encoder, save_encoder
+from origan.latent.encoder import fit_encoder, save_encoder
 from origan.metrics import METRICS, evaluate
 
 TABLE = "a,b,kind\n" + "".join(f"{i * 0.5:.1f},{(i * 7) % 5},{'xyz'[i % 3]}\n" for i in range(40))

@@ -249,4 +249,4 @@ def test_the_class_names_reach_the_run_and_its_checkpoints(tmp_path):
     assert main([*args, "--out", str(out), "--quiet"]) == 0
     manifest = json.loads((out / "checkpoints" / "last.json").read_text())
     assert manifest["data"]["classes"] == list("0123456789")
-    assert load_run(out).data_info["classes"] == list("0123456789")
+    assert load_run(out).data_info.classes == tuple("0123456789")

@@ -10,6 +10,7 @@ import origan
 from helpers import set_args
 from origan.cli import main
 from origan.data import build_dataset
+from origan.metrics import MetricContext
 from origan.metrics.classifier import CLASSIFIER_SPECS, ClassifierSpec, DomainClassifier, train_classifier
 from origan.metrics.conditional import label_accuracy_metric, train_synthetic_test_real, tstr_metric
 from origan.metrics.evaluation import default_metrics
@@ -51,7 +52,9 @@ def test_label_accuracy_is_the_share_of_samples_in_the_asked_class(digits):
     net = train_classifier(FAST_SPEC, digits.train, digits.labels["train"])
     clf = DomainClassifier(net, _hand_accuracy(net, digits.test, digits.labels["test"]), 0.0, "", Path())
     draw = _stand_in(digits)
-    r = label_accuracy_metric(torch.zeros(70, 1, 8, 8), digits, draw_labelled=draw, classifier=clf, seed=1)
+    r = label_accuracy_metric(
+        torch.zeros(70, 1, 8, 8), digits, MetricContext(seed=1, draw_labelled=draw, classifier=clf)
+    )
     assert r["per_class_samples"] == 7  # the eval's n split over the 10 classes
     y = torch.arange(10).repeat_interleave(7)
     x = draw(y, 1)
@@ -66,7 +69,7 @@ def test_label_accuracy_is_the_share_of_samples_in_the_asked_class(digits):
 
 def test_tstr_equals_training_the_classifier_by_hand(digits):
     draw = _stand_in(digits, "train")
-    r = tstr_metric(torch.zeros(4, 1, 8, 8), digits, draw_labelled=draw, spec=FAST_SPEC, seed=0)
+    r = tstr_metric(torch.zeros(4, 1, 8, 8), digits, MetricContext(seed=0, draw_labelled=draw), spec=FAST_SPEC)
     y_syn = digits.labels["train"]
     x_syn = draw(y_syn, 0)
     x_real, y_real, x_test, y_test = digits.train, y_syn, digits.test, digits.labels["test"]

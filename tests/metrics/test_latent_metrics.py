@@ -11,7 +11,7 @@ import origan
 from helpers import set_args
 from origan.cli import main
 from origan.data import build_dataset
-from origan.inference import fit_encoder, save_encoder
+from origan.latent.encoder import fit_encoder, save_encoder
 from origan.metrics import evaluate
 from origan.metrics.novelty import nearest_neighbours
 from origan.metrics.semi import d_features, labelled_indices, linear_probe, semi_supervised

@@ -9,7 +9,7 @@ import torch
 from origan.config import DataConfig
 from origan.data import Dataset, build_dataset
 from origan.data.toy import grid25, ring8
-from origan.metrics import get_metric
+from origan.metrics import MetricContext, get_metric
 from origan.metrics.modes import mode_coverage, summarise_draws
 
 pytestmark = pytest.mark.kernels  # results depend on float kernels: `make test-cpus` runs them on others
@@ -79,7 +79,7 @@ def test_registered_metric_draws_fresh_samples_and_needs_a_target():
         return data.target.sample(n, torch.Generator().manual_seed(seed))
 
     metric = get_metric("modes")
-    r = metric.compute(torch.empty(0, 2), data, draw=draw, seed=0, draws=4)
+    r = metric.compute(torch.empty(0, 2), data, MetricContext(seed=0, draw=draw), draws=4)
     assert len(set(seeds)) == 4 and r["draws"] == 4 and r["samples_per_draw"] == 2500
     assert r["modes_captured"] == 8 and r["high_quality"] > 0.97  # real data: 1 - exp(-9/2) = 0.989 in 2-D
     assert metric.applies_to(data)

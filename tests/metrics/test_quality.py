@@ -9,7 +9,7 @@ from origan.cli import main
 from origan.data import build_dataset
 from origan.data.tables import TableCodec
 from origan.metrics import evaluate
-from origan.metrics.quality import quality_report, table_frame, table_metadata
+from origan.metrics.sdmetrics import quality_report, table_frame, table_metadata
 from origan.seeding import derive_seed
 
 pytest.importorskip("sdmetrics", reason="the sdmetrics extra is not installed (pip install 'origan[sdmetrics]')")

@@ -7,7 +7,7 @@ from a seeded permutation. Every builder registers itself in :data:`DATASETS` wh
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -21,9 +21,9 @@ from ..registry import Registry
 
 if TYPE_CHECKING:
     from ..config import DataConfig
-    from .toy import GaussianMixture
+    from .mixture import GaussianMixture
 
-__all__ = ["DATASETS", "SPLIT_FRACTIONS", "Dataset", "build_dataset", "class_indices", "split_indices"]
+__all__ = ["DATASETS", "SPLIT_FRACTIONS", "DataInfo", "Dataset", "build_dataset", "class_indices", "split_indices"]
 
 SPLIT_FRACTIONS = (0.1, 0.1)  # validation, test: a fixed permutation cut 80 % / 10 % / 10 %
 SPLIT_RULE = "fixed permutation: 80% train, 10% validation, 10% test"
@@ -127,6 +127,70 @@ class Dataset:
         y = None if labels is None else dict(zip(SPLITS, (labels[p] for p in parts), strict=True))
         tr, va, te = (x[p] for p in parts)
         return cls(name, tr, va, te, tuple(x.shape[1:]), kind, bounded, labels=y, classes=names, info=info)
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    """What sampling, walks, the encoder and the metrics need to know of a run's training data.
+
+    Attributes:
+        name: the dataset's registered name (``data.name``).
+        shape: the shape of one example, e.g. ``(1, 28, 28)`` or ``(2,)``.
+        kind: ``image``, ``vector`` or ``table``.
+        bounded: whether examples lie in ``[0, 1]`` (G then ends in a sigmoid).
+        codec: a table's codec as plain JSON (how samples decode to the original columns), else None.
+        classes: labelled data's class names, in class-index order (``()`` without labels).
+        class_counts: the training examples of each class (a conditional run draws classes so), else None.
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    kind: str
+    bounded: bool
+    codec: dict[str, Any] | None = None
+    classes: tuple[str, ...] = ()
+    class_counts: tuple[int, ...] | None = None
+
+    @classmethod
+    def of(cls, data: Dataset) -> DataInfo:
+        """The record of a built :class:`~origan.data.Dataset`."""
+        counts = None
+        if data.labels:
+            counts = tuple(torch.bincount(data.labels["train"], minlength=len(data.classes)).tolist())
+        return cls(
+            name=data.name,
+            shape=tuple(data.shape),
+            kind=data.kind,
+            bounded=data.bounded,
+            codec=data.info.get("codec"),
+            classes=tuple(data.classes),
+            class_counts=counts,
+        )
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> DataInfo:
+        """The record of a manifest's ``data`` field (checked by :mod:`origan.io.checkpoint` when it was read)."""
+        counts = d.get("class_counts")
+        return cls(
+            name=d["name"],
+            shape=tuple(d["shape"]),
+            kind=d["kind"],
+            bounded=d["bounded"],
+            codec=d.get("codec"),
+            classes=tuple(d.get("classes") or ()),
+            class_counts=None if counts is None else tuple(counts),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON, the fields in their stored order; absent optional fields are left out."""
+        out: dict[str, Any] = {"name": self.name, "shape": list(self.shape), "kind": self.kind, "bounded": self.bounded}
+        if self.codec is not None:
+            out["codec"] = self.codec
+        if self.classes:
+            out["classes"] = list(self.classes)
+        if self.class_counts is not None:
+            out["class_counts"] = list(self.class_counts)
+        return out
 
 
 def build_dataset(cfg: DataConfig) -> Dataset:

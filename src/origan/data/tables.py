@@ -307,7 +307,7 @@ def _listing(values: Sequence[Any], most: int = 10) -> str:
 def check_codec(stored: dict[str, Any] | None, data: Dataset) -> None:
     """Refuse a table read again for a run (``origan eval``) that no longer matches the codec the run stored.
 
-    ``stored`` is the run's ``data_info["codec"]`` (None for data that is no table). Samples of the run are
+    ``stored`` is the run's ``data_info.codec`` (None for data that is no table). Samples of the run are
     rows of *its* codec, so a changed column, level or standardisation would misread them.
     """
     new = data.info.get("codec")

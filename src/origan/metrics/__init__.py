@@ -1,11 +1,13 @@
-"""Metrics, registered by name: ``compute(samples, reference, **options) -> dict``.
+"""Metrics, registered by name: ``compute(samples, reference, ctx) -> dict``.
 
 A metric module registers itself with :func:`register_metric`; :func:`evaluate` (and ``origan eval``)
-looks metrics up here. ``reference`` is the run's :class:`~origan.data.Dataset`; options every metric may
-receive (and ignore): ``seed``, ``embed`` (a feature map for images), ``feature_space``, ``classifier``,
-``draw(n, seed)`` (fresh samples), ``out_dir`` (for figures), ``inception_weights``, ``run`` (the
-:class:`~origan.run.Run`, for metrics of its networks), and for a conditional run ``draw_labelled(y, seed)``
-(fresh samples of the classes ``y``).
+looks metrics up here. ``reference`` is the run's :class:`~origan.data.Dataset`; ``ctx`` is a
+:class:`MetricContext`, one typed record of what a metric may use (and ignore): ``seed``, ``run`` (the
+:class:`~origan.run.Run`, for metrics of its networks), ``draw(n, seed)`` (fresh samples), for a conditional
+run ``draw_labelled(y, seed)`` (fresh samples of the classes ``y``), ``classifier``, ``embed`` (a feature map
+for images) and its ``feature_space``, ``out_dir`` (for figures), ``inception_weights`` and ``codec``.
+:func:`evaluate` builds one context per evaluation and hands every metric the same one. The registry and the
+context live in :mod:`origan.metrics.registry`, which every metric module imports (never this package).
 
 | name | data | what it measures |
 | --- | --- | --- |
@@ -24,94 +26,16 @@ receive (and ignore): ``seed``, ``embed`` (a feature map for images), ``feature_
 | sdmetrics | tables | SDMetrics' quality report: Column Shapes, Column Pair Trends, overall (when installed) |
 
 ``table_marginals``, ``table_correlation``, ``table_utility`` and ``table_memorisation`` take the reference
-rows as a tensor and the codec as an option; :func:`evaluate` runs them together as ``table_fidelity``.
+rows as a tensor and the codec as ``ctx.codec``; :func:`evaluate` runs them together as ``table_fidelity``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from ..registry import Registry
+from .registry import METRICS, Metric, MetricContext, get_metric, register_metric
 
-__all__ = ["METRICS", "Metric", "evaluate", "get_metric", "register_metric", "summary_rows"]
-
-
-@dataclass(frozen=True)
-class Metric:
-    """A registered metric.
-
-    Attributes:
-        name: registry key.
-        compute: ``f(samples, reference, **options) -> {name: value}``.
-        kinds: dataset kinds it applies to (``image``, ``vector``, ``table``).
-        description: definition and source, shown by ``origan eval --help``.
-        applies: ``f(dataset) -> bool``, a further condition beyond the kind (e.g. a known target density).
-        default: whether :func:`evaluate` runs it when no metrics are named (False for opt-in metrics and
-            for parts of a report that :func:`evaluate` runs as a whole).
-        conditional: it measures a conditional run's labelled samples (``draw_labelled``), and only those.
-    """
-
-    name: str
-    compute: Callable[..., dict[str, Any]]
-    kinds: tuple[str, ...]
-    description: str
-    applies: Callable[[Any], bool] | None = None
-    default: bool = True
-    conditional: bool = False
-
-    def applies_to(self, data: Any) -> bool:
-        """Whether this metric can measure samples of ``data`` (a :class:`~origan.data.Dataset`)."""
-        return data.kind in self.kinds and (self.applies is None or bool(self.applies(data)))
-
-
-# the modules whose @register_metric fill the registry, imported the first time it is read
-METRICS: Registry[Metric] = Registry(
-    "metric",
-    modules=(
-        "origan.metrics.classifier",
-        "origan.metrics.conditional",
-        "origan.metrics.fid",
-        "origan.metrics.inception",
-        "origan.metrics.modes",
-        "origan.metrics.novelty",
-        "origan.metrics.parzen",
-        "origan.metrics.prdc",
-        "origan.metrics.reconstruction",
-        "origan.metrics.semi",
-        "origan.metrics.quality",
-        "origan.metrics.tables",
-        "origan.metrics.evaluation",
-    ),
-)
-
-MetricFn = Callable[..., dict[str, Any]]
-
-
-def register_metric(
-    name: str,
-    kinds: tuple[str, ...],
-    description: str,
-    applies: Callable[[Any], bool] | None = None,
-    default: bool = True,
-    conditional: bool = False,
-) -> Callable[[MetricFn], MetricFn]:
-    """Decorator: register ``f(samples: Tensor, reference: Dataset, **options) -> dict`` under ``name``.
-
-    ``reference`` is the run's :class:`~origan.data.Dataset` (train / val / test splits, target, labels).
-    """
-
-    def deco(fn: MetricFn) -> MetricFn:
-        METRICS.add(name, Metric(name, fn, kinds, description, applies, default, conditional))
-        return fn
-
-    return deco
-
-
-def get_metric(name: str) -> Metric:
-    """The metric ``name``; an unknown name is a :class:`~origan.errors.ConfigError` listing the known ones."""
-    return METRICS.get(name, "--metrics")
+__all__ = ["METRICS", "Metric", "MetricContext", "evaluate", "get_metric", "register_metric", "summary_rows"]
 
 
 def __getattr__(name: str) -> Any:

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from . import register_metric
+from .registry import MetricContext, register_metric
 
 __all__ = [
     "CLASSIFIER_SPECS",
@@ -273,11 +273,10 @@ def domain_classifier(data: Any, seed: int = 0) -> DomainClassifier:
     "KL(p_g(class) || p_data(class)) to the training labels; with the classifier's test accuracy",
     applies=has_domain_classifier,
 )
-def class_histogram_metric(
-    samples: Tensor, reference: Any, *, classifier: DomainClassifier | None = None, seed: int = 0, **_: Any
-) -> dict[str, Any]:
-    """Class shares of ``samples`` by the classifier's predictions, against the training label shares."""
-    clf = classifier or domain_classifier(reference, seed)
+def class_histogram_metric(samples: Tensor, reference: Any, ctx: MetricContext) -> dict[str, Any]:
+    """Class shares of ``samples`` by the classifier's predictions (``ctx.classifier``, else the dataset's
+    domain classifier of seed ``ctx.seed``), against the training label shares."""
+    clf = ctx.classifier or domain_classifier(reference, ctx.seed)
     n_classes = int(reference.labels["train"].max()) + 1
     pred = clf.predict(samples)
     p_g = torch.bincount(pred, minlength=n_classes).double() / len(pred)

@@ -2,8 +2,8 @@
 samples show the class they were asked for (``label_accuracy``).
 
 Both need a conditional run (``train.conditional``): :func:`~origan.metrics.evaluation.evaluate` passes them
-``draw_labelled(y, seed)``, which returns ``G(z, y)`` for the classes ``y (n,)``, and the domain classifier of
-the digit datasets (:mod:`origan.metrics.classifier`).
+``ctx.draw_labelled(y, seed)``, which returns ``G(z, y)`` for the classes ``y (n,)``, and ``ctx.classifier``, the
+domain classifier of the digit datasets (:mod:`origan.metrics.classifier`).
 
 - ``tstr``: the domain classifier's network, spec and schedule (and seed) trained on synthetic digits only,
   as many as the real training split with exactly its labels (so the same class mix), scored on the real test
@@ -26,7 +26,6 @@ import torch
 from torch import Tensor
 
 from ..errors import ConfigError
-from . import register_metric
 from .classifier import (
     CLASSIFIER_SPECS,
     ClassifierSpec,
@@ -35,6 +34,7 @@ from .classifier import (
     predict,
     train_classifier,
 )
+from .registry import MetricContext, register_metric
 
 __all__ = ["label_accuracy_metric", "train_synthetic_test_real", "tstr_metric"]
 
@@ -75,7 +75,9 @@ def train_synthetic_test_real(
     return scores
 
 
-def _labelled_draw(draw_labelled: Any, metric: str) -> Callable[[Tensor, int], Tensor]:
+def _labelled_draw(
+    draw_labelled: Callable[[Tensor, int], Tensor] | None, metric: str
+) -> Callable[[Tensor, int], Tensor]:
     if draw_labelled is None:
         raise ConfigError(f"--metrics {metric}: needs a conditional run (train.conditional = true)")
     return draw_labelled
@@ -95,24 +97,17 @@ def _accuracy_scorer(net: torch.nn.Module) -> Scorer:
     conditional=True,
 )
 def tstr_metric(
-    samples: Tensor,
-    reference: Any,
-    *,
-    draw_labelled: Any = None,
-    classifier: Any = None,
-    spec: ClassifierSpec | None = None,
-    seed: int = 0,
-    **_: Any,
+    samples: Tensor, reference: Any, ctx: MetricContext, *, spec: ClassifierSpec | None = None
 ) -> dict[str, Any]:
-    """Train on synthetic, test on real; ``spec`` replaces the dataset's classifier spec (then the real-data
-    score is trained too, not read from the cached domain classifier)."""
-    draw = _labelled_draw(draw_labelled, "tstr")
+    """Train on synthetic (``ctx.draw_labelled``), test on real; ``spec`` replaces the dataset's classifier spec
+    (then the real-data score is trained too, not read from the cached domain classifier)."""
+    draw = _labelled_draw(ctx.draw_labelled, "tstr")
     y_syn = reference.labels["train"]  # (n_train,): the same classes, so the same class mix
-    x_syn = draw(y_syn, seed).float().reshape(len(y_syn), *reference.shape)
+    x_syn = draw(y_syn, ctx.seed).float().reshape(len(y_syn), *reference.shape)
     real = None
     if spec is None:
         spec = CLASSIFIER_SPECS[reference.name]
-        real = (classifier or domain_classifier(reference, CLASSIFIER_SEED)).test_accuracy
+        real = (ctx.classifier or domain_classifier(reference, CLASSIFIER_SEED)).test_accuracy
     scores = train_synthetic_test_real(
         lambda x, y: _accuracy_scorer(train_classifier(spec, x, y, CLASSIFIER_SEED)),
         x_syn,
@@ -134,23 +129,15 @@ def tstr_metric(
     applies=has_domain_classifier,
     conditional=True,
 )
-def label_accuracy_metric(
-    samples: Tensor,
-    reference: Any,
-    *,
-    draw_labelled: Any = None,
-    classifier: Any = None,
-    seed: int = 0,
-    per_class: int = 0,
-    **_: Any,
-) -> dict[str, Any]:
-    """Label accuracy of ``per_class`` samples of each class (default ``len(samples) // K``)."""
-    draw = _labelled_draw(draw_labelled, "label_accuracy")
-    clf = classifier or domain_classifier(reference, CLASSIFIER_SEED)
+def label_accuracy_metric(samples: Tensor, reference: Any, ctx: MetricContext, *, per_class: int = 0) -> dict[str, Any]:
+    """Label accuracy of ``per_class`` samples of each class (default ``len(samples) // K``), drawn with
+    ``ctx.draw_labelled`` and classified by ``ctx.classifier`` (else the cached domain classifier)."""
+    draw = _labelled_draw(ctx.draw_labelled, "label_accuracy")
+    clf = ctx.classifier or domain_classifier(reference, CLASSIFIER_SEED)
     k_classes = len(reference.classes)
     k = per_class or max(1, len(samples) // k_classes)
     y = torch.arange(k_classes).repeat_interleave(k)  # (K k,)
-    hit = (clf.predict(draw(y, seed).float().reshape(len(y), *reference.shape)) == y).double()  # (K k,)
+    hit = (clf.predict(draw(y, ctx.seed).float().reshape(len(y), *reference.shape)) == y).double()  # (K k,)
     return {
         "accuracy": float(hit.mean()),
         "per_class": [float(hit[y == c].mean()) for c in range(k_classes)],

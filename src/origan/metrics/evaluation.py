@@ -29,17 +29,17 @@ from torch import Tensor
 from ..data import build_dataset
 from ..data.tables import check_codec
 from ..errors import ConfigError
-from ..inference import usable_encoder
 from ..io import tensorboard
 from ..io.files import check_writable, write_atomic
+from ..latent.encoder import usable_encoder
 from ..limits import check_int
 from ..run import Run, load_run
 from ..seeding import derive_seed
 from ..version import __version__
-from . import METRICS, get_metric, register_metric
-from .classifier import domain_classifier, has_domain_classifier
+from .classifier import DomainClassifier, domain_classifier, has_domain_classifier
 from .inception import check_inception_weights
-from .tables import TABLE_PARTS
+from .registry import METRICS, MetricContext, get_metric, register_metric
+from .tables import TABLE_PARTS, fidelity_report
 
 __all__ = ["EVAL_FILE", "HISTORY_FILE", "default_metrics", "evaluate", "summary_rows"]
 
@@ -65,11 +65,10 @@ def default_metrics(data: Any, conditional: bool = False) -> list[str]:
     "decoded rows (origan.metrics.tables.fidelity_report), as many samples as training rows",
     applies=lambda data: "codec" in data.info,
 )
-def table_fidelity_metric(samples: Tensor, reference: Any, *, seed: int = 0, **_: Any) -> dict[str, Any]:
-    """The table fidelity report of ``len(train)`` samples, without the per-column entries."""
-    from .tables import fidelity_report
-
-    report = fidelity_report(samples[: len(reference.train)], reference, seed=seed)
+def table_fidelity_metric(samples: Tensor, reference: Any, ctx: MetricContext) -> dict[str, Any]:
+    """The table fidelity report of ``len(train)`` samples (seeded with ``ctx.seed``), without the per-column
+    entries."""
+    report = fidelity_report(samples[: len(reference.train)], reference, seed=ctx.seed)
     return {part: {k: v for k, v in values.items() if "/" not in k} for part, values in report.items()}
 
 
@@ -112,6 +111,31 @@ class _CachedEmbedding:
         return self.cache[key]
 
 
+def _context(
+    run: Run, seed: int, data_name: str, clf: DomainClassifier | None, inception_weights: str | Path | None
+) -> MetricContext:
+    """The one :class:`MetricContext` of an evaluation: fresh samples of ``run`` from seeded noise, the domain
+    classifier ``clf`` and its features (when the data have one), ``RUN/plots`` for figures."""
+
+    def draw(n: int, s: int) -> Tensor:
+        return run.sample(n, generator=torch.Generator().manual_seed(derive_seed(s, "eval-draw")))
+
+    def draw_labelled(y: Tensor, s: int) -> Tensor:  # samples of given classes (n,): G(z, y), z from the seed
+        return run.sample(len(y), generator=torch.Generator().manual_seed(derive_seed(s, "eval-labelled")), labels=y)
+
+    return MetricContext(
+        seed=seed,
+        run=run,
+        draw=draw,
+        draw_labelled=draw_labelled if run.conditional else None,
+        classifier=clf,
+        embed=None if clf is None else _CachedEmbedding(clf.features),
+        feature_space="raw" if clf is None else f"{data_name} classifier",
+        out_dir=None if run.path is None else Path(run.path) / "plots",
+        inception_weights=inception_weights,
+    )
+
+
 def evaluate(
     run: Any,
     metrics: Sequence[str] | None = None,
@@ -141,23 +165,12 @@ def evaluate(
         check_outputs(Path(run.path), run.config.train.tensorboard)
     t_start = time.perf_counter()
     data = build_dataset(run.config.data)
-    check_codec(run.data_info.get("codec"), data)  # a table edited since training: one clear error
+    check_codec(run.data_info.codec, data)  # a table edited since training: one clear error
     chosen = _choose(metrics, data, inception_weights, run.conditional)
     if metrics is None and usable_encoder(run):  # an encoder's reconstructions join the default metrics
         chosen.append("reconstruction")
     samples = run.sample(n_samples, generator=torch.Generator().manual_seed(derive_seed(seed, "eval-samples")))
     samples = samples.float().reshape(n_samples, *data.shape)  # (n, *shape), on the CPU
-    options: dict[str, Any] = {
-        "seed": seed,
-        "feature_space": "raw",
-        "inception_weights": inception_weights,
-        "run": run,
-        "draw": lambda n, s: run.sample(n, generator=torch.Generator().manual_seed(derive_seed(s, "eval-draw"))),
-    }
-    if run.conditional:  # samples of given classes (n,): G(z, y), z from the seed
-        options["draw_labelled"] = lambda y, s: run.sample(
-            len(y), generator=torch.Generator().manual_seed(derive_seed(s, "eval-labelled")), labels=y
-        )
     record: dict[str, Any] = {
         "run": str(run.path) if run.path else None,
         "step": run.step,
@@ -170,21 +183,20 @@ def evaluate(
         "metrics": {},
         "seconds": {},
     }
+    clf = None
     if has_domain_classifier(data):
         t0 = time.perf_counter()
         clf = domain_classifier(data)
-        options.update(classifier=clf, embed=_CachedEmbedding(clf.features), feature_space=f"{data.name} classifier")
         record["classifier"] = {
             "test_accuracy": clf.test_accuracy,
             "val_accuracy": clf.val_accuracy,
             "cache_key": clf.key[:20],
             "seconds": round(time.perf_counter() - t0, 2),
         }
-    if run.path is not None:
-        options["out_dir"] = Path(run.path) / "plots"
+    ctx = _context(run, seed, data.name, clf, inception_weights)
     for name in chosen:
         t0 = time.perf_counter()
-        record["metrics"][name] = METRICS[name].compute(samples, data, **options)
+        record["metrics"][name] = METRICS[name].compute(samples, data, ctx)
         record["seconds"][name] = round(time.perf_counter() - t0, 2)
         log.info("%s done in %.1f s", name, record["seconds"][name])
     record["seconds"]["total"] = round(time.perf_counter() - t_start, 2)

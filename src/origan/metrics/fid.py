@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from . import register_metric
+from .registry import MetricContext, register_metric
 
 __all__ = ["feature_statistics", "frechet_distance", "frechet_distance_of_features"]
 
@@ -68,14 +68,13 @@ def frechet_distance_of_features(a: Tensor, b: Tensor) -> float:
     "training split, in domain-classifier features for digit images (not comparable with published "
     "FIDs) or raw values; with the held-out test split as a floor",
 )
-def frechet_metric(
-    samples: Tensor, reference: Any, *, embed: Any = None, feature_space: str = "raw", n_max: int = 10_000, **_: Any
-) -> dict[str, Any]:
-    """FD(samples, train) and FD(test, train), in the ``embed`` feature space."""
+def frechet_metric(samples: Tensor, reference: Any, ctx: MetricContext, *, n_max: int = 10_000) -> dict[str, Any]:
+    """FD(samples, train) and FD(test, train), in the ``ctx.embed`` feature space (``ctx.feature_space``)."""
+    feature_space = ctx.feature_space
     train = reference.train[:n_max]
     fake, test = samples[:n_max], reference.test
-    if embed is not None:
-        train, fake, test = embed(train), embed(fake), embed(test)
+    if ctx.embed is not None:
+        train, fake, test = ctx.embed(train), ctx.embed(fake), ctx.embed(test)
     dim = train[0].numel()
     if dim > MAX_DIM:
         return {

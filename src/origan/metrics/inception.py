@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import CheckpointError
-from . import register_metric
+from .registry import MetricContext, register_metric
 
 __all__ = ["InceptionFID", "check_inception_weights", "inception_fid_metric", "load_inception"]
 
@@ -225,17 +225,13 @@ def load_inception(path: str | Path) -> InceptionFID:
     default=False,  # only when a weights file is given
 )
 def inception_fid_metric(
-    samples: Tensor,
-    reference: Any,
-    *,
-    inception_weights: str | Path | None = None,
-    inception_n: int = N_DEFAULT,
-    **_: Any,
+    samples: Tensor, reference: Any, ctx: MetricContext, *, inception_n: int = N_DEFAULT
 ) -> dict[str, Any]:
-    """FID between ``inception_n`` samples and as many training images."""
+    """FID between ``inception_n`` samples and as many training images, with ``ctx.inception_weights``."""
     from ..errors import ConfigError
     from .fid import frechet_distance_of_features
 
+    inception_weights = ctx.inception_weights
     if inception_weights is None:
         raise ConfigError("--metrics inception_fid: needs --inception-weights FILE.safetensors")
     net = load_inception(inception_weights)

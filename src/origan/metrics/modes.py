@@ -18,14 +18,13 @@ mean and standard error over several independent draws of noise.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from . import register_metric
 from .distances import min_first, sq_dist_matrix
+from .registry import MetricContext, register_metric
 
 __all__ = ["N_SAMPLES_PER_DRAW", "mode_coverage", "modes_metric", "summarise_draws"]
 
@@ -97,21 +96,14 @@ def summarise_draws(draws: list[dict[str, Any]], n_modes: int) -> dict[str, Any]
     "nearest mode, reverse KL of the mode histogram; 2,500 samples, mean +- s.e. over draws",
     applies=lambda data: data.target is not None,
 )
-def modes_metric(
-    samples: Tensor,
-    reference: Any,
-    *,
-    draw: Callable[[int, int], Tensor] | None = None,
-    seed: int = 0,
-    draws: int = 5,
-    **_: Any,
-) -> dict[str, Any]:
-    """Mode coverage of ``draws`` independent sets of 2,500 samples (``draw(n, seed)``; else slices of ``samples``)."""
+def modes_metric(samples: Tensor, reference: Any, ctx: MetricContext, *, draws: int = 5) -> dict[str, Any]:
+    """Mode coverage of ``draws`` independent sets of 2,500 samples (``ctx.draw(n, seed)``; else slices of
+    ``samples``)."""
     target = reference.target
     results = []
     for i in range(draws):
-        if draw is not None:
-            x = draw(N_SAMPLES_PER_DRAW, seed + 1000 + i)
+        if ctx.draw is not None:
+            x = ctx.draw(N_SAMPLES_PER_DRAW, ctx.seed + 1000 + i)
         else:
             x = samples[i * N_SAMPLES_PER_DRAW : (i + 1) * N_SAMPLES_PER_DRAW]
             if len(x) < N_SAMPLES_PER_DRAW:

@@ -22,8 +22,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from . import register_metric
 from .distances import nearest_neighbour
+from .registry import MetricContext, register_metric
 
 __all__ = ["nearest_neighbours", "novelty", "save_neighbour_figure"]
 
@@ -76,11 +76,10 @@ def save_neighbour_figure(samples: Tensor, train: Tensor, path: Path, n: int = 3
     "the share of samples closer than held-out data typically is; for images a PNG of samples "
     "beside their nearest training example",
 )
-def novelty_metric(
-    samples: Tensor, reference: Any, *, out_dir: Path | None = None, n_max: int = N_DEFAULT, **_: Any
-) -> dict[str, Any]:
-    """Memorisation figures of up to ``n_max`` samples; the neighbour PNG goes to ``out_dir`` for images."""
+def novelty_metric(samples: Tensor, reference: Any, ctx: MetricContext, *, n_max: int = N_DEFAULT) -> dict[str, Any]:
+    """Memorisation figures of up to ``n_max`` samples; the neighbour PNG goes to ``ctx.out_dir`` for images."""
     out = novelty(samples[:n_max], reference.train, reference.test[:n_max])
+    out_dir = ctx.out_dir
     if reference.kind == "image" and out_dir is not None:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         out["figure"] = str(save_neighbour_figure(samples, reference.train, Path(out_dir) / "nearest-neighbours.png"))

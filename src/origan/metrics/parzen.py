@@ -27,8 +27,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from . import register_metric
 from .distances import BLOCK_ELEMENTS, flat64, gram_sq_blocks, nearest_neighbour
+from .registry import MetricContext, register_metric
 
 __all__ = [
     "N_SAMPLES",
@@ -149,9 +149,10 @@ def kmeans_centroids(x: Tensor, k: int, generator: torch.Generator, iterations: 
     "baselines scored the same way: the training set as samples and k-means centroids of it",
 )
 def parzen_metric(
-    samples: Tensor, reference: Any, *, seed: int = 0, kmeans_k: int | None = None, baselines: bool = True, **_: Any
+    samples: Tensor, reference: Any, ctx: MetricContext, *, kmeans_k: int | None = None, baselines: bool = True
 ) -> dict[str, Any]:
-    """The protocol on ``samples`` and, when ``baselines``, on the training set and its k-means centroids."""
+    """The protocol on ``samples`` and, when ``baselines``, on the training set and its k-means centroids
+    (k-means++ seeded with ``ctx.seed``)."""
     sigmas = PAPER_SIGMAS if reference.kind == "image" else VECTOR_SIGMAS
     out: dict[str, Any] = {
         "model": parzen_protocol(samples, reference.val, reference.test, sigmas),
@@ -160,7 +161,7 @@ def parzen_metric(
     if baselines:
         train = reference.train[:N_SAMPLES]
         k = kmeans_k or max(1, min(KMEANS_MAX_K, len(reference.train) // 5))
-        centroids = kmeans_centroids(reference.train, k, torch.Generator().manual_seed(seed))
+        centroids = kmeans_centroids(reference.train, k, torch.Generator().manual_seed(ctx.seed))
         out["baseline_train_set"] = parzen_protocol(train, reference.val, reference.test, sigmas)
         out["baseline_kmeans"] = parzen_protocol(centroids, reference.val, reference.test, sigmas)
         out["baseline_kmeans"]["k"] = k

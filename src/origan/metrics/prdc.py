@@ -22,8 +22,8 @@ from typing import Any
 
 from torch import Tensor
 
-from . import register_metric
 from .distances import count_in_balls, flat64, kth_neighbour_sq_radii, kth_neighbour_sq_radius, nearest_neighbour
+from .registry import MetricContext, register_metric
 
 __all__ = ["K_DENSITY_COVERAGE", "K_PRECISION_RECALL", "kth_neighbour_sq_radius", "prdc"]
 
@@ -60,19 +60,17 @@ def prdc(
     description="precision/recall (Kynkaanniemi et al. 2019, k=3) and density/coverage (Naeem et al. 2020, k=5) "
     "against the training split; classifier features for digit images, raw values otherwise; open balls",
 )
-def prdc_metric(
-    samples: Tensor, reference: Any, *, embed: Any = None, feature_space: str = "raw", n_max: int = 10_000, **_: Any
-) -> dict[str, Any]:
-    """PRDC of up to ``n_max`` samples against as many training examples, in the ``embed`` feature space."""
+def prdc_metric(samples: Tensor, reference: Any, ctx: MetricContext, *, n_max: int = 10_000) -> dict[str, Any]:
+    """PRDC of up to ``n_max`` samples against as many training examples, in the ``ctx.embed`` feature space."""
     n = min(n_max, len(samples), len(reference.train))
     real, fake = reference.train[:n], samples[:n]
-    if embed is not None:
-        real, fake = embed(real), embed(fake)
+    if ctx.embed is not None:
+        real, fake = ctx.embed(real), ctx.embed(fake)
     out: dict[str, Any] = dict(prdc(real, fake))
     out.update(
         {
             "n": n,
-            "features": feature_space,
+            "features": ctx.feature_space,
             "k_precision_recall": K_PRECISION_RECALL,
             "k_density_coverage": K_DENSITY_COVERAGE,
             "ties": "open balls: a point on a boundary is outside",

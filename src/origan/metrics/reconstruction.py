@@ -20,8 +20,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from . import register_metric
 from .novelty import nearest_neighbours
+from .registry import MetricContext, register_metric
 
 __all__ = ["reconstruction", "save_reconstruction_figure"]
 
@@ -33,7 +33,7 @@ FIGURE_COLUMNS = 16
 def reconstruct(run: Any, x: Tensor, batch_size: int = 1024) -> Tensor:
     """``G(E(x))`` ``(n, *shape)`` by the run's encoder and the generator it was fitted to (:meth:`GAN.generate`:
     G's moving average when the run keeps one), on the CPU."""
-    from ..inference import encode, load_encoder
+    from ..latent.encoder import encode, load_encoder
 
     z = encode(load_encoder(run), x)  # (n, noise_dim)
     return run.gan.generate(z, batch_size=batch_size).cpu().float()
@@ -76,11 +76,12 @@ def save_reconstruction_figure(x: Tensor, x_rec: Tensor, neighbours: Tensor, pat
     default=False,
 )
 def reconstruction_metric(
-    samples: Tensor, reference: Any, *, run: Any = None, out_dir: Path | None = None, n_max: int = N_DEFAULT, **_: Any
+    samples: Tensor, reference: Any, ctx: MetricContext, *, n_max: int = N_DEFAULT
 ) -> dict[str, Any]:
-    """Reconstruction error of the test split by the run's encoder and G."""
+    """Reconstruction error of the test split by the encoder and G of ``ctx.run``; the PNG goes to ``ctx.out_dir``."""
     from ..errors import ConfigError
 
+    run, out_dir = ctx.run, ctx.out_dir
     if run is None:
         raise ConfigError("--metrics reconstruction: needs the run (its encoder and G)")
     x = reference.test[:n_max].float()

@@ -26,8 +26,8 @@ from torch import Tensor, nn
 
 from ..errors import ConfigError
 from ..seeding import derive_seed
-from . import register_metric
 from .classifier import CLASSIFIER_SPECS, has_domain_classifier
+from .registry import MetricContext, register_metric
 
 __all__ = ["SIZES", "d_features", "labelled_indices", "linear_probe", "semi_supervised"]
 
@@ -123,11 +123,13 @@ def semi_supervised(
     applies=has_domain_classifier,
     default=False,
 )
-def semi_metric(samples: Tensor, reference: Any, *, run: Any = None, seed: int = 0, **_: Any) -> dict[str, Any]:
-    """The semi-supervised table of ``run`` on its digit dataset; ``E`` joins it when the run's encoder loads and
-    fits the generator samples come from (a stale one is left out, with a warning)."""
-    from ..inference import load_encoder, usable_encoder
+def semi_metric(samples: Tensor, reference: Any, ctx: MetricContext) -> dict[str, Any]:
+    """The semi-supervised table of ``ctx.run`` on its digit dataset (labelled examples drawn with ``ctx.seed``);
+    ``E`` joins it when the run's encoder loads and fits the generator samples come from (a stale one is left
+    out, with a warning)."""
+    from ..latent.encoder import load_encoder, usable_encoder
 
+    run = ctx.run
     if run is None:
         raise ConfigError("--metrics semi: needs the run (its discriminator)")
     features: dict[str, Callable[[Tensor], Tensor]] = {
@@ -137,4 +139,4 @@ def semi_metric(samples: Tensor, reference: Any, *, run: Any = None, seed: int =
     if usable_encoder(run):
         E = load_encoder(run)
         features["E"] = lambda x: torch.no_grad()(E.features)(x.float())
-    return semi_supervised(reference, features, SIZES, seed)
+    return semi_supervised(reference, features, SIZES, ctx.seed)

@@ -1,9 +1,10 @@
 """Fidelity of synthetic tables: marginals, correlations, usefulness for a model, and memorisation.
 
-Every metric takes encoded rows ``(n, width)`` (what G outputs) and the table's codec (``codec=``, the
-JSON stored in the run). Rows are decoded to the original columns first, so a sample is judged as the
-CSV a user would get; where a metric needs numbers, decoded rows are encoded again (numeric columns
-standardised, categorical columns one-hot), which puts real and synthetic rows in the same space.
+Every metric takes encoded rows ``(n, width)`` (what G outputs) and a
+:class:`~origan.metrics.registry.MetricContext` whose ``codec`` is the table's codec (the one stored in the
+run, or its JSON). Rows are decoded to the original columns first, so a sample is judged as the CSV a user
+would get; where a metric needs numbers, decoded rows are encoded again (numeric columns standardised,
+categorical columns one-hot), which puts real and synthetic rows in the same space.
 
 - ``table_marginals``: per numeric column the two-sample Kolmogorov-Smirnov statistic and the
   1-Wasserstein distance in units of the column's standard deviation (``scipy.stats``); per categorical
@@ -32,9 +33,9 @@ from torch import Tensor
 
 from ..data.tables import TableCodec, check_codec
 from ..errors import ConfigError
-from . import register_metric
 from .conditional import train_synthetic_test_real
 from .distances import nearest_neighbour
+from .registry import MetricContext, register_metric
 
 if TYPE_CHECKING:
     from ..data import Dataset
@@ -49,7 +50,7 @@ TABLE_PARTS = ("table_marginals", "table_correlation", "table_utility", "table_m
 
 def _codec(codec: TableCodec | dict[str, Any] | None, metric: str) -> TableCodec:
     if codec is None:
-        raise ConfigError(f"{metric}: needs codec= (the table codec stored in the run: run.data_info['codec'])")
+        raise ConfigError(f"{metric}: needs codec= (the table codec stored in the run: run.data_info.codec)")
     return codec if isinstance(codec, TableCodec) else TableCodec.from_json(codec)
 
 
@@ -65,11 +66,11 @@ def _reencode(codec: TableCodec, x: Tensor | np.ndarray) -> np.ndarray:
     description="per-column KS and Wasserstein/std (numeric) and total variation (categorical) "
     "between the decoded samples and the reference rows (scipy.stats)",
 )
-def marginals(samples: Tensor, reference: Tensor, codec: Any = None, **_: Any) -> dict[str, float]:
+def marginals(samples: Tensor, reference: Tensor, ctx: MetricContext) -> dict[str, float]:
     """Marginal distances per column and their means; lower is closer (0 = identical marginals)."""
     from scipy.stats import ks_2samp, wasserstein_distance
 
-    c = _codec(codec, "table_marginals")
+    c = _codec(ctx.codec, "table_marginals")
     fake, real = c.decode(samples), c.decode(reference)
     out: dict[str, float] = {}
     ks, ws, tv = [], [], []
@@ -109,9 +110,9 @@ def _correlation(x: np.ndarray) -> np.ndarray:
     description="difference of the Pearson correlation matrices of the re-encoded columns "
     "(standardised numeric, one-hot categorical): max, mean over pairs, Frobenius",
 )
-def table_correlation(samples: Tensor, reference: Tensor, codec: Any = None, **_: Any) -> dict[str, float]:
+def table_correlation(samples: Tensor, reference: Tensor, ctx: MetricContext) -> dict[str, float]:
     """How far the synthetic rows' correlations are from the reference's; 0 = identical."""
-    c = _codec(codec, "table_correlation")
+    c = _codec(ctx.codec, "table_correlation")
     diff = np.abs(_correlation(_reencode(c, samples)) - _correlation(_reencode(c, reference)))
     pairs = diff[np.triu_indices(len(diff), k=1)]
     return {
@@ -158,15 +159,16 @@ def _xy(c: TableCodec, x: Tensor | np.ndarray, target: str) -> tuple[np.ndarray,
 def utility(
     samples: Tensor,
     reference: Tensor,
-    codec: Any = None,
+    ctx: MetricContext,
+    *,
     train: Tensor | None = None,
     target: str = "",
     model: str = "random_forest",
-    seed: int = 0,
-    **_: Any,
 ) -> dict[str, float]:
-    """Scores on the real ``reference`` rows of a model fit on ``samples`` (TSTR) and on real ``train`` rows (TRTR)."""
-    c = _codec(codec, "table_utility")
+    """Scores on the real ``reference`` rows of a model fit on ``samples`` (TSTR) and on real ``train`` rows (TRTR);
+    ``ctx.seed`` seeds the model."""
+    c = _codec(ctx.codec, "table_utility")
+    seed = ctx.seed
     if train is None:
         raise ConfigError("table_utility: needs train= (the real training rows) for the train-on-real baseline")
     target = target or c.names[-1]
@@ -202,10 +204,10 @@ def utility(
     "(reference); needs train=",
 )
 def memorisation(
-    samples: Tensor, reference: Tensor, codec: Any = None, train: Tensor | None = None, **_: Any
+    samples: Tensor, reference: Tensor, ctx: MetricContext, *, train: Tensor | None = None
 ) -> dict[str, float]:
     """Nearest-training-row distances (re-encoded space) of synthetic rows against those of held-out rows."""
-    c = _codec(codec, "table_memorisation")
+    c = _codec(ctx.codec, "table_memorisation")
     if train is None:
         raise ConfigError("table_memorisation: needs train= (the real training rows)")
     rows = torch.from_numpy(_reencode(c, train))  # (n_train, width)
@@ -251,23 +253,23 @@ def fidelity_report(
             raise ConfigError("fidelity_report: samples need their dataset")
     else:
         dataset = dataset or build_dataset(run_or_samples.config.data)
-        check_codec(run_or_samples.data_info.get("codec"), dataset)
+        check_codec(run_or_samples.data_info.codec, dataset)
         samples = run_or_samples.sample(n or len(dataset.train), generator=torch.Generator().manual_seed(seed))
     if dataset.kind != "table" or "codec" not in dataset.info:
         raise ConfigError(f"fidelity_report: needs a table dataset, got {dataset.name!r} ({dataset.kind})")
-    codec = TableCodec.from_json(dataset.info["codec"])
+    ctx = MetricContext(seed=seed, codec=TableCodec.from_json(dataset.info["codec"]))
     target = target or dataset.info.get("target_column", "")
     holdout = torch.cat([dataset.val, dataset.test])
     return {
-        "marginals": marginals(samples, dataset.train, codec=codec),
-        "correlation": table_correlation(samples, dataset.train, codec=codec),
+        "marginals": marginals(samples, dataset.train, ctx),
+        "correlation": table_correlation(samples, dataset.train, ctx),
         "real_holdout": {
             k: v
             for k, v in (
-                marginals(holdout, dataset.train, codec=codec) | table_correlation(holdout, dataset.train, codec=codec)
+                marginals(holdout, dataset.train, ctx) | table_correlation(holdout, dataset.train, ctx)
             ).items()
             if "/" not in k
         },
-        "utility": utility(samples, holdout, codec=codec, train=dataset.train, target=target, model=model, seed=seed),
-        "memorisation": memorisation(samples, holdout, codec=codec, train=dataset.train),
+        "utility": utility(samples, holdout, ctx, train=dataset.train, target=target, model=model),
+        "memorisation": memorisation(samples, holdout, ctx, train=dataset.train),
     }

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ..data.toy import GaussianMixture
+from ..data.mixture import GaussianMixture
 from ..models.flows import Flow
 from ..priors import Prior
 

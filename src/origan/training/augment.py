@@ -1,5 +1,4 @@
-"""Differentiable augmentation of everything D sees (Zhao et al. 2020, "DiffAugment"), and a moving average
-of G's weights for sampling (Yazıcı et al. 2019).
+"""Differentiable augmentation of everything D sees (Zhao et al. 2020, "DiffAugment").
 
 With a few thousand images D memorises the training set and its feedback to G turns to noise. DiffAugment
 keeps the game's objective: the same random, differentiable transform T is applied to real and generated
@@ -29,7 +28,7 @@ from torch import Tensor, nn
 
 from ..config import AUGMENTATIONS
 
-__all__ = ["AUGMENTATIONS", "DiffAugment", "update_ema"]
+__all__ = ["AUGMENTATIONS", "DiffAugment"]
 
 TRANSLATION_RATIO = 0.125  # DiffAugment: shifts of up to 1/8 of the side
 CUTOUT_RATIO = 0.5  # DiffAugment: a square of half the side
@@ -98,16 +97,3 @@ class DiffAugment(nn.Module):
         for op in self.ops:
             x = getattr(self, f"_{op}")(x)
         return x
-
-
-@torch.no_grad()
-def update_ema(average: nn.Module, model: nn.Module, decay: float, updates: int) -> None:
-    """``average <- beta * average + (1 - beta) * model`` for the parameters, with ``beta = min(decay, (1 + t)
-    / (10 + t))`` after ``t`` updates (a short warm-up, so early weights do not linger); buffers (batch-norm
-    statistics) are copied."""
-    beta = min(decay, (1 + updates) / (10 + updates))
-    avg_params: list[Tensor] = [p.detach() for p in average.parameters()]
-    params: list[Tensor] = [p.detach() for p in model.parameters()]
-    torch._foreach_lerp_(avg_params, params, 1.0 - beta)
-    for b_avg, b in zip(average.buffers(), model.buffers(), strict=True):
-        b_avg.copy_(b)

@@ -14,27 +14,28 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Sequence
-from typing import Any, NamedTuple, Protocol, cast
+from collections.abc import Collection, Sequence
+from typing import NamedTuple, Protocol, cast
 
 import torch
 from torch import Tensor
 
 from ..config import Config
-from ..data import Dataset, build_dataset
+from ..data import DATASETS, Dataset, build_dataset
 from ..errors import ConfigError, DataError, UserError
 from ..gan import GAN
 from ..limits import check_request
-from ..models import build_discriminator, build_generator
+from ..losses import GENERATOR_LOSSES
+from ..models import DISCRIMINATORS, GENERATORS, build_discriminator, build_generator
 from ..models.dropout import bind_dropout
-from ..priors import build_prior
+from ..priors import PRIORS, build_prior
 from ..seeding import derive_seed, seed_all
 from .augment import DiffAugment
 from .speed import choose_threads, prepare_modules
 from .state import BatchSampler, TrainState
 from .trainer import make_optimizer
 
-__all__ = ["BuiltState", "build_gan", "build_state", "check_data", "data_info", "resolve_device"]
+__all__ = ["BuiltState", "build_gan", "build_state", "check_data", "check_registered", "resolve_device"]
 
 _DEVICE = re.compile(r"(cpu|cuda|mps)(:\d+)?")
 
@@ -54,6 +55,27 @@ def resolve_device(name: str) -> torch.device:
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise ConfigError(f"train.device: {name} requested but MPS is not available")
     return device
+
+
+def _registered(key: str, name: str, family: Collection[str]) -> None:
+    if name not in family:
+        raise ConfigError(f"{key}: expected one of {', '.join(sorted(family))}, got {name!r}")
+
+
+def check_registered(cfg: Config) -> Config:
+    """Each registered name of ``cfg`` (data, prior, G, D, G cost) is a member of its family's registry: raise
+    :class:`ConfigError` naming the key of the first one no registry knows; return ``cfg``.
+
+    :mod:`origan.config` checks types, choices and ranges and knows no registry (so it imports no model, data
+    or loss code); this runs where a config is resolved into a run: training, resume, ``load_run`` and
+    ``origan train --dry-run``.
+    """
+    _registered("data.name", cfg.data.name, DATASETS)
+    _registered("noise.prior", cfg.noise.prior, PRIORS)
+    _registered("generator.name", cfg.generator.name, GENERATORS)
+    _registered("discriminator.name", cfg.discriminator.name, DISCRIMINATORS)
+    _registered("loss.generator", cfg.loss.generator, GENERATOR_LOSSES)
+    return cfg
 
 
 class _InitsOutputBias(Protocol):
@@ -99,18 +121,6 @@ def build_gan(
     if cfg.train.ema > 0:  # starts as G's copy; the trainer moves it after every G update
         gan.G_ema = copy.deepcopy(generator).requires_grad_(False)
     return gan
-
-
-def data_info(data: Dataset) -> dict[str, Any]:
-    """What sampling needs to know of the training data, as plain JSON (stored in every checkpoint)."""
-    info = {"name": data.name, "shape": list(data.shape), "kind": data.kind, "bounded": data.bounded}
-    if "codec" in data.info:  # tables: how to decode samples to the original columns (plain JSON)
-        info["codec"] = data.info["codec"]
-    if data.classes:  # labelled data: the class names, in class-index order (plain JSON)
-        info["classes"] = list(data.classes)
-    if data.labels:  # and how many training examples each class has (a conditional run draws classes so)
-        info["class_counts"] = torch.bincount(data.labels["train"], minlength=len(data.classes)).tolist()
-    return info
 
 
 class BuiltState(NamedTuple):

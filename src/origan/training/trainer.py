@@ -28,7 +28,7 @@ from torch import Tensor
 from .. import losses
 from ..config import Config, OptimConfig
 from ..gan import StepOutput
-from .augment import update_ema
+from .ema import update_ema
 from .schedules import learning_rate, momentum
 from .speed import autocast_context
 from .state import TrainState

@@ -48,7 +48,7 @@ def test_the_training_table_decodes_back_to_the_frame_exactly(fitted):
     values = [
         infer_column(c, n, str(path), model.config.data.max_categories)[0] for n, c in zip(names, cells, strict=True)
     ]
-    back = model.decode(TableCodec.from_json(model.run.data_info["codec"]).encode(values))
+    back = model.decode(TableCodec.from_json(model.run.data_info.codec).encode(values))
     assert list(back.columns) == list(df.columns) and back.dtypes.equals(df.dtypes)
     pd.testing.assert_frame_equal(back, df, check_exact=True)
 
@@ -108,3 +108,34 @@ def test_bad_frames_are_refused_before_anything_is_written(tmp_path, change, dis
     assert not (tmp_path / "m").exists()
     with pytest.raises(RunDirError, match="not fitted yet"):
         model.sample(3)
+
+
+def test_scikit_learn_estimator_contract(tmp_path):
+    """The constructor stores its arguments as given; get_params/set_params/clone work as scikit-learn's do,
+    and a refused set_params leaves the model as it was."""
+    from sklearn.base import clone
+
+    from origan.errors import OptionError
+
+    overrides = {"train.batch_size": 8}
+    model = origan.TableGAN(steps=3, seed=7, overrides=overrides, out=tmp_path / "t")
+    params = model.get_params()
+    assert params == {
+        "preset": "csv",
+        "steps": 3,
+        "seed": 7,
+        "overrides": overrides,
+        "out": tmp_path / "t",
+        "overwrite": False,
+    }
+    assert params["overrides"] is overrides  # stored as given, not a copy
+    twin = clone(model)
+    assert twin is not model and twin.get_params() == params and twin.run is None
+    assert twin.config == model.config
+    assert model.set_params(seed=9, steps=5) is model
+    assert (model.seed, model.config.seed, model.config.train.steps) == (9, 9, 5)
+    with pytest.raises(OptionError, match="seed"):
+        model.set_params(seed=-1)
+    assert (model.seed, model.config.seed) == (9, 9)  # unchanged by the refused change
+    with pytest.raises(OptionError, match="unknown parameter 'sede'"):
+        model.set_params(sede=1)

@@ -598,6 +598,9 @@ def _check_spec(spec: Any, field: str, pd: Any) -> None:
 # The estimator
 
 
+PARAMS = ("preset", "steps", "seed", "overrides", "out", "overwrite")  # the constructor's, in its order
+
+
 class TableGAN:
     """An origan GAN for a DataFrame: ``fit``, ``sample``, ``save``, ``load``.
 
@@ -625,7 +628,43 @@ class TableGAN:
         out: str | os.PathLike[str] | None = None,
         overwrite: bool = False,
     ) -> None:
+        # scikit-learn's estimator contract: the constructor stores its arguments as given (get_params returns
+        # them, clone rebuilds the model from them); they are also checked here, so a bad one fails at once
+        self.preset, self.steps, self.seed, self.overrides = preset, steps, seed, overrides
+        self.out, self.overwrite = out, overwrite
+        self.config = self._resolve()
+        self.run: Any = None
+        self.schema: dict[str, Any] | None = None
+        self.codec: Any = None
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor's arguments, by name (scikit-learn's ``get_params``; ``deep`` has nothing to reach)."""
+        return {name: getattr(self, name) for name in PARAMS}
+
+    def set_params(self, **params: Any) -> TableGAN:
+        """Change constructor arguments (checked as the constructor checks them); a later ``fit`` uses them."""
+        unknown = sorted(set(params) - set(PARAMS))
+        if unknown:
+            raise OptionError(
+                f"TableGAN.set_params: unknown parameter {unknown[0]!r}; expected one of {', '.join(PARAMS)}"
+            )
+        before = self.get_params()
+        for name, value in params.items():
+            setattr(self, name, value)
+        try:
+            self.config = self._resolve()
+        except BaseException:
+            for name, value in before.items():  # a refused change leaves the model as it was
+                setattr(self, name, value)
+            raise
+        return self
+
+    def _resolve(self) -> Any:
+        """The config of the constructor's arguments, each checked in one line naming it."""
         from .config import load_config
+
+        preset, steps, seed, overrides = self.preset, self.steps, self.seed, self.overrides
+        out, overwrite = self.out, self.overwrite
 
         if not isinstance(preset, str):
             raise OptionError(f"TableGAN: preset: expected a preset name, got {type(preset).__name__}")
@@ -653,11 +692,7 @@ class TableGAN:
                 "TableGAN: data.drop_columns: not supported (the model's columns are the frame's); "
                 "drop the columns from the DataFrame instead"
             )
-        self.config = cfg
-        self.out, self.overwrite = out, overwrite
-        self.run: Any = None
-        self.schema: dict[str, Any] | None = None
-        self.codec: Any = None
+        return cfg
 
     def fit(self, df: Any, discrete_columns: Iterable[Any] | None = (), callbacks: Iterable[Any] = ()) -> TableGAN:
         """Train on ``df``; ``discrete_columns`` (labels or their text) are one-hot encoded besides text,
@@ -669,8 +704,8 @@ class TableGAN:
         from .io import tensorboard
         from .io.checkpoint import ever_checkpointed
         from .io.rundir import MARKER, RunDir, next_run_path
-        from .names import check_registered
-        from .training.build import build_state, resolve_device
+        from .training.build import build_state, check_registered, resolve_device
+        from .training.session import create_run, fit_run
 
         try:
             callbacks = list(callbacks)
@@ -714,15 +749,14 @@ class TableGAN:
         existed = kind == "folder"
         marker_existed = existed and (path / MARKER).exists()
         try:
-            run = run_api._create_run(path, self.overwrite, cfg)  # the table lives in the run it trains
+            run = create_run(path, cfg, overwrite=self.overwrite)  # the table lives in the run it trains
             try:
                 write_atomic(table, data)
                 run.write_json(SCHEMA_FILE, schema)
             except OSError as e:
                 raise RunDirError(f"{path}: cannot write the table ({e.strerror or e})") from None
             del data
-            built, state, fixed_z = build_state(cfg, device, 0)
-            run_api._run_trainer(cfg, run, built, state, fixed_z, callbacks)
+            fit_run(cfg, run, build_state(cfg, device, 0), callbacks)
         except BaseException:
             if not ever_checkpointed(path / "checkpoints"):  # nothing to resume: leave the folder as it was
                 _undo(path, existed, marker_existed, parents)
@@ -744,7 +778,7 @@ class TableGAN:
         from .data.tables import TableCodec
 
         try:
-            return TableCodec.from_json(run.data_info.get("codec"))
+            return TableCodec.from_json(run.data_info.codec)
         except DataError as e:
             raise CheckpointError(f"{run.checkpoint}: not a TableGAN run ({e})") from None
 
@@ -839,7 +873,8 @@ class TableGAN:
         run = load_run(path)
         codec = cls._codec_of(run)
         _check_schema(schema, str(where), codec)
-        model = cls.__new__(cls)
+        model = cls.__new__(cls)  # the run's own config, not a preset's: get_params gives its seed, budget, place
+        model.preset, model.steps, model.seed, model.overrides = "csv", run.config.train.steps, run.config.seed, None
         model.config, model.out, model.overwrite = run.config, run.path, False
         model.run, model.schema, model.codec = run, schema, codec
         return model

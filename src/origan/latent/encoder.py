@@ -28,22 +28,25 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 from torch import Tensor, nn
 
-from .errors import CheckpointError, ConfigError, DataError, OptionError
-from .io.files import check_writable
-from .limits import check_decoded_size, check_float, check_int, check_request, regular_file, sample_bytes
+from ..errors import CheckpointError, ConfigError, DataError, OptionError
+from ..io.files import check_writable
+from ..limits import check_decoded_size, check_float, check_int, check_request, regular_file, sample_bytes
 
 if TYPE_CHECKING:
-    from .run import Run
+    from ..config import Config
+    from ..data import DataInfo
+    from ..gan import GAN
 
 __all__ = [
     "ENCODER_DIR",
     "Encoder",
     "EncoderSpec",
+    "Trained",
     "check_encoder",
     "check_encoder_destination",
     "check_fit",
@@ -64,6 +67,26 @@ log = logging.getLogger(__name__)
 
 ENCODER_DIR = "encoder"
 ENCODER_NAME = "encoder"
+
+
+class Trained(Protocol):
+    """A trained GAN and its run folder, as the encoder reads them: an :class:`origan.run.Run` or the
+    :class:`origan.training.session.Fitted` a fit returns (this module knows neither class)."""
+
+    @property
+    def path(self) -> Path | None: ...  # the run directory (the encoder is stored in RUN/encoder/)
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def gan(self) -> GAN: ...
+
+    @property
+    def step(self) -> int: ...
+
+    @property
+    def data_info(self) -> DataInfo: ...
 
 
 @dataclass(frozen=True)
@@ -87,7 +110,7 @@ class Encoder(nn.Module):
         super().__init__()
         self.spec = spec
         if spec.arch == "conv":
-            from .models.conv import DCGANDiscriminator
+            from ..models.conv import DCGANDiscriminator
 
             body = DCGANDiscriminator(spec.shape, spec.width).body  # stride-2 convs, LeakyReLU(0.2)
             with torch.no_grad():
@@ -112,13 +135,13 @@ class Encoder(nn.Module):
         return self.spec.half_width * torch.tanh(z) if self.spec.prior == "uniform" else z
 
 
-def default_spec(run: Run, hidden: Sequence[int] = (), width: int = 0) -> EncoderSpec:
+def default_spec(run: Trained, hidden: Sequence[int] = (), width: int = 0) -> EncoderSpec:
     """The encoder for ``run``'s data: convolutional for square images the DCGAN body takes, else an MLP."""
-    from .models.conv import dcgan_plan
+    from ..models.conv import dcgan_plan
 
-    shape = tuple(run.data_info["shape"])
+    shape = tuple(run.data_info.shape)
     arch = "mlp"
-    if run.data_info["kind"] == "image":
+    if run.data_info.kind == "image":
         try:
             dcgan_plan(shape)
             arch = "conv"
@@ -139,12 +162,12 @@ def encoder_path(run_path: Path) -> Path:
     return Path(run_path) / ENCODER_DIR / f"{ENCODER_NAME}.json"
 
 
-def has_encoder(run: Run) -> bool:
+def has_encoder(run: Trained) -> bool:
     """Whether ``run`` has a stored encoder (intact or not)."""
     return run.path is not None and encoder_path(run.path).exists()
 
 
-def usable_encoder(run: Run) -> bool:
+def usable_encoder(run: Trained) -> bool:
     """Whether ``run`` has an encoder that loads and fits its G; a damaged or stale one is logged, not raised
     (for defaults that add the encoder's metrics only when they can run)."""
     if not has_encoder(run):
@@ -157,7 +180,7 @@ def usable_encoder(run: Run) -> bool:
     return True
 
 
-def generator_sha256(run: Run) -> str:
+def generator_sha256(run: Trained) -> str:
     """SHA-256 of the weights (and buffers) of the generator samples come from (:attr:`GAN.sampler`: G's
     moving average when the run keeps one): what an encoder is fitted to, and how a stale one is told."""
     h = hashlib.sha256()
@@ -168,7 +191,7 @@ def generator_sha256(run: Run) -> str:
     return h.hexdigest()
 
 
-def _generator_name(run: Run) -> str:
+def _generator_name(run: Trained) -> str:
     return "G_ema" if run.gan.G_ema is not None else "G"
 
 
@@ -191,20 +214,20 @@ def check_fit_options(
 
 
 def check_fit(
-    run: Run, steps: Any, refine_real: Any, batch_size: Any, lr: Any, seed: Any
+    run: Trained, steps: Any, refine_real: Any, batch_size: Any, lr: Any, seed: Any
 ) -> tuple[int, int, int, float, int]:
     """:func:`check_fit_options`, then what depends on ``run``: an unconditional G, and a batch of examples
     and codes within the byte budget. Nothing is computed or written."""
     options = check_fit_options(steps, refine_real, batch_size, lr, seed)
     if run.gan.conditional:
         raise ConfigError("encode: an encoder for a conditional generator G(z, y) is not supported")
-    item = sample_bytes(run.data_info["shape"]) + 4 * run.gan.prior.dim  # one example and its code
+    item = sample_bytes(run.data_info.shape) + 4 * run.gan.prior.dim  # one example and its code
     check_request(options[2], item, "--batch-size", "examples per step")
     return options
 
 
 def fit_encoder(
-    run: Run,
+    run: Trained,
     steps: int = 2000,
     refine_real: int = 0,
     batch_size: int = 128,
@@ -243,11 +266,11 @@ def fit_encoder(
     return E.cpu().eval(), history
 
 
-def _real_examples(run: Run, real: Tensor | None) -> Tensor:
+def _real_examples(run: Trained, real: Tensor | None) -> Tensor:
     """``(n, *shape)`` the examples of the refinement: ``real``, else the run's training split."""
-    shape = tuple(run.data_info["shape"])
+    shape = tuple(run.data_info.shape)
     if real is None:
-        from .data import build_dataset
+        from ..data import build_dataset
 
         real = build_dataset(run.config.data).train
     if real.ndim < 1 or len(real) == 0 or tuple(real.shape[1:]) != shape:
@@ -256,7 +279,7 @@ def _real_examples(run: Run, real: Tensor | None) -> Tensor:
 
 
 def _refine(
-    run: Run, E: Encoder, opt: Any, x_all: Tensor, steps: int, batch_size: int, gen: torch.Generator
+    run: Trained, E: Encoder, opt: Any, x_all: Tensor, steps: int, batch_size: int, gen: torch.Generator
 ) -> list[dict[str, float]]:
     """``steps`` Adam steps on ``||x - G(E(x))||^2``: gradients through the fixed generator into E."""
     history = []
@@ -273,12 +296,12 @@ def _refine(
 
 
 @torch.no_grad()
-def check_encoder(run: Run, E: Encoder, n: int = 1000, seed: int = 0) -> dict[str, float]:
+def check_encoder(run: Trained, E: Encoder, n: int = 1000, seed: int = 0) -> dict[str, float]:
     """E on ``n`` fresh draws (never trained on) with their baselines: the mean ``||E(G(z)) - z||^2`` beside
     ``||z||^2`` (the error of guessing p_z's mean, 0), and the mean ``||G(E(G(z))) - G(z)||`` beside
     ``||G(z') - G(z)||`` for an independent ``z'`` (two unrelated samples). G is :meth:`GAN.generate`'s, the
     generator E was fitted to."""
-    from .seeding import derive_seed
+    from ..seeding import derive_seed
 
     gen = torch.Generator().manual_seed(derive_seed(seed, "encoder-check"))
     z, z_other = run.gan.prior.sample(n, generator=gen), run.gan.prior.sample(n, generator=gen)  # (n, dim) each
@@ -310,7 +333,7 @@ def check_encoder_destination(run_path: Path) -> Path:
 
 
 def save_encoder(
-    run: Run,
+    run: Trained,
     E: Encoder,
     history: list[dict[str, float]],
     options: dict[str, Any],
@@ -322,9 +345,9 @@ def save_encoder(
     last; an error before or during the move leaves the stored encoder as it was. (Only a machine crash between
     the two moves can leave a new tensor file beside the old manifest: a checksum mismatch, refused on load.)
     """
-    from .config import to_dict
-    from .io.checkpoint import save_checkpoint
-    from .io.files import fsync_dir
+    from ..config import to_dict
+    from ..io.checkpoint import save_checkpoint
+    from ..io.files import fsync_dir
 
     if run.path is None:
         raise CheckpointError("encode --train: needs a run directory to store the encoder in")
@@ -332,7 +355,7 @@ def save_encoder(
     extra = {
         "step": run.step,
         "config": to_dict(run.config),
-        "data": run.data_info,
+        "data": run.data_info.to_json(),
         "encoder": {
             "spec": asdict(E.spec),
             "generator": _generator_name(run),
@@ -376,9 +399,9 @@ def save_encoder(
     return folder / names[1]
 
 
-def load_encoder(run: Run) -> Encoder:
+def load_encoder(run: Trained) -> Encoder:
     """The run's stored encoder; a missing, damaged or stale one (G trained since) is a CheckpointError."""
-    from .io.checkpoint import load_checkpoint
+    from ..io.checkpoint import load_checkpoint
 
     if run.path is None or not encoder_path(run.path).exists():
         where = run.path if run.path is not None else "this checkpoint"
@@ -394,7 +417,7 @@ def load_encoder(run: Run) -> Encoder:
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise CheckpointError(f"{ckpt.path}: not an encoder of this run ({first[:200]})") from None
-    if spec.shape != tuple(run.data_info["shape"]) or sha != generator_sha256(run):
+    if spec.shape != tuple(run.data_info.shape) or sha != generator_sha256(run):
         fit = f"fit it again with `origan encode {run.path} --train`"
         if ckpt.step != run.step:
             raise CheckpointError(
@@ -455,8 +478,8 @@ def read_inputs(path: str | Path, shape: Sequence[int], kind: str) -> Tensor:
     (a regular file, within the byte budget) before it is read; an error names the file."""
     import numpy as np
 
-    from .data.arrays import load_array
-    from .data.folders import IMAGE_SUFFIXES, decode_image, list_images
+    from ..data.arrays import load_array
+    from ..data.folders import IMAGE_SUFFIXES, decode_image, list_images
 
     path, shape = input_path(path), tuple(int(s) for s in shape)
     if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:

@@ -2,7 +2,7 @@
 
 ```python
 walk = run.interpolate(rows=8, steps=10, seed=0)     # walk.x: (8, 10, *shape), walk.z: (8, 10, noise_dim)
-write_interpolation(walk, "walk.png", run.data_info["kind"])
+write_interpolation(walk, "walk.png", run.data_info.kind)
 ```
 
 Each row joins two draws ``z0``, ``z1`` of p_z in ``steps`` points ``z(t)``, ``t = 0, 1/(steps-1), ..., 1``:
@@ -38,13 +38,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .errors import ConfigError, UserError
-from .io.files import check_writable, open_atomic
-from .limits import check_int, check_request, sample_bytes
+from ..errors import ConfigError, UserError
+from ..io.files import check_writable, open_atomic
+from ..limits import check_int, check_request, sample_bytes
 
 if TYPE_CHECKING:
-    from .data.toy import GaussianMixture
-    from .gan import GAN
+    from ..data import DataInfo
+    from ..data.mixture import GaussianMixture
+    from ..gan import GAN
 
 __all__ = [
     "METHODS",
@@ -113,17 +114,17 @@ def path_points(z0: Tensor, z1: Tensor, t: Tensor, method: str = "linear") -> Te
     return z
 
 
-def _classes(gan: GAN, data_info: dict[str, Any]) -> int:
-    k = len(data_info.get("classes") or ()) or int(getattr(gan.G, "n_classes", 0) or 0)
+def _classes(gan: GAN, data: DataInfo | None) -> int:
+    k = (len(data.classes) if data is not None else 0) or int(getattr(gan.G, "n_classes", 0) or 0)
     if k < 1:
         raise ConfigError("interpolate: the conditional generator's number of classes is unknown")
     return k
 
 
-def _sample_shape(gan: GAN, data_info: dict[str, Any]) -> tuple[int, ...]:
+def _sample_shape(gan: GAN, data: DataInfo | None) -> tuple[int, ...]:
     """One sample's shape: the run's data, else what G makes of an empty batch."""
-    if "shape" in data_info:
-        return tuple(int(s) for s in data_info["shape"])
+    if data is not None:
+        return tuple(int(s) for s in data.shape)
     z = torch.zeros(0, gan.prior.dim)
     y = torch.zeros(0, dtype=torch.long) if gan.conditional else None
     return tuple(gan.generate(z, y).shape[1:])
@@ -142,7 +143,7 @@ def check_walk_options(rows: Any, steps: Any, seed: Any, method: str = "linear")
 
 def walk_grid(
     gan: GAN,
-    data_info: dict[str, Any],
+    data: DataInfo | None,
     rows: Any = 8,
     steps: Any = 10,
     seed: Any = 0,
@@ -156,7 +157,7 @@ def walk_grid(
     if across_classes:
         if not gan.conditional:
             raise ConfigError("--across-classes: needs a conditional run (a generator called as G(z, y))")
-        cols, option = _classes(gan, data_info), "--rows x classes"
+        cols, option = _classes(gan, data), "--rows x classes"
     else:
         if method == "slerp" and prior_name != "normal":
             raise ConfigError(
@@ -164,7 +165,7 @@ def walk_grid(
             )
         cols, option = steps, "--rows x --steps"
     point = (
-        sample_bytes(_sample_shape(gan, data_info), gan.conditional) + 4 * gan.prior.dim
+        sample_bytes(_sample_shape(gan, data), gan.conditional) + 4 * gan.prior.dim
     )  # G's output, its label and its z
     check_request(rows * cols, point, option, "walk points")
     return rows, cols
@@ -172,7 +173,7 @@ def walk_grid(
 
 def interpolate(
     gan: GAN,
-    data_info: dict[str, Any],
+    data: DataInfo | None,
     rows: int = 8,
     steps: int = 10,
     seed: int = 0,
@@ -183,9 +184,9 @@ def interpolate(
     """``rows`` latent walks of ``steps`` points each, endpoints drawn from p_z with a CPU generator seeded
     with ``seed`` (``z0`` for every row, then ``z1``), G run by :meth:`GAN.generate` (the moving average of
     its weights when the run keeps one). Every argument is checked first (:func:`walk_grid`)."""
-    rows, _ = walk_grid(gan, data_info, rows, steps, seed, method, across_classes, prior_name)
+    rows, _ = walk_grid(gan, data, rows, steps, seed, method, across_classes, prior_name)
     if across_classes:
-        return _across_classes(gan, data_info, rows, seed)
+        return _across_classes(gan, data, rows, seed)
     gen = torch.Generator().manual_seed(seed)
     z0 = gan.prior.sample(rows, generator=gen)  # (rows, dim)
     z1 = gan.prior.sample(rows, generator=gen)
@@ -193,7 +194,7 @@ def interpolate(
     z = path_points(z0, z1, t, method)  # (rows, steps, dim)
     y = None
     if gan.conditional:
-        y = (torch.arange(rows) % _classes(gan, data_info))[:, None].expand(rows, steps).contiguous()
+        y = (torch.arange(rows) % _classes(gan, data))[:, None].expand(rows, steps).contiguous()
 
     def run_g(cols: Any) -> Tensor:  # G at the columns ``cols`` of every row, rows first: (rows * c, *shape)
         zc = z[:, cols].reshape(-1, z.shape[-1])
@@ -206,8 +207,8 @@ def interpolate(
     return Interpolation(z, x, t, y, method)
 
 
-def _across_classes(gan: GAN, data_info: dict[str, Any], rows: int, seed: int) -> Interpolation:
-    k = _classes(gan, data_info)
+def _across_classes(gan: GAN, data: DataInfo | None, rows: int, seed: int) -> Interpolation:
+    k = _classes(gan, data)
     z0 = gan.prior.sample(rows, generator=torch.Generator().manual_seed(seed))  # (rows, dim)
     z = z0[:, None, :].expand(rows, k, z0.shape[1]).contiguous()  # (rows, K, dim)
     y = torch.arange(k)[None, :].expand(rows, k).contiguous()  # (rows, K)
@@ -312,7 +313,7 @@ def write_interpolation(
 
 
 def _write_images(walk: Interpolation, path: Path, form: str) -> None:
-    from .io.export import image_grid, save_grid_png
+    from ..io.export import image_grid, save_grid_png
 
     rows, steps = walk.x.shape[:2]
     if form == "picture":
@@ -338,7 +339,7 @@ def _write_paths(walk: Interpolation, path: Path, form: str, target: GaussianMix
 
     from PIL import Image
 
-    from .plotting import _plt, draw_density_2d
+    from ..plotting import _plt, draw_density_2d
 
     plt = _plt()
     pts = walk.x.double().numpy()  # (rows, steps, 2)

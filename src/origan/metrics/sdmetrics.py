@@ -19,7 +19,7 @@ from torch import Tensor
 
 from ..data.tables import TableCodec
 from ..errors import ConfigError
-from . import register_metric
+from .registry import MetricContext, register_metric
 
 __all__ = ["INSTALL", "installed", "quality_report", "table_frame", "table_metadata"]
 
@@ -72,8 +72,9 @@ def quality_report(real: Any, synthetic: Any, metadata: dict[str, Any]) -> dict[
     applies=lambda data: "codec" in data.info,
     default=installed(),
 )
-def sdmetrics_metric(samples: Tensor, reference: Any, **_: Any) -> dict[str, Any]:
-    """The quality report of ``len(train)`` samples against the decoded training rows."""
+def sdmetrics_metric(samples: Tensor, reference: Any, ctx: MetricContext) -> dict[str, Any]:
+    """The quality report of ``len(train)`` samples against the decoded training rows (the codec of
+    ``reference``, the dataset; ``ctx`` is not used)."""
     codec = TableCodec.from_json(reference.info["codec"])
     real = table_frame(codec, reference.train)
     synthetic = table_frame(codec, samples[: len(reference.train)])

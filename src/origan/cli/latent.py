@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .errors import UserError
+from ..errors import UserError
+from ._common import command, number
 
-__all__ = ["add_latent_commands", "cmd_encode", "cmd_interpolate"]
+__all__ = ["add_encode", "add_interpolate", "cmd_encode", "cmd_interpolate"]
 
 
 def cmd_interpolate(args: argparse.Namespace) -> int:
-    from .interpolate import (
+    from ..latent.walks import (
         FORMS,
         check_interpolation_output,
         check_walk_options,
@@ -19,12 +20,12 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
         walk_grid,
         write_interpolation,
     )
-    from .run import load_run
+    from ..run import load_run
 
     check_walk_options(args.rows, args.steps, args.seed, args.method)  # before anything is loaded
     out = output_file(args.out, "--out", FORMS)
     run = load_run(args.run)
-    kind, shape = run.data_info["kind"], tuple(run.data_info["shape"])
+    kind, shape = run.data_info.kind, tuple(run.data_info.shape)
     rows, cols = walk_grid(
         run.gan, run.data_info, args.rows, args.steps, args.seed, args.method, args.across_classes,
         prior_name=run.config.noise.prior,
@@ -33,7 +34,7 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     walk = run.interpolate(args.rows, args.steps, args.seed, args.method, args.across_classes)
     target = None
     if kind == "vector" and out.suffix.lower() != ".npy":
-        from .data import build_dataset
+        from ..data import build_dataset
 
         target = build_dataset(run.config.data).target
     out = write_interpolation(walk, out, kind, target)
@@ -45,7 +46,8 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
 def cmd_encode(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .inference import (
+    from ..io.files import open_atomic
+    from ..latent.encoder import (
         check_encoder,
         check_encoder_destination,
         check_fit,
@@ -57,9 +59,8 @@ def cmd_encode(args: argparse.Namespace) -> int:
         read_inputs,
         save_encoder,
     )
-    from .interpolate import output_file
-    from .io.files import open_atomic
-    from .run import load_run
+    from ..latent.walks import output_file
+    from ..run import load_run
 
     if not args.train and args.inp is None:
         raise UserError("encode: give --train (fit the encoder) and/or --in FILE_OR_FOLDER --out z.npy")
@@ -76,7 +77,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
         check_fit(run, args.steps, args.refine_real, args.batch_size, args.lr, args.seed)
         check_encoder_destination(run.path)
     E = None if args.train or inp is None else load_encoder(run)  # a missing or stale one: before reading --in
-    x = None if inp is None else read_inputs(inp, run.data_info["shape"], run.data_info["kind"])
+    x = None if inp is None else read_inputs(inp, run.data_info.shape, run.data_info.kind)
     if args.train:
         E, history = fit_encoder(run, args.steps, args.refine_real, args.batch_size, args.lr, args.seed)
         options = {"steps": args.steps, "refine_real": args.refine_real, "batch_size": args.batch_size,
@@ -99,12 +100,11 @@ def cmd_encode(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_latent_commands(sub: Any) -> None:
-    """Add ``interpolate`` and ``encode`` to the CLI's subcommands."""
-    from .cli import _command, _number
-    from .interpolate import METHODS
+def add_interpolate(sub: Any) -> None:
+    """Add ``interpolate``."""
+    from ..latent.walks import METHODS
 
-    p = _command(
+    p = command(
         sub,
         "interpolate",
         "latent walks: G between pairs of noise vectors (the paper's Figure 3)",
@@ -116,16 +116,19 @@ def add_latent_commands(sub: Any) -> None:
     )
     p.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run directory or a checkpoint .json/.safetensors")
     p.add_argument("--out", required=True, help="output path: .png, .gif or .npy")
-    _number(p, "--rows", bound="rows", default=8, help="walks (pairs of noise vectors)")
-    _number(p, "--steps", bound="walk_steps", default=10, help="points per walk, the two ends included (at least 2)")
-    _number(p, "--seed", bound="seed", default=0, help="seed of the endpoint draw")
+    number(p, "--rows", bound="rows", default=8, help="walks (pairs of noise vectors)")
+    number(p, "--steps", bound="walk_steps", default=10, help="points per walk, the two ends included (at least 2)")
+    number(p, "--seed", bound="seed", default=0, help="seed of the endpoint draw")
     p.add_argument("--method", choices=METHODS, default="linear", help="straight line or great circle (slerp)")
     p.add_argument(
         "--across-classes", action="store_true", help="conditional runs: one fixed z per row, one class per column"
     )
     p.set_defaults(func=cmd_interpolate)
 
-    p = _command(
+
+def add_encode(sub: Any) -> None:
+    """Add ``encode``."""
+    p = command(
         sub,
         "encode",
         "fit or apply an inference net E: x -> z for a trained G (the paper's Section 7.2)",
@@ -138,11 +141,11 @@ def add_latent_commands(sub: Any) -> None:
     )
     p.add_argument("run", metavar="RUN", help="a run directory")
     p.add_argument("--train", action="store_true", help="fit the encoder (replacing a stored one)")
-    _number(p, "--steps", bound="steps", default=3000, help="training steps on fresh pairs (z, G(z))")
-    _number(p, "--refine-real", bound="steps", default=0, metavar="N", help="then N steps on real training data")
-    _number(p, "--batch-size", bound="batch_size", default=128, help="examples per step")
-    _number(p, "--lr", bound="lr", default=1e-3, help="Adam's learning rate")
-    _number(p, "--seed", bound="seed", default=0, help="seed of E's initial weights and of every draw")
+    number(p, "--steps", bound="steps", default=3000, help="training steps on fresh pairs (z, G(z))")
+    number(p, "--refine-real", bound="steps", default=0, metavar="N", help="then N steps on real training data")
+    number(p, "--batch-size", bound="batch_size", default=128, help="examples per step")
+    number(p, "--lr", bound="lr", default=1e-3, help="Adam's learning rate")
+    number(p, "--seed", bound="seed", default=0, help="seed of E's initial weights and of every draw")
     p.add_argument("--in", dest="inp", metavar="FILE_OR_FOLDER", help="examples to encode: .npy, image or folder")
     p.add_argument("--out", metavar="Z.npy", help="where to write the codes (n, noise_dim)")
     p.set_defaults(func=cmd_encode)
