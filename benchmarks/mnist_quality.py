@@ -3,6 +3,7 @@ it with ``origan eval``'s metrics on MNIST 5k's own held-out split, and print on
 
     python benchmarks/mnist_quality.py                                  # mnist, mnist-cond, paper-mnist x 3 seeds
     python benchmarks/mnist_quality.py --presets mnist --seeds 1 --out bench-runs   # keeps the runs
+    python benchmarks/mnist_quality.py --presets mnist,mnist-cond --set train.autocast=bf16-matmul   # bf16 matmuls
 
 Every preset trains at its full preset budget (``paper-mnist``: the paper's 20,000 steps of SGD). Columns,
 mean ± standard error over seeds:
@@ -49,10 +50,12 @@ def _get(record: dict[str, Any], *keys: str) -> float | None:
     return float(node) if isinstance(node, (int, float)) else None
 
 
-def measure(preset: str, seed: int, folder: Path) -> dict[str, Any]:
-    """Train (unless done) and evaluate one seed of ``preset``; the numbers the table shows."""
-    out = folder / f"{preset}-seed{seed}"
-    cfg = origan.load_config(preset, overrides=[f"seed={seed}"])
+def measure(preset: str, seed: int, folder: Path, sets: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Train (unless done) and evaluate one seed of ``preset`` with the ``--set`` overrides ``sets``; the numbers
+    the table shows. The overrides name the run folder, so variants of a preset keep apart."""
+    tag = "".join(f"-{s.split('.')[-1].replace('=', '-')}" for s in sets)
+    out = folder / f"{preset}{tag}-seed{seed}"
+    cfg = origan.load_config(preset, overrides=[f"seed={seed}", *sets])
     done = out / "eval.json"
     timing = out / "benchmark-timing.json"
     if done.exists() and timing.exists() and json.loads(done.read_text())["step"] == cfg.train.steps:
@@ -117,12 +120,16 @@ def main() -> None:
     parser.add_argument("--presets", default=",".join(PRESETS))
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("bench-runs/mnist-quality"), help="where the runs go")
+    parser.add_argument("--seed0", type=int, default=0, help="the first seed (seeds seed0 .. seed0 + seeds - 1)")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="a config override for every preset"
+    )
     args = parser.parse_args()
     presets = [p.strip() for p in args.presets.split(",") if p.strip()]
     results: dict[str, list[dict[str, Any]]] = {}
     for preset in presets:
-        for seed in range(args.seeds):
-            r = measure(preset, seed, args.out)
+        for seed in range(args.seed0, args.seed0 + args.seeds):
+            r = measure(preset, seed, args.out, tuple(args.set))
             results.setdefault(preset, []).append(r)
             print(f"{preset} seed {seed}: " + ", ".join(f"{k} {v:.4g}" for k, v in r.items() if v is not None))
     print()
@@ -130,7 +137,8 @@ def main() -> None:
     print("| --- " * (len(COLUMNS) + 1) + "|")
     for preset, rows in results.items():
         cells = [mean_se([r[key] for r in rows], digits) for _, key, digits in COLUMNS]
-        print(f"| `{preset}` ({len(rows)} seeds) | " + " | ".join(cells) + " |")
+        label = f"`{preset}`" + "".join(f" `{s}`" for s in args.set)
+        print(f"| {label} ({len(rows)} seeds) | " + " | ".join(cells) + " |")
     print(f"\nthreads per run: {sorted({r['threads'] for rows in results.values() for r in rows})}")
 
 

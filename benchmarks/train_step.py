@@ -49,9 +49,11 @@ import origan
 from origan.models import GENERATORS, build_discriminator, build_generator
 from origan.training import Trainer
 from origan.training.build import build_state
-from origan.training.speed import available_cores, choose_threads
+from origan.training.speed import available_cores, choose_threads, cpu_description, matmul_precision
 
-DTYPES = {"fp32": None, "bf16": torch.bfloat16}
+# fp32; bf16: torch.autocast; bf16-matmul: fp32 tensors, oneDNN's bf16 math mode for matmuls (training/speed.py)
+DTYPES = {"fp32": None, "bf16": torch.bfloat16, "bf16-matmul": None}
+MODE = {"fp32": "none", "bf16": "bf16", "bf16-matmul": "bf16-matmul"}  # train.autocast
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -181,15 +183,20 @@ def origan_trainer(preset: str, batch: int, update: str, dtype: str, threads: in
         "train.steps=1000000",
         "train.device=cpu",
         f"train.threads={threads}",
-        f"train.autocast={'none' if dtype == 'fp32' else dtype}",
+        f"train.autocast={MODE[dtype]}",
     ]
     cfg = origan.load_config(preset, overrides=overrides)
     data, state, _ = build_state(cfg, torch.device("cpu"))
     return Trainer(cfg, state), (cfg, data)
 
 
-def gemm_peak(dtype: torch.dtype, n: int = 2048, reps: int = 3) -> float:
-    """GFLOP/s of the best of ``reps`` (n x n) @ (n x n) products."""
+def gemm_peak(dtype: torch.dtype, n: int = 2048, reps: int = 3, mode: str = "none") -> float:
+    """GFLOP/s of the best of ``reps`` (n x n) @ (n x n) products (fp32 ones in ``mode``'s matmul precision)."""
+    with matmul_precision(mode):
+        return _gemm_peak(dtype, n, reps)
+
+
+def _gemm_peak(dtype: torch.dtype, n: int, reps: int) -> float:
     a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
     c = torch.empty(n, n, dtype=dtype)
     torch.mm(a, b, out=c)
@@ -230,22 +237,29 @@ class _RecordGemms(TorchDispatchMode):
         return func(*args, **kwargs)
 
 
-def gemm_floor(step: Callable[[], None]) -> Callable[[], None]:
-    """A function that runs only the GEMMs (and convolutions) of one iteration of ``step``, as executed."""
+def gemm_floor(step: Callable[[], None], mode: str = "none") -> Callable[[], None]:
+    """A function that runs only the GEMMs (and convolutions) of one iteration of ``step``, as executed (in the
+    matmul precision of ``train.autocast = mode``)."""
     recorder = _RecordGemms()
-    with recorder:
+    with recorder, matmul_precision(mode):
         step()
     calls = recorder.calls
 
     def replay() -> None:
-        for func, args, kwargs in calls:
-            func(*args, **kwargs)
+        with matmul_precision(mode):  # the precision the iteration ran its GEMMs in
+            for func, args, kwargs in calls:
+                func(*args, **kwargs)
 
     return replay
 
 
 def time_interleaved(
-    steps: dict[str, Callable[[], None]], iters: int, chunk: int, peak_dtypes: list[torch.dtype], warmup: int
+    steps: dict[str, Callable[[], None]],
+    iters: int,
+    chunk: int,
+    peak_dtypes: list[torch.dtype],
+    warmup: int,
+    mode: str = "none",
 ) -> tuple[dict[str, list[float]], dict[torch.dtype, list[float]]]:
     """Per-iteration wall times of each step function, interleaved in rounds of ``chunk``; GEMM peaks too."""
     for f in steps.values():
@@ -263,7 +277,7 @@ def time_interleaved(
                 f()
                 times[name].append(time.perf_counter() - t)
         for d in peak_dtypes:
-            peaks[d].append(gemm_peak(d, reps=2))
+            peaks[d].append(gemm_peak(d, reps=2, mode=mode))
         r += 1
     return times, peaks
 
@@ -273,12 +287,18 @@ def bench_config(
 ) -> list[dict[str, Any]]:
     trainer, (cfg, data) = origan_trainer(preset, batch, update, dtype, args.threads)
     textbook = Textbook(cfg, data.train, conv, DTYPES[dtype])
-    steps = {"origan": trainer.iteration, "textbook": textbook.iteration}
+    mode = MODE[dtype]
+
+    def textbook_step() -> None:
+        with matmul_precision(mode):  # the textbook loop in the same matmul precision as origan's step
+            textbook.iteration()
+
+    steps = {"origan": trainer.iteration, "textbook": textbook_step}
     flops = {k: count_flops(f) for k, f in steps.items()}
-    steps["origan GEMMs alone"] = gemm_floor(trainer.iteration)  # the floor: origan's GEMMs with nothing else
+    steps["origan GEMMs alone"] = gemm_floor(trainer.iteration, mode)  # the floor: origan's GEMMs, nothing else
     flops["origan GEMMs alone"] = flops["origan"]
     peak_dtype = DTYPES[dtype] or torch.float32
-    times, peaks = time_interleaved(steps, args.iters, args.chunk, [peak_dtype], args.warmup)
+    times, peaks = time_interleaved(steps, args.iters, args.chunk, [peak_dtype], args.warmup, mode)
     peak = statistics.median(peaks[peak_dtype])
     rows = []
     for name in steps:
@@ -482,6 +502,16 @@ def main() -> None:
         )
     load1 = os.getloadavg()
     print(f"load average at end {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}")
+    print(f"CPU: {cpu_description()}")
+    ms = {(r["net"], r["batch"], r["update"], r["dtype"], r["impl"]): r["ms"] for r in rows}
+    for (net, batch, update, dtype, impl), t in ms.items():
+        if impl == "origan":
+            floor = ms[(net, batch, update, dtype, "origan GEMMs alone")]
+            line = f"{net} batch {batch} {update} {dtype}: the step at {100 * floor / t:.0f} % of its GEMM floor"
+            fp32 = ms.get((net, batch, update, "fp32", "origan"))
+            if dtype != "fp32" and fp32:
+                line += f", {fp32 / t:.2f}x the fp32 step"
+            print(line)
     for r in rows:
         if (r["net"], r["batch"], r["update"], r["dtype"], r["impl"]) == ("mlp", 100, "simultaneous", "fp32", "origan"):
             frac = r["gflops"] / r["peak"]

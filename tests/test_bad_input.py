@@ -390,7 +390,7 @@ CASES = {
     ),
     "unknown choice": (
         lambda t, r: ["train", "--preset", "ring8", "--set", "train.autocast=fp8", "--dry-run"],
-        "train.autocast: expected one of none, bf16, got 'fp8'",
+        "train.autocast: expected one of none, bf16, bf16-matmul, auto, got 'fp8'",
     ),
     "unknown TensorBoard setting": (
         lambda t, r: ["train", "--preset", "ring8", "--set", "train.tensorboard=yes", "--out", str(t / "n")],

@@ -243,6 +243,83 @@ def test_divergence_guard_rolls_back_once_and_recovers(tmp_path, monkeypatch):
     assert rows[-1]["lr_d"] == pytest.approx(0.5e-3)
 
 
+def test_a_nan_gradient_behind_a_finite_loss_rolls_back_to_the_same_state(tmp_path, monkeypatch):
+    """The guard reads the losses, not every gradient: a NaN gradient whose loss is finite reaches the weights,
+    the next step's losses turn NaN, and the run rolls back to the same last good state as when the loss
+    itself is NaN: the same weights at the end, bit for bit; only the rollback's row names the next step."""
+    import origan.gan as gan_mod
+
+    cfg = origan.load_config(
+        "ring8",
+        overrides=[
+            *TINY,
+            "train.steps=30",
+            "train.checkpoint_every=10",
+            "optim_d.lr_decay=1.0",
+            "optim_g.lr_decay=1.0",
+        ],
+    )
+    real = gan_mod.GAN.g_objective
+
+    def poison(where):
+        count = {"n": 0}
+
+        def poisoned(self, z, y=None):
+            count["n"] += 1
+            out = real(self, z, y)
+            if count["n"] == 17:
+                if where == "loss":
+                    out.loss = out.loss * float("nan")
+                else:  # the loss stays finite; every gradient behind it is NaN
+                    out.loss.register_hook(lambda g: g * float("nan"))
+            return out
+
+        return poisoned
+
+    runs, events = {}, {}
+    for where in ("loss", "gradient"):
+        monkeypatch.setattr(gan_mod.GAN, "g_objective", poison(where))
+        runs[where] = origan.train(cfg, out=tmp_path / where)
+        events[where] = [r for r in runs[where].metrics() if r.get("event") == "rollback"]
+    assert [(e["step"], e["to_step"], e["lr_scale"]) for e in events["loss"]] == [(17, 10, 0.5)]
+    assert [(e["step"], e["to_step"], e["lr_scale"]) for e in events["gradient"]] == [(18, 10, 0.5)]
+    assert "NaN/Inf in the D loss" in events["gradient"][0]["reason"]  # G's NaN weights reach D's next step
+    _same_weights(weights(tmp_path / "loss"), weights(tmp_path / "gradient"))
+
+
+@pytest.mark.parametrize("every", ["sample_every", "checkpoint_every"])
+def test_nan_weights_are_never_kept_in_a_sample_figure_or_a_checkpoint(tmp_path, monkeypatch, every):
+    """Weights made NaN by an update are checked before a sample figure or a checkpoint of their step, even one
+    between log rows: the run rolls back instead of keeping them."""
+    import origan.training.trainer as trainer_mod
+
+    cfg = origan.load_config(
+        "ring8",
+        overrides=[*TINY, "train.steps=12", "train.log_every=100", "train.checkpoint_every=0", f"train.{every}=6"],
+    )
+    real = trainer_mod.Trainer.iteration
+    calls = {"n": 0}
+
+    def iteration(self):
+        real(self)
+        calls["n"] += 1
+        if calls["n"] == 6:  # the update of step 6 left a NaN weight, whatever the loss said
+            with torch.no_grad():
+                next(self.state.gan.G.parameters()).view(-1)[0] = float("nan")
+
+    monkeypatch.setattr(trainer_mod.Trainer, "iteration", iteration)
+    run = origan.train(cfg, out=tmp_path / "r")
+    events = [r for r in run.metrics() if r.get("event") == "rollback"]
+    assert [(e["step"], e["to_step"], e["reason"]) for e in events] == [
+        (7, 0, "NaN/Inf in the weights")
+    ]  # (as at log rows)
+    assert run.step == 12 and all(torch.isfinite(p).all() for p in run.gan.parameters())
+    kept = sorted((tmp_path / "r" / "checkpoints").glob("step-*.json"))
+    assert kept  # every checkpoint holds finite weights (step 6's was written after the rollback, on the retry)
+    for manifest in kept:
+        assert all(torch.isfinite(p).all() for p in origan.load_run(manifest).gan.parameters()), manifest.name
+
+
 def test_divergence_guard_gives_up_after_max_rollbacks(tmp_path, capsys):
     from origan.cli import main
 

@@ -368,3 +368,68 @@ def test_the_thread_count_changes_no_draw_and_only_rounding():
     # kernels, within a few float32 ulps after 4 steps under others (torch's portable kernels split differently).
     for a, b in zip(two.gan.parameters(), one.gan.parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-8)
+
+
+def test_bf16_matmul_rounds_the_matmul_inputs_to_bf16_and_keeps_everything_else_fp32():
+    """train.autocast = bf16-matmul: within the step, fp32 matmuls read bf16-rounded inputs and sum in fp32
+    where the CPU multiplies bf16 in hardware (elsewhere oneDNN keeps fp32); the setting is restored after."""
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(64, 96, generator=g), torch.randn(96, 80, generator=g)
+    exact = a.double() @ b.double()
+    rounded = a.bfloat16().double() @ b.bfloat16().double()  # the product of the rounded inputs
+    with speed.matmul_precision("bf16-matmul"):
+        inside = a @ b
+        assert inside.dtype == torch.float32
+    after = a @ b
+    assert torch.allclose(after.double(), exact, rtol=0, atol=1e-4)  # fp32 again outside the block
+    if speed.fast_bf16_matmul():
+        assert torch.allclose(inside.double(), rounded, rtol=0, atol=1e-4)  # bf16 inputs, fp32 sums
+        assert (inside.double() - exact).abs().max() > 1e-3  # and not the fp32 product
+    else:
+        assert torch.allclose(inside.double(), exact, rtol=0, atol=1e-4)
+    with speed.matmul_precision("none"):
+        assert torch.equal(a @ b, after)
+
+
+def test_bf16_matmul_trains_fp32_weights_and_tracks_fp32():
+    base = [*SMALL_MNIST, "train.steps=6"]
+    cfg = origan.load_config("paper-mnist", overrides=[*base, "train.autocast=bf16-matmul"])
+    state, rows = _fit(cfg)
+    again, _ = _fit(cfg)
+    fp32_state, fp32_rows = _fit(origan.load_config("paper-mnist", overrides=base))
+    assert all(p.dtype == torch.float32 for p in state.gan.parameters())
+    assert all(
+        torch.equal(a, b) for a, b in zip(state.gan.state_dict().values(), again.gan.state_dict().values(), strict=True)
+    )  # reproducible
+    for a, b in zip(rows, fp32_rows, strict=True):
+        assert a["d_loss"] == pytest.approx(b["d_loss"], abs=2e-2)
+        assert a["g_loss"] == pytest.approx(b["g_loss"], abs=2e-2)
+    diff = max((a - b).abs().max().item() for a, b in zip(state.gan.parameters(), fp32_state.gan.parameters()))
+    assert diff < 1e-2  # bf16 rounding of the matmul inputs, not another trajectory
+    assert (diff > 0) == speed.fast_bf16_matmul()
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_autocast_auto_chooses_by_the_cpu_and_the_run_records_the_choice(tmp_path, monkeypatch, capsys, fast):
+    from origan.cli import main
+    from origan.errors import ConfigError
+
+    monkeypatch.setattr(speed, "fast_bf16_matmul", lambda: fast)
+    chosen = "bf16-matmul" if fast else "none"
+    assert speed.resolve_autocast("auto", torch.device("cpu")) == chosen
+    assert speed.resolve_autocast("auto", torch.device("cuda")) == "none"  # GPUs: autocast "bf16" is the choice
+    assert speed.resolve_autocast("bf16", torch.device("cpu")) == "bf16"
+    with pytest.raises(ConfigError, match="bf16-matmul"):
+        speed.resolve_autocast("bf16-matmul", torch.device("cuda"))
+    out = tmp_path / "run"
+    argv = ["train", "--preset", "ring8", "--set", "train.steps=4", "--set", "train.autocast=auto", "--out", str(out)]
+    assert main(argv) == 0
+    import json
+
+    assert json.loads((out / "config.json").read_text())["train"]["autocast"] == chosen
+    manifest = json.loads((out / "checkpoints" / "last.json").read_text())
+    assert manifest["config"]["train"]["autocast"] == chosen
+    printed = capsys.readouterr().out
+    assert ("precision: train.autocast = bf16-matmul" in printed) == fast
+    assert main(["train", "--resume", str(out), "--set", "train.steps=6"]) == 0  # the recorded choice resumes
+    assert json.loads((out / "config.json").read_text())["train"]["autocast"] == chosen

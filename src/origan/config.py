@@ -48,7 +48,7 @@ __all__ = [
 Activation = Literal["relu", "leaky_relu", "tanh", "sigmoid"]  # hidden activations (origan.models.mlp)
 Output = Literal["auto", "sigmoid", "identity"]  # G's output layer
 Update = Literal["alternating", "simultaneous"]  # how D and G take turns
-Autocast = Literal["none", "bf16"]  # autocast dtype of the forward passes
+Autocast = Literal["none", "bf16", "bf16-matmul", "auto"]  # the precision of the steps (training/speed.py)
 Compile = Literal["none", "default", "reduce-overhead", "max-autotune"]  # torch.compile modes
 Conditioning = Literal["projection", "input"]  # how a conditional dcgan D takes the class
 Preprocess = Literal["none", "gcn"]  # data preprocessing (origan.data.cifar)
@@ -150,8 +150,10 @@ class TrainConfig:
     guard: bool = True  # divergence guard: a NaN/Inf loss, gradient or weight rolls back to the last good state
     guard_lr_factor: float = 0.5  # after a rollback, both learning rates are multiplied by this
     guard_max_rollbacks: int = 3  # give up after this many rollbacks
-    # none (fp32) or bf16: G's and D's forward passes under bfloat16 autocast (CPU or GPU); weights, optimizer
-    # and losses stay fp32
+    # none (fp32); bf16: G's and D's forward passes under bfloat16 autocast (CPU or GPU); bf16-matmul (CPU):
+    # fp32 everywhere but in the matmuls and convolutions, whose inputs oneDNN rounds to bf16 (fp32 sums);
+    # auto: bf16-matmul on a CPU with fast bf16 matmuls (AMX or AVX512-BF16), else none, chosen when the run
+    # is created and recorded in its config. Weights, gradients, optimizer and losses stay fp32 in every mode.
     autocast: Autocast = "none"
     channels_last: bool = (
         False  # 4-D weights (convolutions) in channels_last memory layout, for tensor cores and oneDNN

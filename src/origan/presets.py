@@ -205,7 +205,10 @@ _PAPER_MNIST: dict[str, Any] = {
 # preset), with samples drawn from a moving average of G's weights (Yazici et al. 2019). Measured in
 # benchmarks/mnist_quality.py and the README ("Images that stand in for data"), against DCGAN-style nets with
 # and without differentiable augmentation, which scored worse on MNIST 5k.
-_MNIST = _averaged(_PAPER_MNIST)
+# The presets for use (not the paper's record) also choose their matmul precision by the CPU: bf16 matmuls
+# where the CPU has them in hardware (1.4x faster steps), fp32 elsewhere. Measured on `mnist` (seed 0, README):
+# the same quality as fp32 within seed-to-seed differences.
+_MNIST = merge(_averaged(_PAPER_MNIST), {"train": {"autocast": "auto"}})
 
 # ring8's and grid25's optimiser and budget (why: see their comments below).
 _DECAYED_ADAM = _adam(1e-3, lr_decay=1.000288)

@@ -705,7 +705,7 @@ class TableGAN:
         from .io.checkpoint import ever_checkpointed
         from .io.rundir import MARKER, RunDir, next_run_path
         from .training.build import build_state, check_registered, resolve_device
-        from .training.session import create_run, fit_run
+        from .training.session import create_run, fit_run, resolve_precision
 
         try:
             callbacks = list(callbacks)
@@ -739,6 +739,7 @@ class TableGAN:
         cfg = check_registered(cfg.validate())
         tensorboard.enabled(cfg.train.tensorboard)  # on without the package: refused before writing
         device = resolve_device(cfg.train.device)
+        cfg = resolve_precision(cfg, device)  # train.autocast = auto decided, as the run records it
         _check_table(text, cfg, schema)
         del text
         parents = []

@@ -11,6 +11,10 @@ from ..errors import one_line
 __all__ = ["PROG", "Formatter", "Parser", "Progress", "check_bounds", "command", "number"]
 
 PROG = "origan"
+PRECISION = {
+    "bf16": "forward passes in bfloat16 autocast",
+    "bf16-matmul": "matmuls from bf16-rounded inputs with fp32 sums, everything else fp32",
+}
 
 
 class Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -61,6 +65,8 @@ class Progress:
     def on_start(self, trainer: Any) -> None:
         if self.quiet:
             return
+        if trainer.precision != "none":  # what train.autocast (auto included) chose for this run
+            print(f"precision: train.autocast = {trainer.precision} ({PRECISION[trainer.precision]})", flush=True)
         if sys.stderr.isatty():
             from tqdm import tqdm
 

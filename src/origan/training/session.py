@@ -41,13 +41,14 @@ from ..plotting import plot_curves, save_sample_figure
 from . import distributed
 from .build import BuiltState, build_state, check_registered, resolve_device
 from .distributed import DistContext, DistributedTrainer
+from .speed import resolve_autocast
 from .state import TrainState
 from .trainer import Callback, Trainer
 
 if TYPE_CHECKING:
     from ..gan import GAN
 
-__all__ = ["Fitted", "class_blocks", "create_run", "fit_run", "resume_run", "train_run"]
+__all__ = ["Fitted", "class_blocks", "create_run", "fit_run", "resolve_precision", "resume_run", "train_run"]
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,16 @@ def fit_run(
     return Fitted(run.path, cfg, state.gan, state.step, DataInfo.of(data), run.checkpoints / "last.json")
 
 
+def resolve_precision(cfg: Config, device: torch.device) -> Config:
+    """``cfg`` with ``train.autocast = "auto"`` decided for ``device`` (:func:`~origan.training.speed.resolve_autocast`:
+    ``bf16-matmul`` on a CPU with fast bf16 matmuls, else ``none``), as a new run records it."""
+    chosen = resolve_autocast(cfg.train.autocast, device)
+    if chosen != cfg.train.autocast:
+        log.info("train.autocast = %s: %s on this %s", cfg.train.autocast, chosen, device.type)
+        cfg = cfg.replace(**{"train.autocast": chosen})
+    return cfg
+
+
 def create_run(path: Path, cfg: Config, *, overwrite: bool = False) -> RunDir:
     """The run directory at ``path`` (replacing a run there with ``overwrite``), with ``config.json`` written:
     the first write of a run, once every check has passed."""
@@ -169,6 +180,7 @@ def train_run(
         )
         distributed.on_main(ctx, lambda: RunDir.check_new(path, overwrite))
         device = resolve_device(cfg.train.device)
+        cfg = distributed.on_main(ctx, lambda: resolve_precision(cfg, device))  # "auto" decided once, recorded
         built = build_state(cfg, ctx.device(device) if ctx else device, ctx.rank if ctx else 0)
         if ctx is not None:
             distributed.parallelize(ctx, cfg, built.state)

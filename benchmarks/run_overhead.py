@@ -1,0 +1,190 @@
+"""What a real run adds around the training step: a real ``origan.train`` of a preset (default ``mnist``)
+against its bare step, in one process.
+
+    python benchmarks/run_overhead.py                                  # mnist, 2,000 steps, fp32
+    python benchmarks/run_overhead.py --steps 4000 --autocast none bf16-matmul
+
+The run is the library's own ``origan.train`` (what ``origan train`` calls): its moving average of G, the
+divergence guard, metrics rows, TensorBoard (when installed), sample figures and checkpoints at the preset's
+intervals, and the loss curves at the end. Each of those is timed where it happens (the functions are
+wrapped with a clock, which costs well under a microsecond a call). The bare step is ``Trainer.iteration()``
+of the same config with the guard and the moving average off and no hooks: the update of Algorithm 1 alone.
+It is timed in rounds before and after the run (a machine that gets busier slows both), median per step.
+
+Printed: each part's time per step and as a share of the bare step; "unattributed" is the loop's time less
+the bare steps and the parts (Python around the step, the progress callback, the host's noise); the loop
+against the bare step; start-up (config to first step: data, nets, the thread probe) and the end (the last
+sample figure, checkpoint and curves). With the CPU's name and its bf16 flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import origan
+from origan.io.rundir import RunDir
+from origan.training import Trainer, session, speed
+from origan.training import trainer as trainer_module
+from origan.training.build import build_state
+
+
+class Clock:
+    """Seconds and calls of each named part."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, list[float]] = {}
+
+    def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        part = self.parts.setdefault(name, [0.0, 0])
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                part[0] += time.perf_counter() - t
+                part[1] += 1
+
+        return timed
+
+
+@contextlib.contextmanager
+def patched(clock: Clock) -> Iterator[None]:
+    """Every part of a run wrapped with ``clock`` for the duration of the block."""
+    originals: list[tuple[Any, str, Any]] = []
+
+    def patch(owner: Any, attr: str, name: str, factory: bool = False) -> None:
+        original = getattr(owner, attr)
+        originals.append((owner, attr, original))
+        if factory:  # a function that makes the hook: time the hook it returns
+
+            def make(*args: Any, **kwargs: Any) -> Any:
+                return clock.wrap(name, original(*args, **kwargs))
+
+            setattr(owner, attr, make)
+        else:
+            setattr(owner, attr, clock.wrap(name, original))
+
+    from origan.io import tensorboard
+
+    patch(trainer_module, "update_ema", "moving average of G (every G step)")
+    patch(Trainer, "_check_finite", "divergence guard: losses and gradients (every step)")
+    patch(Trainer, "_weights_finite", "divergence guard: weights (every log row)")
+    patch(Trainer, "take_snapshot", "divergence guard: snapshots (start, every checkpoint)")
+    patch(Trainer, "log_row", "metrics rows: means of the interval")
+    patch(RunDir, "append_metrics", "metrics rows: metrics.jsonl")
+    patch(tensorboard.TensorBoardLogger, "write_row", "TensorBoard: scalars")
+    patch(tensorboard.TensorBoardLogger, "add_figure", "TensorBoard: sample figures")
+    patch(session, "_sample_writer", "sample figures (PNG)", factory=True)
+    patch(session, "_checkpoint_writer", "checkpoints", factory=True)
+    patch(session, "plot_curves", "loss curves (end)")
+    try:
+        yield
+    finally:
+        for owner, attr, original in reversed(originals):
+            setattr(owner, attr, original)
+
+
+class Marks:
+    """A callback noting when the loop starts and ends."""
+
+    def __init__(self) -> None:
+        self.start = self.end = 0.0
+        self.steps = 0
+
+    def on_start(self, trainer: Trainer) -> None:
+        self.start, self.steps = time.perf_counter(), trainer.total_steps
+
+    def on_end(self, trainer: Trainer) -> None:
+        self.end = time.perf_counter()
+
+
+def bare_step_ms(cfg: Any, rounds: int, iters: int) -> list[float]:
+    """ms per ``Trainer.iteration()`` of ``cfg`` with no guard, no average and no hooks, one value a round."""
+    bare = cfg.replace(**{"train.guard": False, "train.ema": 0.0})
+    _, state, _ = build_state(bare, torch.device(cfg.train.device if cfg.train.device != "auto" else "cpu"))
+    trainer = Trainer(bare, state)
+    for _ in range(5):
+        trainer.iteration()  # warm-up
+    out = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        for _ in range(iters):
+            trainer.iteration()
+        out.append((time.perf_counter() - t) / iters * 1e3)
+    return out
+
+
+def measure(preset: str, steps: int, autocast: str, threads: int, folder: Path, rounds: int, iters: int) -> None:
+    overrides = [f"train.steps={steps}", f"train.autocast={autocast}", f"train.threads={threads}"]
+    cfg = origan.load_config(preset, overrides=overrides)
+    cfg = session.resolve_precision(cfg, torch.device("cpu"))
+    before = bare_step_ms(cfg, rounds, iters)
+    clock, marks = Clock(), Marks()
+    t0 = time.perf_counter()
+    with patched(clock):
+        origan.train(cfg, out=folder / f"{preset}-{autocast}", overwrite=True, callbacks=[marks])
+    total = time.perf_counter() - t0
+    after = bare_step_ms(cfg, rounds, iters)
+    bare = statistics.median(before + after)
+    loop = marks.end - marks.start
+    n = marks.steps
+    print(f"\n### `{preset}`, {n} steps, train.autocast = {cfg.train.autocast}, {torch.get_num_threads()} thread(s)\n")
+    print("| part | calls | seconds | ms per step | % of the bare step |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+
+    def row(name: str, calls: Any, seconds: float) -> None:
+        per = seconds / n * 1e3
+        print(f"| {name} | {calls} | {seconds:.2f} | {per:.3f} | {100 * per / bare:.1f} % |")
+
+    row("bare step (Algorithm 1's update; median of rounds before and after)", n, bare * n / 1e3)
+    in_loop = 0.0
+    for name, (seconds, calls) in clock.parts.items():
+        if calls:
+            row(name, calls, seconds)
+            if name != "loss curves (end)":
+                in_loop += seconds
+    unattributed = loop - bare * n / 1e3 - in_loop
+    row("unattributed (Python around the step, progress, noise)", "", unattributed)
+    added = loop - bare * n / 1e3
+    print(
+        f"\nloop: {loop:.1f} s = {loop / n * 1e3:.2f} ms per step against a bare step of {bare:.2f} ms "
+        f"(rounds {min(before + after):.2f}-{max(before + after):.2f}): the run adds {100 * added / loop:.1f} % "
+        f"of its loop ({added / n * 1e3:.2f} ms a step, {100 * added / (bare * n / 1e3):.1f} % of the bare step)"
+    )
+    print(
+        f"end to end: {total:.1f} s = {total / n * 1e3:.2f} ms per step, {total / (bare * n / 1e3):.2f}x the bare "
+        f"steps; start-up {marks.start - t0:.1f} s, after the loop {t0 + total - marks.end:.1f} s"
+    )
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--preset", default="mnist")
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--autocast", nargs="+", default=["none"], help="train.autocast values (none, bf16-matmul, ...)")
+    p.add_argument("--threads", type=int, default=1, help="train.threads of the run and the bare step")
+    p.add_argument("--rounds", type=int, default=5, help="bare-step rounds before and after the run")
+    p.add_argument("--iters", type=int, default=40, help="iterations per bare-step round")
+    p.add_argument("--out", type=Path, default=None, help="where the runs go (default: a temporary folder)")
+    args = p.parse_args()
+    print(f"torch {torch.__version__}, CPU: {speed.cpu_description()}")
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for autocast in args.autocast:
+            measure(args.preset, args.steps, autocast, args.threads, args.out or Path(tmp), args.rounds, args.iters)
+    print(f"\nload average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
