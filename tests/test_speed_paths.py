@@ -404,7 +404,8 @@ def test_bf16_matmul_trains_fp32_weights_and_tracks_fp32():
     for a, b in zip(rows, fp32_rows, strict=True):
         assert a["d_loss"] == pytest.approx(b["d_loss"], abs=2e-2)
         assert a["g_loss"] == pytest.approx(b["g_loss"], abs=2e-2)
-    diff = max((a - b).abs().max().item() for a, b in zip(state.gan.parameters(), fp32_state.gan.parameters()))
+    pairs = zip(state.gan.parameters(), fp32_state.gan.parameters(), strict=True)
+    diff = max((a - b).abs().max().item() for a, b in pairs)
     assert diff < 1e-2  # bf16 rounding of the matmul inputs, not another trajectory
     assert (diff > 0) == speed.fast_bf16_matmul()
 
