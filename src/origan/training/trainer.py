@@ -196,7 +196,7 @@ class Trainer:
     def _check_finite(self, *steps: tuple[_Player, Tensor]) -> None:
         """Raise _NonFinite before any update if a loss is NaN/Inf (one host sync in all).
 
-        Gradients are not read here (a pass over every gradient cost 7 % of a paper-MNIST step): a NaN/Inf
+        Gradients are not read here (a pass over every gradient cost about 1.9 ms, 4-6 % of an mnist step): a NaN/Inf
         gradient behind a finite loss reaches the weights, and from there the next step's losses (a matmul
         with a NaN/Inf weight gives NaN), the weights' check of every log row and the one before every sample
         figure and checkpoint. Each rolls back to the same last good state, so the run continues exactly as if
