@@ -115,17 +115,35 @@ COLUMNS = (  # (header, key, digits)
 )
 
 
+def _count(least: int) -> Any:
+    """An argparse type: an integer of at least ``least``."""
+
+    def count(text: str) -> int:
+        value = int(text)
+        if value < least:
+            raise ValueError(text)
+        return value
+
+    count.__name__ = f"integer >= {least}"  # argparse names the type in its error
+    return count
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--presets", default=",".join(PRESETS))
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=_count(1), default=3)
     parser.add_argument("--out", type=Path, default=Path("bench-runs/mnist-quality"), help="where the runs go")
-    parser.add_argument("--seed0", type=int, default=0, help="the first seed (seeds seed0 .. seed0 + seeds - 1)")
+    parser.add_argument("--seed0", type=_count(0), default=0, help="the first seed (seeds seed0 .. seed0 + seeds - 1)")
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="a config override for every preset"
     )
     args = parser.parse_args()
     presets = [p.strip() for p in args.presets.split(",") if p.strip()]
+    try:  # every preset and override checked before the first run trains
+        for preset in presets:
+            origan.load_config(preset, overrides=[f"seed={args.seed0 + args.seeds - 1}", *args.set])
+    except origan.UserError as e:
+        raise SystemExit(f"mnist_quality.py: error: {e}") from None
     results: dict[str, list[dict[str, Any]]] = {}
     for preset in presets:
         for seed in range(args.seed0, args.seed0 + args.seeds):

@@ -168,21 +168,35 @@ def measure(preset: str, steps: int, autocast: str, threads: int, folder: Path, 
     )
 
 
+def positive(text: str) -> int:
+    """An argparse type: a positive integer (argparse turns the ValueError into a one-line usage error)."""
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--preset", default="mnist")
-    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--steps", type=positive, default=2000)
     p.add_argument("--autocast", nargs="+", default=["none"], help="train.autocast values (none, bf16-matmul, ...)")
-    p.add_argument("--threads", type=int, default=1, help="train.threads of the run and the bare step")
-    p.add_argument("--rounds", type=int, default=5, help="bare-step rounds before and after the run")
-    p.add_argument("--iters", type=int, default=40, help="iterations per bare-step round")
+    p.add_argument("--threads", type=positive, default=1, help="train.threads of the run and the bare step")
+    p.add_argument("--rounds", type=positive, default=5, help="bare-step rounds before and after the run")
+    p.add_argument("--iters", type=positive, default=40, help="iterations per bare-step round")
     p.add_argument("--out", type=Path, default=None, help="where the runs go (default: a temporary folder)")
     args = p.parse_args()
     print(f"torch {torch.__version__}, CPU: {speed.cpu_description()}")
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    with tempfile.TemporaryDirectory() as tmp:
-        for autocast in args.autocast:
-            measure(args.preset, args.steps, autocast, args.threads, args.out or Path(tmp), args.rounds, args.iters)
+    try:
+        for autocast in args.autocast:  # every config checked before anything runs
+            origan.load_config(args.preset, overrides=[f"train.steps={args.steps}", f"train.autocast={autocast}"])
+        with tempfile.TemporaryDirectory() as tmp:
+            for autocast in args.autocast:
+                out = args.out or Path(tmp)
+                measure(args.preset, args.steps, autocast, args.threads, out, args.rounds, args.iters)
+    except origan.UserError as e:
+        raise SystemExit(f"run_overhead.py: error: {e}") from None
     print(f"\nload average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

@@ -209,31 +209,33 @@ def test_signal_saves_a_checkpoint_and_exits_with_the_resume_line(tmp_path, sig,
     _same_weights(weights(run), weights(ref.path))
 
 
-def test_divergence_guard_rolls_back_once_and_recovers(tmp_path, monkeypatch):
+GUARD_RUN = [*TINY, "train.steps=30", "train.checkpoint_every=10", "optim_d.lr_decay=1.0", "optim_g.lr_decay=1.0"]
+
+
+def _poison_g_step(monkeypatch, call, where="loss"):
+    """G's objective poisoned at its ``call``-th call: a NaN loss, or (``where="gradient"``) a finite loss whose
+    every gradient is NaN."""
     import origan.gan as gan_mod
 
-    cfg = origan.load_config(
-        "ring8",
-        overrides=[
-            *TINY,
-            "train.steps=30",
-            "train.checkpoint_every=10",
-            "optim_d.lr_decay=1.0",
-            "optim_g.lr_decay=1.0",
-        ],
-    )
     real = gan_mod.GAN.g_objective
     count = {"n": 0}
 
     def poisoned(self, z, y=None):
         count["n"] += 1
         out = real(self, z, y)
-        if count["n"] == 17:  # one NaN, in step 17
-            out.loss = out.loss * float("nan")
+        if count["n"] == call:
+            if where == "loss":
+                out.loss = out.loss * float("nan")
+            else:
+                out.loss.register_hook(lambda g: g * float("nan"))
         return out
 
     monkeypatch.setattr(gan_mod.GAN, "g_objective", poisoned)
-    run = origan.train(cfg, out=tmp_path / "r")
+
+
+def test_divergence_guard_rolls_back_once_and_recovers(tmp_path, monkeypatch):
+    _poison_g_step(monkeypatch, 17)  # one NaN, in step 17
+    run = origan.train(origan.load_config("ring8", overrides=GUARD_RUN), out=tmp_path / "r")
     rows = [json.loads(x) for x in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
     events = [r for r in rows if r.get("event") == "rollback"]
     assert len(events) == 1
@@ -247,40 +249,12 @@ def test_a_nan_gradient_behind_a_finite_loss_rolls_back_to_the_same_state(tmp_pa
     """The guard reads the losses, not every gradient: a NaN gradient whose loss is finite reaches the weights,
     the next step's losses turn NaN, and the run rolls back to the same last good state as when the loss
     itself is NaN: the same weights at the end, bit for bit; only the rollback's row names the next step."""
-    import origan.gan as gan_mod
-
-    cfg = origan.load_config(
-        "ring8",
-        overrides=[
-            *TINY,
-            "train.steps=30",
-            "train.checkpoint_every=10",
-            "optim_d.lr_decay=1.0",
-            "optim_g.lr_decay=1.0",
-        ],
-    )
-    real = gan_mod.GAN.g_objective
-
-    def poison(where):
-        count = {"n": 0}
-
-        def poisoned(self, z, y=None):
-            count["n"] += 1
-            out = real(self, z, y)
-            if count["n"] == 17:
-                if where == "loss":
-                    out.loss = out.loss * float("nan")
-                else:  # the loss stays finite; every gradient behind it is NaN
-                    out.loss.register_hook(lambda g: g * float("nan"))
-            return out
-
-        return poisoned
-
-    runs, events = {}, {}
+    cfg = origan.load_config("ring8", overrides=GUARD_RUN)
+    events = {}
     for where in ("loss", "gradient"):
-        monkeypatch.setattr(gan_mod.GAN, "g_objective", poison(where))
-        runs[where] = origan.train(cfg, out=tmp_path / where)
-        events[where] = [r for r in runs[where].metrics() if r.get("event") == "rollback"]
+        _poison_g_step(monkeypatch, 17, where)
+        run = origan.train(cfg, out=tmp_path / where)
+        events[where] = [r for r in run.metrics() if r.get("event") == "rollback"]
     assert [(e["step"], e["to_step"], e["lr_scale"]) for e in events["loss"]] == [(17, 10, 0.5)]
     assert [(e["step"], e["to_step"], e["lr_scale"]) for e in events["gradient"]] == [(18, 10, 0.5)]
     assert "NaN/Inf in the D loss" in events["gradient"][0]["reason"]  # G's NaN weights reach D's next step
