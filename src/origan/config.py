@@ -53,6 +53,7 @@ Compile = Literal["none", "default", "reduce-overhead", "max-autotune"]  # torch
 Conditioning = Literal["projection", "input"]  # how a conditional dcgan D takes the class
 Preprocess = Literal["none", "gcn"]  # data preprocessing (origan.data.cifar)
 TensorBoard = Literal["auto", "on", "off"]  # TensorBoard logging (origan.io.tensorboard)
+Select = Literal["none", "table"]  # the validation score that picks the samples' weights (training/select.py)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,11 @@ class DataConfig:
     n_val: int = 10_000  # toy targets: size of the sampled validation set
     n_test: int = 10_000  # toy targets: size of the sampled test set
     split_seed: int = 0  # seed of the fixed train/validation/test split (independent of the run's seed; <= MAX_SEED)
+    # data without a split of its own: the shares of the fixed permutation held out for validation and for
+    # testing (0 and 0: every example trains, and metrics that need held-out examples have none)
+    val_fraction: float = 0.1
+    test_fraction: float = 0.1
+    val_path: str = ""  # csv: a CSV file of validation rows with data.path's header (data.val_fraction then unused)
     image_size: int = (
         0  # images are resized and centre-cropped to this square side; 0 = folders 32, arrays/IDX keep theirs
     )
@@ -166,6 +172,11 @@ class TrainConfig:
     augment_p: float = 1.0  # probability that each augmentation is applied to each image
     ema: float = 0.0  # G's weights averaged with this decay per G update, used for every sample (0 = off)
     conditional: bool = False  # class-conditional G(z, y) and D(x, y) (the data must have labels)
+    # keep the weights G samples with at their best validation score (training/select.py): none, or table
+    # (fidelity to the validation rows, less a penalty for rows closer to the training rows than held-out rows are)
+    select: Select = "none"
+    select_every: int = 100  # steps between validation scores (train.select)
+    patience: int = 0  # stop after this many scores without a better one (0 = train the whole budget)
     tensorboard: TensorBoard = "auto"  # event files in RUN/tensorboard: auto (when tensorboard imports), on or off
 
 
@@ -386,6 +397,8 @@ _RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     ("data.n_val", _positive, "a positive integer"),
     ("data.n_test", _positive, "a positive integer"),
     ("data.split_seed", lambda v: 0 <= v <= MAX_SEED, "an integer in [0, 2**63 - 1]"),
+    ("data.val_fraction", lambda v: 0 <= v < 1, "a share in [0, 1)"),
+    ("data.test_fraction", lambda v: 0 <= v < 1, "a share in [0, 1)"),
     ("data.image_size", _non_negative, "a side in pixels >= 0"),
     ("data.channels", lambda v: v in (0, 1, 3), "0 (the source's), 1 or 3"),
     ("data.max_categories", lambda v: v >= 2, "an integer >= 2"),
@@ -423,6 +436,8 @@ _RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     ),
     ("train.augment_p", lambda v: 0 < v <= 1, "a probability in (0, 1]"),
     ("train.ema", _unit, "a decay in [0, 1) (0 = no average)"),
+    ("train.select_every", _positive, "a positive number of steps"),
+    ("train.patience", _non_negative, "an integer >= 0 (0 = no early stop)"),
 )
 
 
@@ -450,6 +465,14 @@ def _validate(cfg: Config) -> None:
             f"an epoch after momentum_start_epoch={o.momentum_start_epoch}",
             o.momentum_saturate_epoch,
         )
+    d = cfg.data
+    _check(not d.val_path or d.name == "csv", "data.val_path", "empty unless data.name = csv", d.val_path)
+    _check(
+        d.val_fraction + d.test_fraction < 1,
+        "data.test_fraction",
+        f"a share below 1 - data.val_fraction = {1 - d.val_fraction:g} (some examples must train)",
+        d.test_fraction,
+    )
     t = cfg.train
     _check(t.update == "alternating" or t.k == 1, "train.k", "1 with the simultaneous update", t.k)
     _check(t.steps > 0 or t.epochs > 0, "train.steps", "a budget: train.steps > 0 or train.epochs > 0", t.steps)

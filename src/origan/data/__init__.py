@@ -23,10 +23,19 @@ if TYPE_CHECKING:
     from ..config import DataConfig
     from .mixture import GaussianMixture
 
-__all__ = ["DATASETS", "SPLIT_FRACTIONS", "DataInfo", "Dataset", "build_dataset", "class_indices", "split_indices"]
+__all__ = [
+    "DATASETS",
+    "SPLIT_FRACTIONS",
+    "DataInfo",
+    "Dataset",
+    "build_dataset",
+    "class_indices",
+    "split_indices",
+    "split_of",
+    "split_rule",
+]
 
-SPLIT_FRACTIONS = (0.1, 0.1)  # validation, test: a fixed permutation cut 80 % / 10 % / 10 %
-SPLIT_RULE = "fixed permutation: 80% train, 10% validation, 10% test"
+SPLIT_FRACTIONS = (0.1, 0.1)  # validation, test (data.val_fraction, data.test_fraction): cut 80 % / 10 % / 10 %
 SPLITS = ("train", "val", "test")
 
 DATASETS: Registry[Callable[[DataConfig], Dataset]] = Registry(
@@ -44,10 +53,25 @@ DATASETS: Registry[Callable[[DataConfig], Dataset]] = Registry(
 
 
 def split_indices(n: int, fractions: tuple[float, float], seed: int) -> tuple[Tensor, Tensor, Tensor]:
-    """A fixed permutation of ``range(n)`` cut into train / val / test by the val and test fractions."""
+    """A fixed permutation of ``range(n)`` cut into train / val / test by the val and test fractions (each
+    part rounded; at least one example trains)."""
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     n_val, n_test = round(n * fractions[0]), round(n * fractions[1])
+    if n_val + n_test >= n:  # a tiny set: the held-out parts give way, test first
+        n_test = max(0, n - 1 - n_val)
+        n_val = min(n_val, n - 1 - n_test)
     return perm[n_val + n_test :], perm[:n_val], perm[n_val : n_val + n_test]
+
+
+def split_rule(fractions: tuple[float, float]) -> str:
+    """How :func:`split_indices` cuts a set, in words (recorded in the run's data info)."""
+    val, test = (100 * f for f in fractions)
+    return f"fixed permutation: {100 - val - test:g}% train, {val:g}% validation, {test:g}% test"
+
+
+def split_of(cfg: DataConfig) -> tuple[float, float]:
+    """The validation and test shares ``cfg`` asks for (``data.val_fraction``, ``data.test_fraction``)."""
+    return (cfg.val_fraction, cfg.test_fraction)
 
 
 def class_indices(values: Sequence[Any] | np.ndarray, source: str) -> tuple[Tensor, tuple[str, ...]]:
@@ -109,19 +133,20 @@ class Dataset:
         labels: Tensor | None = None,
         classes: Sequence[str] = (),
         split: tuple[Tensor, Tensor, Tensor] | None = None,
+        fractions: tuple[float, float] = SPLIT_FRACTIONS,
     ) -> Dataset:
         """Cut ``x`` ``(n, *shape)`` (and its ``(n,)`` labels) into train / val / test.
 
         ``split`` gives the source's own train / val / test indices; without it the split is the fixed
-        permutation of :func:`split_indices` seeded with ``seed`` (80 / 10 / 10). ``info`` gains the sizes,
-        the seed, the rule and the class names.
+        permutation of :func:`split_indices` seeded with ``seed`` with the validation and test ``fractions``
+        (80 / 10 / 10 by default). ``info`` gains the sizes, the seed, the rule and the class names.
         """
-        parts = split if split is not None else split_indices(len(x), SPLIT_FRACTIONS, seed)
+        parts = split if split is not None else split_indices(len(x), fractions, seed)
         names = tuple(classes) if labels is not None else ()
         info = dict(info) | {
             "sizes": [len(p) for p in parts],
             "split_seed": seed,
-            "split": "the source's own" if split is not None else SPLIT_RULE,
+            "split": "the source's own" if split is not None else split_rule(fractions),
             "classes": list(names),
         }
         y = None if labels is None else dict(zip(SPLITS, (labels[p] for p in parts), strict=True))

@@ -28,7 +28,7 @@ from torch import Tensor
 
 from ..errors import DataError
 from ..limits import check_decoded_size, regular_file
-from . import DATASETS, Dataset, class_indices
+from . import DATASETS, Dataset, class_indices, split_of
 
 if TYPE_CHECKING:
     from ..config import DataConfig
@@ -232,7 +232,9 @@ def array_dataset(
             raise DataError(f"{source}: the array holds no examples")
         x, kind, bounded = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32)), "vector", False
     y, classes = _labels(labels, len(x), source) if labels is not None else (None, ())
-    return Dataset.from_splits(name, x, kind, bounded, {"source": source}, cfg.split_seed, y, classes, split)
+    return Dataset.from_splits(
+        name, x, kind, bounded, {"source": source}, cfg.split_seed, y, classes, split, split_of(cfg)
+    )
 
 
 @DATASETS.register("array")

@@ -28,7 +28,7 @@ from torch import Tensor
 
 from ..errors import DataError
 from ..limits import check_decoded_size
-from . import DATASETS, Dataset
+from . import DATASETS, Dataset, split_of
 from .arrays import resolve_path
 from .images import cache_dir
 
@@ -214,4 +214,6 @@ def folder(cfg: DataConfig) -> Dataset:
     loaded = load_folder(root, cfg.image_size or DEFAULT_SIZE, cfg.channels, cfg.folder_labels)
     x = loaded["images"].float() / 255.0  # (n, C, S, S)
     info = {"source": str(root), "files": len(x), "cache": str(loaded["cache"]), "cache_hit": loaded["cache_hit"]}
-    return Dataset.from_splits("folder", x, "image", True, info, cfg.split_seed, loaded["labels"], loaded["classes"])
+    return Dataset.from_splits(
+        "folder", x, "image", True, info, cfg.split_seed, loaded["labels"], loaded["classes"], fractions=split_of(cfg)
+    )

@@ -18,7 +18,7 @@ import torch
 
 from ..errors import DataError
 from ..io.files import write_atomic
-from . import DATASETS, Dataset, class_indices
+from . import DATASETS, Dataset, class_indices, split_of
 
 if TYPE_CHECKING:
     from ..config import DataConfig
@@ -78,7 +78,9 @@ def _image_dataset(
 ) -> Dataset:
     images = torch.from_numpy(np.asarray(x, dtype=np.float32) / scale).reshape(-1, 1, side, side)  # (n, 1, H, W)
     labels, classes = class_indices(np.asarray(y, dtype=np.int64), source)  # the digits 0..9
-    return Dataset.from_splits(name, images, "image", True, {"source": source}, cfg.split_seed, labels, classes)
+    return Dataset.from_splits(
+        name, images, "image", True, {"source": source}, cfg.split_seed, labels, classes, fractions=split_of(cfg)
+    )
 
 
 @DATASETS.register("mnist")
