@@ -104,9 +104,11 @@ def test_semicolon_tables_and_dropped_columns(tmp_path):
     [
         ("a,b\n1,2\n3,x\n4,5\n", r"line 3: non-numeric cell 'x' in numeric column 'b'"),
         ("a,b\n1,2\n3,nan\n4,5\n", r"line 3: non-finite value 'nan' in column 'b'"),
+        ("a,b\n1,2\n2,NaN\n3,\n", r"line 3: non-finite value 'NaN' in column 'b'; .*leave the cell empty"),
+        ("a,b\n1,2\n2,NA\n3,4\n", r"line 3: non-numeric cell 'NA' in numeric column 'b' \(leave the cell empty"),
         ("a,b\n1,2\n3,-Inf\n4,5\n", r"line 3: non-finite value '-Inf' in column 'b'"),
         ("a,b\n1,2\n3,1e999\n4,5\n", r"line 3: value '1e999' in column 'b' overflows"),
-        ("a,b\n1,2\n3,\n4,5\n", r"line 3: empty cell in column 'b'"),
+        ("a,b\n1,\n3,\n4,\n", r"column 'b' has no values \(every cell is empty\)"),  # one empty cell: missing
         ("a,b\n1,2\n3,4,5\n", r"line 3: 3 cells, the header has 2"),
         ("a,b\n1,2\n\n4,5\n\n\n", r"line 3: 0 cells, the header has 2"),
         ("a,b\n", r"header line and at least one row"),

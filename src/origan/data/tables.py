@@ -8,7 +8,13 @@ decimals the source wrote. Column names, order and types survive the round trip,
 loads wherever the original loaded. The :class:`TableCodec` is plain JSON: a run stores it in every
 checkpoint's manifest (``data.codec``) and ``origan sample RUN --out x.csv`` decodes with it.
 
-Missing or non-finite cells, and text in a numeric column, are errors naming the file, line and column.
+An empty cell is a missing value (what pandas' ``to_csv`` writes for NaN). In a categorical column it is one
+more level, ``None`` (JSON ``null``), the last; a numeric column with missing cells is encoded as three features,
+``[value, present, missing]``: the value standardised over the present cells (a missing one is imputed with their
+mean, so 0), then a one-hot pair decoded by argmax, so G learns how often a cell is missing. Decoding gives back
+missing values (``None`` or NaN, see :meth:`TableCodec.decode`); writing a CSV gives back empty cells. A column
+whose every cell is empty, ``NaN`` or ``Inf`` text in a numeric column, and text in a numeric column are errors
+naming the file, line and column.
 Split: a fixed permutation seeded with ``data.split_seed``, 80 % train, 10 % validation, 10 % test.
 """
 
@@ -18,7 +24,7 @@ import csv
 import io
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +34,7 @@ from torch import Tensor
 
 from ..errors import DataError
 from ..limits import check_decoded_size, regular_file
-from . import DATASETS, Dataset
+from . import DATASETS, Dataset, split_indices, split_of, split_rule
 from .arrays import resolve_path
 
 if TYPE_CHECKING:
@@ -67,7 +73,8 @@ class Column:
         mean, std: standardisation of a numeric column.
         decimals: float columns: digits after the point of the finest value the source wrote.
         significant: float columns written in scientific notation: significant digits.
-        levels: categorical columns: the values, sorted.
+        levels: categorical columns: the values, sorted; ``None`` last when some cells are missing.
+        missing: numeric columns with missing cells: the encoded block is ``[value, present, missing]``.
     """
 
     name: str
@@ -78,12 +85,15 @@ class Column:
     decimals: int | None = None
     significant: int | None = None
     levels: tuple[Any, ...] = ()
+    missing: bool = False
 
     @property
     def width(self) -> int:
-        return len(self.levels) if self.kind == "categorical" else 1
+        return len(self.levels) if self.kind == "categorical" else 3 if self.missing else 1
 
     def format(self, value: Any) -> str:
+        if _absent(value):
+            return ""  # a missing value is an empty cell
         if self.dtype == "float":
             if self.significant is not None:
                 return f"{float(value):.{self.significant - 1}e}"
@@ -118,29 +128,38 @@ class TableCodec:
         """Choose each column's encoding and fit its parameters on ``values`` (one array per column).
 
         ``precisions`` gives each float column's ``(decimals, significant digits)`` (see :func:`infer_column`).
+        Missing values (None, or NaN in a float array) are fitted as described in the module: a last level
+        ``None``, or ``missing=True`` with ``mean`` and ``std`` of the present values; at most
+        ``max_categories`` levels besides the missing one make an int column categorical.
         """
         columns = []
         for name, v, dtype, (dec, sig) in zip(names, values, dtypes, precisions, strict=True):
-            levels = np.unique(v)
+            absent = _missing(v)
+            present = v[~absent].astype(np.int64) if dtype == "int" else v[~absent]  # ints: an object array if absent
+            if not len(present):
+                raise DataError(f"column {name!r} has no values (every cell is missing); expected at least one")
+            levels = np.unique(present)
             if dtype == "str" or (dtype == "int" and len(levels) <= max_categories):
                 columns.append(
                     Column(
                         name,
                         dtype,
                         "categorical",
-                        levels=tuple(getattr(lv, "item", lambda lv=lv: lv)() for lv in levels),
+                        levels=tuple(getattr(lv, "item", lambda lv=lv: lv)() for lv in levels)
+                        + ((None,) if absent.any() else ()),
                     )
                 )
             else:
-                std = float(np.std(v.astype(np.float64)))
+                std = float(np.std(present.astype(np.float64)))
                 columns.append(
                     Column(
                         name,
                         dtype,
                         "numeric",
-                        float(np.mean(v.astype(np.float64))),
+                        float(np.mean(present.astype(np.float64))),
                         std if std > 0 else 1.0,
                         *((dec, sig) if dtype == "float" else (None, None)),
+                        missing=bool(absent.any()),
                     )
                 )
         return cls(columns, delimiter)
@@ -151,7 +170,8 @@ class TableCodec:
 
     @property
     def width(self) -> int:
-        """Number of encoded features (one per numeric column, one per level of a categorical one)."""
+        """Number of encoded features (one per numeric column, three with missing values, one per level of a
+        categorical one)."""
         return sum(c.width for c in self.columns)
 
     def slices(self) -> dict[str, slice]:
@@ -167,6 +187,8 @@ class TableCodec:
 
         The matrix is held to the byte budget (:func:`~origan.limits.check_decoded_size`) before it is
         allocated; one-hot blocks are set by index, so a wide categorical column costs ``n x levels`` once.
+        A missing value (None, or NaN; what :meth:`decode` gives) goes to the missing level of a categorical
+        column, or to the ``[mean, 0, 1]`` block of a numeric column with ``missing`` (imputed: 0 standardised).
         """
         if not self.columns:
             return np.zeros((0, 0), dtype=dtype)
@@ -181,12 +203,22 @@ class TableCodec:
         for c, v, sl in zip(self.columns, values, self.slices().values(), strict=True):
             if len(v) != n:
                 raise DataError(f"{source}: column {c.name!r} has {len(v)} values; the first column has {n}")
+            absent = _missing(v)
             if c.kind == "numeric":
-                out[:, sl.start] = (v.astype(np.float64) - c.mean) / c.std
+                if absent.any() and not c.missing:
+                    raise DataError(
+                        f"{source}: column {c.name!r}: row {int(absent.argmax())} is missing; the codec's column "
+                        "has no missing values"
+                    )
+                filled = np.where(absent, c.mean, v) if absent.any() else v  # missing: the mean, 0 standardised
+                out[:, sl.start] = (filled.astype(np.float64) - c.mean) / c.std
+                if c.missing:  # the one-hot pair [present, missing]
+                    out[:, sl.start + 1], out[:, sl.start + 2] = ~absent, absent
                 continue
             index = {lv: i for i, lv in enumerate(c.levels)}
+            keys = (None if a else x.item() if hasattr(x, "item") else x for x, a in zip(v, absent, strict=True))
             try:
-                codes = np.fromiter((index[x.item() if hasattr(x, "item") else x] for x in v), np.int64, n)
+                codes = np.fromiter((index[k] for k in keys), np.int64, n)
             except KeyError as e:
                 raise DataError(
                     f"{source}: column {c.name!r}: value {e.args[0]!r} is not one of its {len(c.levels)} levels"
@@ -196,7 +228,12 @@ class TableCodec:
         return out
 
     def decode(self, x: np.ndarray | Tensor) -> list[np.ndarray]:
-        """One array per column (int64, float64 or str) from ``(n, width)`` encoded rows."""
+        """One array per column from ``(n, width)`` encoded rows: int64, float64 or str (an object array).
+
+        A column that holds missing values decodes them so: text (object) ``None``; an int categorical column
+        an object array of Python ints and ``None``; a numeric column (``missing``) NaN where the pair's
+        argmax is *missing*, in float64 (also an int column: whole numbers and NaN).
+        """
         try:
             x = x.detach().cpu().double().numpy() if isinstance(x, Tensor) else np.asarray(x, dtype=np.float64)
         except (TypeError, ValueError, RuntimeError, OverflowError):
@@ -209,12 +246,19 @@ class TableCodec:
         for c, sl in zip(self.columns, self.slices().values(), strict=True):
             block = x[:, sl]
             if c.kind == "categorical":
-                levels = np.array(c.levels, dtype=object if c.dtype == "str" else np.int64)
+                levels = np.array(c.levels, dtype=object if c.dtype == "str" or None in c.levels else np.int64)
                 out.append(levels[block.argmax(1)])
-            elif c.dtype == "int":
-                out.append(np.clip(np.rint(block[:, 0] * c.std + c.mean), *_INT64_FLOATS).astype(np.int64))
+                continue
+            if c.dtype == "int":
+                value = np.clip(np.rint(block[:, 0] * c.std + c.mean), *_INT64_FLOATS)
+                if not c.missing:
+                    out.append(value.astype(np.int64))
+                    continue
             else:
-                out.append(c.round(block[:, 0] * c.std + c.mean))
+                value = c.round(block[:, 0] * c.std + c.mean)
+            if c.missing:  # argmax of [present, missing]; a tie is present
+                value = np.where(block[:, 2] > block[:, 1], np.nan, value)
+            out.append(value)
         return out
 
     def to_csv_text(self, values: Sequence[np.ndarray]) -> str:
@@ -239,7 +283,10 @@ class TableCodec:
         return {
             "format": CODEC_FORMAT,
             "delimiter": self.delimiter,
-            "columns": [asdict(c) | {"levels": list(c.levels)} for c in self.columns],
+            "columns": [
+                {k: v for k, v in (asdict(c) | {"levels": list(c.levels)}).items() if k != "missing" or v}
+                for c in self.columns
+            ],  # "missing" only where true: a table without missing values stores the codec it always did
         }
 
     @classmethod
@@ -285,17 +332,37 @@ def _column_from_json(c: Any, i: int) -> Column:
     low = 0 if sig is None else -400
     if dec is not None and (isinstance(dec, bool) or not isinstance(dec, int) or not low <= dec <= 400):
         raise bad("decimals", f"null or an integer in [{low}, 400]", dec)
+    if not isinstance(c["missing"], bool) or (c["missing"] and c["kind"] != "numeric"):
+        raise bad(
+            "missing", "true or false (true only for a numeric column; a missing level is null in levels)", c["missing"]
+        )
     levels = list(c["levels"]) if isinstance(c["levels"], (list, tuple)) else c["levels"]
     kind = str if c["dtype"] == "str" else int
+    real = levels[:-1] if isinstance(levels, list) and levels[-1:] == [None] else levels  # null last: missing
     if (
         not isinstance(levels, list)
-        or (c["kind"] == "categorical") != bool(levels)
-        or any(isinstance(v, bool) or not isinstance(v, kind) for v in levels)
+        or (c["kind"] == "categorical") != bool(real)
+        or (levels and not real)
+        or any(isinstance(v, bool) or not isinstance(v, kind) for v in real)
         or len(set(levels)) != len(levels)
     ):
-        what = f"distinct {'strings' if kind is str else 'integers'}" if c["kind"] == "categorical" else "[]"
-        raise bad("levels", what, levels)
+        what = f"distinct {'strings' if kind is str else 'integers'} (null last for missing values)"
+        raise bad("levels", what if c["kind"] == "categorical" else "[]", levels)
     return Column(**(c | {"levels": tuple(levels)}))
+
+
+def _absent(x: Any) -> bool:
+    """Whether one value is missing: None, or a float NaN."""
+    return x is None or (isinstance(x, (float, np.floating)) and bool(np.isnan(x)))
+
+
+def _missing(v: np.ndarray) -> np.ndarray:
+    """``(n,)`` bool: the missing values of one column (NaN in a float array, None or NaN in an object array)."""
+    if v.dtype.kind == "f":
+        return np.isnan(v)
+    if v.dtype.kind == "O":
+        return np.fromiter((_absent(x) for x in v), bool, len(v))
+    return np.zeros(len(v), dtype=bool)
 
 
 def _listing(values: Sequence[Any], most: int = 10) -> str:
@@ -322,7 +389,7 @@ def check_codec(stored: dict[str, Any] | None, data: Dataset) -> None:
         key = next(
             (
                 k
-                for k in ("dtype", "kind", "levels", "mean", "std", "decimals", "significant")
+                for k in ("dtype", "kind", "levels", "missing", "mean", "std", "decimals", "significant")
                 if old.get(k) != now.get(k)
             ),
             "encoding",
@@ -407,44 +474,70 @@ def infer_column(cells: list[str], name: str, source: str, max_categories: int) 
     """Values, dtype and precision of one column of text cells (errors name ``source``, the line and column).
 
     A float column keeps the precision it was written with: digits after the point, or significant
-    digits when some cell is in scientific notation.
+    digits when some cell is in scientific notation. An empty cell is a missing value: NaN in a float column,
+    ``None`` in a text column and in an int column (then an object array of Python ints and ``None``); the
+    type is decided by the other cells, and a column of empty cells only is an error.
     """
-    for i, cell in enumerate(cells):
-        if not cell:
-            raise DataError(f"{source}: line {i + 2}: empty cell in column {name!r}; missing values are not supported")
-    is_int = [bool(_INT.fullmatch(c)) for c in cells]
-    is_float = [bool(_FLOAT.fullmatch(c)) for c in cells]
-    nonfinite = [bool(_NONFINITE.fullmatch(c)) for c in cells]
-    if 2 * (sum(is_float) + sum(nonfinite)) > len(cells):  # a numeric column
-        for i, (ok, nf) in enumerate(zip(is_float, nonfinite, strict=True)):
+    present = [i for i, cell in enumerate(cells) if cell]  # the rows of the cells that are not missing
+    if not present:
+        raise DataError(
+            f"{source}: column {name!r} has no values (every cell is empty); expected at least one "
+            "(or leave it out with data.drop_columns)"
+        )
+    filled = cells if len(present) == len(cells) else [cells[i] for i in present]
+    is_int = [bool(_INT.fullmatch(c)) for c in filled]
+    is_float = [bool(_FLOAT.fullmatch(c)) for c in filled]
+    nonfinite = [bool(_NONFINITE.fullmatch(c)) for c in filled]
+    if 2 * (sum(is_float) + sum(nonfinite)) > len(filled):  # a numeric column
+        for i, ok, nf, cell in zip(present, is_float, nonfinite, filled, strict=True):
             if nf:
-                raise DataError(f"{source}: line {i + 2}: non-finite value {cells[i]!r} in column {name!r}")
+                raise DataError(
+                    f"{source}: line {i + 2}: non-finite value {cell!r} in column {name!r}; expected a finite "
+                    "number (leave the cell empty for a missing value)"
+                )
             if not ok:
-                raise DataError(f"{source}: line {i + 2}: non-numeric cell {cells[i]!r} in numeric column {name!r}")
+                raise DataError(
+                    f"{source}: line {i + 2}: non-numeric cell {cell!r} in numeric column {name!r} "
+                    "(leave the cell empty for a missing value)"
+                )
         if all(is_int):
-            ints = [int(c) for c in cells]
-            for i, v in enumerate(ints):
+            ints = [int(c) for c in filled]
+            for i, v in zip(present, ints, strict=True):
                 if not INT64_MIN <= v <= INT64_MAX:
                     raise DataError(
                         f"{source}: line {i + 2}: integer {cells[i]} in column {name!r} does not fit in "
                         "64 bits; expected integers from -2**63 to 2**63-1 (write it as a float?)"
                     )
+            if len(present) < len(cells):
+                return _spread(ints, present, len(cells)), "int", (None, None)
             return np.array(ints, dtype=np.int64), "int", (None, None)
-        values = np.array([float(c) for c in cells], dtype=np.float64)
-        if not np.isfinite(values).all():
-            i = int(np.argmin(np.isfinite(values)))
+        values = np.full(len(cells), np.nan)
+        values[present] = [float(c) for c in filled]
+        finite = np.isfinite(values[present])
+        if not finite.all():
+            i = present[int(np.argmin(finite))]
             raise DataError(f"{source}: line {i + 2}: value {cells[i]!r} in column {name!r} overflows a float")
-        decimals = max(_decimals(c) for c in cells)
-        if any("e" in c.lower() for c in cells):
-            return values, "float", (decimals, max(_significant(c) for c in cells))
+        decimals = max(_decimals(c) for c in filled)
+        if any("e" in c.lower() for c in filled):
+            return values, "float", (decimals, max(_significant(c) for c in filled))
         return values, "float", (max(1, decimals), None)
-    levels = set(cells)
+    levels = set(filled)
     if len(levels) > max_categories:
         raise DataError(
             f"{source}: column {name!r} has {len(levels)} distinct text values; a categorical column may "
             f"have at most data.max_categories={max_categories} (or leave it out with data.drop_columns)"
         )
+    if len(present) < len(cells):
+        return _spread(filled, present, len(cells)), "str", (None, None)
     return np.array(cells, dtype=object), "str", (None, None)
+
+
+def _spread(values: list[Any], rows: list[int], n: int) -> np.ndarray:
+    """An object array of ``n`` values: ``values`` at ``rows``, None (missing) elsewhere."""
+    out = np.full(n, None, dtype=object)
+    for i, v in zip(rows, values, strict=True):
+        out[i] = v
+    return out
 
 
 def values_column(values: np.ndarray) -> tuple[np.ndarray, str, Precision]:
@@ -466,10 +559,13 @@ def table_dataset(
     source: str,
     default_target: str,
     delimiter: str = ",",
+    n_val: int = 0,
 ) -> Dataset:
     """A Dataset of encoded rows (float32), with the codec in ``info["codec"]``.
 
-    A categorical target column also gives the labels: its levels are the classes.
+    A categorical target column also gives the labels: its levels are the classes. ``n_val > 0``: the last
+    ``n_val`` rows are the validation split (``data.val_path``'s rows), the others are cut into train and test by
+    ``data.test_fraction``; else the fixed permutation cuts all rows by both fractions.
     """
     if not names:
         raise DataError(f"{source}: no columns left after data.drop_columns; expected at least one column to model")
@@ -488,7 +584,14 @@ def table_dataset(
         labels = x[:, codec.slices()[target]].argmax(1)  # (n,) int64
         classes = tuple(str(lv) for lv in column.levels)
     info = {"source": source, "codec": codec.to_json(), "target_column": target}
-    return Dataset.from_splits(name, x, "table", False, info, cfg.split_seed, labels, classes)
+    if n_val:
+        n = len(x) - n_val
+        train, _, test = split_indices(n, (0.0, cfg.test_fraction), cfg.split_seed)
+        split = (train, torch.arange(n, len(x)), test)
+        data = Dataset.from_splits(name, x, "table", False, info, cfg.split_seed, labels, classes, split=split)
+        data.info["split"] = f"{split_rule((0.0, cfg.test_fraction))} of data.path; data.val_path validates"
+        return data
+    return Dataset.from_splits(name, x, "table", False, info, cfg.split_seed, labels, classes, fractions=split_of(cfg))
 
 
 @DATASETS.register("csv")
@@ -497,15 +600,34 @@ def csv_table(cfg: DataConfig) -> Dataset:
     path = resolve_path(cfg, "a CSV file")
     if path.is_dir():
         raise DataError(f"{path}: data.name=csv reads a CSV file, not a folder")
-    return csv_dataset(read_text(path), cfg, str(path))
+    val_text, val_source = None, ""
+    if cfg.val_path:
+        val = resolve_path(replace(cfg, path=cfg.val_path), "a CSV file of validation rows (data.val_path)")
+        if val.is_dir():
+            raise DataError(f"{val}: data.val_path names a CSV file of validation rows, not a folder")
+        val_text, val_source = read_text(val), str(val)
+    return csv_dataset(read_text(path), cfg, str(path), val_text, val_source)
 
 
-def csv_dataset(text: str, cfg: DataConfig, source: str) -> Dataset:
+def csv_dataset(
+    text: str, cfg: DataConfig, source: str, val_text: str | None = None, val_source: str = "validation rows"
+) -> Dataset:
     """The ``csv`` dataset of CSV ``text`` (what ``data.name=csv`` builds from the file ``source``), so a
-    caller can check a table it is about to write exactly as the run will read it."""
+    caller can check a table it is about to write exactly as the run will read it. ``val_text``: CSV text of
+    the validation rows (``data.val_path``), with the same header; the codec is fitted on both tables."""
     names, cells, delimiter = parse_csv(text, source, cfg.drop_columns)
+    n_val = 0
+    if val_text is not None:
+        val_names, val_cells, _ = parse_csv(val_text, val_source, cfg.drop_columns)
+        if val_names != names:
+            raise DataError(
+                f"{val_source}: expected the columns of {source} ({_listing(names, 20)}), "
+                f"got ({_listing(val_names, 20)})"
+            )
+        n_val = len(val_cells[0]) if val_cells else 0
+        cells = [a + b for a, b in zip(cells, val_cells, strict=True)]
     columns = [infer_column(c, n, source, cfg.max_categories) for n, c in zip(names, cells, strict=True)]
-    return table_dataset("csv", names, columns, cfg, source, names[-1] if names else "", delimiter)
+    return table_dataset("csv", names, columns, cfg, source, names[-1] if names else "", delimiter, n_val)
 
 
 def _sklearn_table(loader: str, cfg: DataConfig, target_name: str, target_as_text: bool) -> tuple[list[str], list[Any]]:
