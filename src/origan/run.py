@@ -323,6 +323,9 @@ def _gan_of(ckpt: Checkpoint, map_location: str | torch.device = "cpu") -> tuple
         gan.D.load_state_dict(state["D"])
         if gan.G_ema is not None:
             gan.G_ema.load_state_dict(state["G_ema"])
+        best = state.get("select", {}).get("G_best")
+        if best is not None:  # train.select: samples come from the weights kept at the best validation score
+            gan.sampler.load_state_dict(best)
     except (RuntimeError, KeyError, TypeError, ValueError, AttributeError) as e:
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise CheckpointError(f"{ckpt.path}: weights do not fit the model of its config ({first[:200]})") from None

@@ -31,6 +31,7 @@ from ..models.dropout import bind_dropout
 from ..priors import PRIORS, build_prior
 from ..seeding import derive_seed, seed_all
 from .augment import DiffAugment
+from .select import Selection, check_select
 from .speed import choose_threads, prepare_modules
 from .state import BatchSampler, TrainState
 from .trainer import make_optimizer
@@ -152,10 +153,14 @@ def check_data(cfg: Config, data: Dataset) -> None:
         raise ConfigError(
             f"train.batch_size: expected at most the {len(data.train)} training examples, got {cfg.train.batch_size}"
         )
+    check_select(cfg, data)
 
 
-def build_state(cfg: Config, device: torch.device, rank: int = 0) -> BuiltState:
+def build_state(cfg: Config, device: torch.device, rank: int = 0, data: Dataset | None = None) -> BuiltState:
     """Seed, build data and models, optimizers and RNG streams: the state of step 0.
+
+    ``data``: the dataset of ``cfg.data`` when the caller has built it already (``TableGAN`` builds its
+    frame's table in memory); None builds it from ``cfg.data``.
 
     ``rank`` (data-parallel training) offsets the seed of the global RNGs; the training streams (noise,
     data order, dropout) are the run's own on every rank. Raises a :class:`~origan.errors.UserError` for
@@ -166,7 +171,7 @@ def build_state(cfg: Config, device: torch.device, rank: int = 0) -> BuiltState:
     # Deterministic mode also fills every fresh tensor with NaN (a debugging aid: ~5 % of a CPU step). Code
     # that never reads memory before writing it gives the same bits without; the tests check that.
     torch.utils.deterministic.fill_uninitialized_memory = False  # type: ignore[attr-defined]  # not in torch's stubs
-    data = build_dataset(cfg.data)
+    data = build_dataset(cfg.data) if data is None else data
     check_data(cfg, data)
     _check_model_size(cfg, tuple(data.shape), data.bounded, len(data.classes) if cfg.train.conditional else 0)
     gan = build_gan(cfg, data.shape, data.bounded, data.train.mean(0), len(data.classes)).to(device)
@@ -194,6 +199,8 @@ def build_state(cfg: Config, device: torch.device, rank: int = 0) -> BuiltState:
         dropout_gen,
         augment_gen,
     )
+    if cfg.train.select != "none":
+        state.selection = Selection()
     fixed_gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "fixed-noise"))
     fixed_z = gan.prior.sample(cfg.train.n_fixed_samples, fixed_gen)  # (n_fixed, noise.dim)
     return BuiltState(data, state, fixed_z.to(device))

@@ -279,6 +279,7 @@ class DistributedTrainer(Trainer):
         save_checkpoint: Callable[[Trainer, str], None],
         on_samples: Callable[[Trainer], None],
         callbacks: Any = (),
+        selector: Any = None,
     ) -> None:
         self.ctx = ctx
 
@@ -299,6 +300,7 @@ class DistributedTrainer(Trainer):
             save_checkpoint=save,
             on_samples=on_samples if main else (lambda t: None),
             callbacks=callbacks if main else (),
+            selector=selector,  # every rank holds the same weights and scores them alike: all stop together
         )
 
     def _draw_noise(self) -> Tensor:

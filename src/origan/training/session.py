@@ -41,6 +41,7 @@ from ..plotting import plot_curves, save_sample_figure
 from . import distributed
 from .build import BuiltState, build_state, check_registered, resolve_device
 from .distributed import DistContext, DistributedTrainer
+from .select import Selector, best_sampler
 from .speed import resolve_autocast
 from .state import TrainState
 from .trainer import Callback, Trainer
@@ -48,7 +49,16 @@ from .trainer import Callback, Trainer
 if TYPE_CHECKING:
     from ..gan import GAN
 
-__all__ = ["Fitted", "class_blocks", "create_run", "fit_run", "resolve_precision", "resume_run", "train_run"]
+__all__ = [
+    "Fitted",
+    "class_blocks",
+    "create_run",
+    "fit_run",
+    "resolve_precision",
+    "resume_run",
+    "train_run",
+    "write_checkpoint",
+]
 
 log = logging.getLogger(__name__)
 
@@ -74,27 +84,36 @@ def class_blocks(n: int, n_classes: int) -> Tensor:
 # Training
 
 
+def write_checkpoint(run: RunDir, cfg: Config, data: Dataset | DataInfo, state: TrainState, reason: str) -> Path:
+    """Write ``state`` as the checkpoint ``step-N`` of ``run`` (atomically), point ``last`` at it and prune the
+    older ones (``train.keep_checkpoints``); returns its manifest. ``TableGAN.save`` writes a model trained in
+    memory with it."""
+    info = data if isinstance(data, DataInfo) else DataInfo.of(data)
+    extra = {
+        "step": state.step,
+        "epoch": state.sampler.epoch,
+        "reason": reason,
+        "config": to_dict(cfg),
+        "data": info.to_json(),
+    }
+    name = f"step-{state.step:09d}"
+    try:
+        save_checkpoint(run.checkpoints, name, state.state_dict(), extra)
+        link_last(run.checkpoints, name)
+    except OSError as e:
+        raise CheckpointError(
+            f"{run.checkpoints}: cannot write checkpoint {name} ({e.strerror or e}); the previous checkpoint is intact"
+        ) from None
+    prune_checkpoints(run.checkpoints, cfg.train.keep_checkpoints, name)
+    log.info("checkpoint %s (%s)", name, reason)
+    return run.checkpoints / f"{name}.json"
+
+
 def _checkpoint_writer(run: RunDir, cfg: Config, data: Dataset) -> Any:
+    info = DataInfo.of(data)
+
     def save(trainer: Trainer, reason: str) -> None:
-        s = trainer.state
-        extra = {
-            "step": s.step,
-            "epoch": s.sampler.epoch,
-            "reason": reason,
-            "config": to_dict(cfg),
-            "data": DataInfo.of(data).to_json(),
-        }
-        name = f"step-{s.step:09d}"
-        try:
-            save_checkpoint(run.checkpoints, name, s.state_dict(), extra)
-            link_last(run.checkpoints, name)
-        except OSError as e:
-            raise CheckpointError(
-                f"{run.checkpoints}: cannot write checkpoint {name} ({e.strerror or e}); "
-                "the previous checkpoint is intact"
-            ) from None
-        prune_checkpoints(run.checkpoints, cfg.train.keep_checkpoints, name)
-        log.info("checkpoint %s (%s)", name, reason)
+        write_checkpoint(run, cfg, info, trainer.state, reason)
 
     return save
 
@@ -123,6 +142,7 @@ def fit_run(
         "save_checkpoint": _checkpoint_writer(run, cfg, data),
         "on_samples": _sample_writer(run, data, fixed_z),
         "callbacks": callbacks,
+        "selector": Selector(cfg, data, state) if cfg.train.select != "none" else None,
     }
     main = ctx is None or ctx.is_main
     tb = tensorboard.open_logger(cfg.train.tensorboard, run.path, to_dict(cfg), state.step) if main else None
@@ -139,7 +159,8 @@ def fit_run(
             tb.close()
     if ctx is None or ctx.is_main:
         plot_curves(run.read_metrics(), run.plots)
-    return Fitted(run.path, cfg, state.gan, state.step, DataInfo.of(data), run.checkpoints / "last.json")
+    gan = best_sampler(state.gan, state.selection)  # train.select: samples come from the kept weights
+    return Fitted(run.path, cfg, gan, state.step, DataInfo.of(data), run.checkpoints / "last.json")
 
 
 def resolve_precision(cfg: Config, device: torch.device) -> Config:

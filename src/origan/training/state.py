@@ -8,13 +8,16 @@ are pure functions of the counters, so they need no state of their own.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
 
 from ..gan import GAN
 from ..seeding import capture_rng, restore_rng
+
+if TYPE_CHECKING:
+    from .select import Selection
 
 __all__ = ["BatchSampler", "TrainState"]
 
@@ -117,6 +120,7 @@ class TrainState:
         self.rollbacks = 0  # divergence-guard rollbacks so far
         self.lr_scale = 1.0  # product of the guard's learning-rate factors
         self.acc = torch.zeros(7, dtype=torch.float64, device=gan.device)
+        self.selection: Selection | None = None  # train.select: the best weights so far (training/select.py)
 
     @property
     def epoch(self) -> int:
@@ -131,7 +135,7 @@ class TrainState:
         return gens
 
     def state_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "G": dict(self.gan.G.state_dict()),
             "D": dict(self.gan.D.state_dict()),
             **({"G_ema": dict(self.gan.G_ema.state_dict())} if self.gan.G_ema is not None else {}),
@@ -148,6 +152,9 @@ class TrainState:
             "acc": self.acc,
             "rng": capture_rng(self.generators()),
         } | ({"rng_ranks": self.rng_ranks} if self.rng_ranks is not None else {})
+        if self.selection is not None:  # train.select: the kept weights and the counters
+            out["select"] = self.selection.state_dict()
+        return out
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.gan.G.load_state_dict(state["G"])
@@ -163,6 +170,8 @@ class TrainState:
         self.acc = state["acc"].to(self.acc)
         saved = state["rng"]["generators"]
         restore_rng(state["rng"], {k: g for k, g in self.generators().items() if k in saved})
+        if self.selection is not None and "select" in state:
+            self.selection.load_state_dict(state["select"])
 
 
 def _int_keys(opt_state: dict[str, Any]) -> dict[str, Any]:

@@ -130,6 +130,8 @@ class Trainer:
         on_samples: ``f(trainer)`` draws the sample figure from the fixed noise batch.
         callbacks: progress display and the like.
         write_row: ``f(row)`` stores a metrics row.
+        selector: scores G on the validation split (``train.select``), keeps its best weights and may stop the
+            run early (``train.patience``); None: no selection.
     """
 
     def __init__(
@@ -141,9 +143,11 @@ class Trainer:
         save_checkpoint: Callable[[Trainer, str], None] = lambda t, r: None,
         on_samples: Callable[[Trainer], None] = lambda t: None,
         callbacks: Sequence[Callback] = (),
+        selector: Any = None,
     ) -> None:
         self.cfg = cfg
         self.state = state
+        self.selector = selector  # train.select: a training.select.Selector, scored on the validation split
         self.write_row = write_row
         self.save_checkpoint = save_checkpoint
         self.on_samples = on_samples
@@ -317,6 +321,8 @@ class Trainer:
             "elapsed_s": round(seconds, 4),
             "img_per_s": round(examples / seconds, 1),
         }
+        if s.selection is not None and s.selection.last:  # train.select: the newest score, the best step so far
+            row |= {f"val_{k}": v for k, v in s.selection.last.items()} | {"best_step": s.selection.best_step}
         s.acc.zero_()
         return row
 
@@ -398,16 +404,24 @@ class Trainer:
                 getattr(cb, "on_start", lambda tr: None)(self)
             self._t_interval = time.perf_counter()
             self.take_snapshot()
-            while self.state.step < total:
+            sel = self.selector
+            while self.state.step < total and not (sel is not None and sel.stopped):
                 if not self._guarded_iteration():
                     continue
                 step = self.state.step
                 logs = step % t.log_every == 0 or step == total
                 samples = bool(t.sample_every) and step % t.sample_every == 0 and step != total
                 saves = bool(t.checkpoint_every) and step % t.checkpoint_every == 0 and step != total
-                if t.guard and (logs or samples or saves or self._stop_requested()) and not self._weights_finite():
+                scores = sel is not None and sel.due(step, total)
+                kept = logs or samples or saves or scores or self._stop_requested()
+                if t.guard and kept and not self._weights_finite():
                     self._rollback("NaN/Inf in the weights")  # before anything of this state is kept
                     continue
+                if scores and sel is not None:
+                    sel.score(step)
+                    if sel.stopped:  # train.patience scores without a better one: the run ends at this step
+                        log.info("step %d: no better validation score in %d scores; stopping", step, t.patience)
+                        logs, samples, saves = True, False, False
                 if logs:
                     row = self.log_row()
                     self.write_row(row)
