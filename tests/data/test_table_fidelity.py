@@ -63,8 +63,10 @@ def test_memorisation_sees_copies_and_held_out_rows(wine):
     holdout = torch.cat([data.val, data.test])
     copies = memorisation(data.train, holdout, MetricContext(codec=codec), train=data.train)
     assert copies["exact_copy_fraction"] == 1 and copies["dcr_synthetic_median"] == 0 and copies["dcr_ratio"] == 0
+    assert copies["closer_than_holdout_median_fraction"] == 1 and copies["held_out_rows"] == len(holdout)
     fresh = memorisation(holdout, holdout, MetricContext(codec=codec), train=data.train)
     assert fresh["exact_copy_fraction"] == 0 and fresh["dcr_ratio"] == 1
+    assert fresh["closer_than_holdout_median_fraction"] == 0.5  # the held-out rows against themselves
     # 36 distinct distances: the 5th percentile lies between the 2nd and 3rd smallest (position 0.05 * 35)
     assert fresh["closer_than_holdout_p5_fraction"] == pytest.approx(2 / 36, abs=1e-12)
 

@@ -39,7 +39,7 @@ from ..version import __version__
 from .classifier import DomainClassifier, domain_classifier, has_domain_classifier
 from .inception import check_inception_weights
 from .registry import METRICS, MetricContext, get_metric, register_metric
-from .tables import TABLE_PARTS, fidelity_report
+from .tables import NO_HELD_OUT, TABLE_PARTS, fidelity_report
 
 __all__ = ["EVAL_FILE", "HISTORY_FILE", "default_metrics", "evaluate", "summary_rows"]
 
@@ -48,6 +48,16 @@ log = logging.getLogger(__name__)
 EVAL_FILE = "eval.json"
 HISTORY_FILE = "eval-history.jsonl"
 EVAL_COPIES = 3  # an evaluation holds its samples, a float64 copy and features: bytes per sample, in samples
+# the metrics that measure against held-out splits (the table ones handle an empty split themselves): a run
+# trained on every row (data.val_fraction = data.test_fraction = 0) skips them, or refuses them by name
+HELD_OUT_SPLITS = {
+    "parzen": ("val", "test"),
+    "frechet": ("test",),
+    "novelty": ("test",),
+    "reconstruction": ("test",),
+    "tstr": ("test",),
+    "semi": ("test",),
+}
 
 
 def default_metrics(data: Any, conditional: bool = False) -> list[str]:
@@ -156,6 +166,9 @@ def evaluate(
 
     Returns:
         ``{"run", "step", "data", "n_samples", "seed", "metrics": {name: results}, "seconds": {name: s}, ...}``.
+        A run without held-out rows (``data.val_fraction`` / ``data.test_fraction`` 0) gets
+        ``{"held_out_rows": 0, "skipped": why}`` for the default metrics that need them
+        (:data:`HELD_OUT_SPLITS`); naming one of those is a ConfigError.
     """
     n_samples = check_int(n_samples, "--n-samples", "eval_samples")
     seed = check_int(seed, "--seed", "seed")
@@ -169,6 +182,7 @@ def evaluate(
     chosen = _choose(metrics, data, inception_weights, run.conditional)
     if metrics is None and usable_encoder(run):  # an encoder's reconstructions join the default metrics
         chosen.append("reconstruction")
+    skipped = _without_held_out(chosen, data, named=metrics is not None)
     samples = run.sample(n_samples, generator=torch.Generator().manual_seed(derive_seed(seed, "eval-samples")))
     samples = samples.float().reshape(n_samples, *data.shape)  # (n, *shape), on the CPU
     record: dict[str, Any] = {
@@ -195,6 +209,9 @@ def evaluate(
         }
     ctx = _context(run, seed, data.name, clf, inception_weights)
     for name in chosen:
+        if name in skipped:
+            record["metrics"][name] = {"held_out_rows": 0, "skipped": skipped[name]}
+            continue
         t0 = time.perf_counter()
         record["metrics"][name] = METRICS[name].compute(samples, data, ctx)
         record["seconds"][name] = round(time.perf_counter() - t0, 2)
@@ -204,6 +221,23 @@ def evaluate(
         _write(Path(run.path), record)
         tensorboard.log_eval(record, run.config.train.tensorboard)  # beside the run's training curves
     return record
+
+
+def _without_held_out(chosen: Sequence[str], data: Any, named: bool) -> dict[str, str]:
+    """The chosen metrics that need a split ``data`` has no rows in, each with why (``{}`` for most runs);
+    when the metrics were ``named`` by the user, a one-line ConfigError instead."""
+    out = {}
+    for name in chosen:
+        empty = [split for split in HELD_OUT_SPLITS.get(name, ()) if not len(getattr(data, split))]
+        if not empty:
+            continue
+        options = " and ".join(f"data.{split}_fraction > 0" for split in empty)
+        if named:
+            raise ConfigError(
+                f"--metrics {name}: needs held-out {' and '.join(empty)} rows; this run has none (train with {options})"
+            )
+        out[name] = f"n/a (no held-out {' and '.join(empty)} rows: train with {options})"
+    return out
 
 
 def check_outputs(path: Path, tensorboard_setting: str) -> None:
@@ -336,15 +370,25 @@ def _inception_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
 def _table_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
     m, c, u, mem = r["marginals"], r["correlation"], r["utility"], r["memorisation"]
     floor = r["real_holdout"]
-    score = next(k for k in u if k.startswith("tstr_"))[5:]
-    return [
+    held_out = "ks_mean" in floor  # a run trained on every row has no held-out rows: those parts say n/a
+    rows = [
         (
             "marginals: mean KS / mean Wasserstein/std (held-out floor)",
             f"{m['ks_mean']:.3f} / {m['wasserstein_mean']:.3f}  "
-            f"({floor['ks_mean']:.3f} / {floor['wasserstein_mean']:.3f})",
+            + (f"({floor['ks_mean']:.3f} / {floor['wasserstein_mean']:.3f})" if held_out else "(floor n/a)"),
         ),
         ("marginals: mean total variation of categories", f"{m['tv_mean']:.3f}"),
         ("correlations: max / mean |difference|", f"{c['corr_diff_max']:.3f} / {c['corr_diff_mean']:.3f}"),
+    ]
+    if not held_out:
+        return rows + [
+            ("utility: train on synthetic / on real", NO_HELD_OUT),
+            ("memorisation: median DCR synthetic / exact copies", f"{mem['dcr_synthetic_median']:.3g} / "
+             f"{mem['exact_copy_fraction']:.3f}"),
+            ("memorisation: vs held-out rows", NO_HELD_OUT),
+        ]  # fmt: skip
+    score = next(k for k in u if k.startswith("tstr_"))[5:]
+    return rows + [
         (f"utility: {score}, train on synthetic / on real", f"{u[f'tstr_{score}']:.3f} / {u[f'trtr_{score}']:.3f}"),
         (
             "memorisation: median DCR synthetic / held-out",
@@ -353,6 +397,27 @@ def _table_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
         (
             "memorisation: share closer than held-out 5th pct.",
             f"{mem['closer_than_holdout_p5_fraction']:.3f}  (fresh data: 0.05)",
+        ),
+    ]
+
+
+def _table_dcr_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+    copies = f"{r['exact_copy_fraction']:.3f}"
+    if not r["held_out_rows"]:
+        return [
+            (f"DCR closeness ({r['n_samples']} samples, no held-out rows)", NO_HELD_OUT),
+            ("  median DCR synthetic / exact copies", f"{r['dcr_synthetic_median']:.3g} / {copies}"),
+        ]
+    return [
+        (
+            f"DCR closeness ({r['n_samples']} samples, {r['held_out_rows']} held-out rows)",
+            f"{r['closer_than_holdout_median_fraction']:.3f}  (share nearer to a training row than the median "
+            "held-out row; fresh data: 0.5, copies: 1)",
+        ),
+        ("  median DCR synthetic / held-out", f"{r['dcr_synthetic_median']:.3g} / {r['dcr_holdout_median']:.3g}"),
+        (
+            "  exact copies / closer than held-out 5th pct.",
+            f"{copies} / {r['closer_than_holdout_p5_fraction']:.3f}  (fresh data: 0 / 0.05)",
         ),
     ]
 
@@ -393,6 +458,7 @@ SUMMARIES: dict[str, Callable[[dict[str, Any]], list[tuple[str, str]]]] = {
     "novelty": _novelty_rows,
     "inception_fid": _inception_rows,
     "table_fidelity": _table_rows,
+    "table_dcr": _table_dcr_rows,
     "tstr": _tstr_rows,
     "label_accuracy": _label_accuracy_rows,
     "reconstruction": _reconstruction_rows,
@@ -405,6 +471,9 @@ def summary_rows(record: dict[str, Any]) -> list[tuple[str, str, str]]:
     """``(metric, quantity, value)`` rows of an :func:`evaluate` result, for a table."""
     rows = []
     for name, result in record["metrics"].items():
+        if "skipped" in result:  # a metric this run has no held-out rows for
+            rows.append((name, "skipped", result["skipped"]))
+            continue
         fmt = SUMMARIES.get(name)
         pairs = fmt(result) if fmt else [(k, f"{v:.4g}") for k, v in result.items() if isinstance(v, float)]
         rows += [(name, q, v) for q, v in pairs]
