@@ -93,7 +93,7 @@ def test_load_refuses_a_run_that_fit_did_not_write(tmp_path):
 @pytest.mark.parametrize(
     "change, discrete, message",
     [
-        (lambda df: df.assign(income=df["income"].where(df.index != 4)), (), "column 'income' has a missing value"),
+        (lambda df: df.assign(income=np.nan), (), "column 'income' has no values \\(every one is missing\\)"),
         (lambda df: df, ("nope",), "discrete_columns names 'nope', which is not a column"),
         (lambda df: df, ("income",), "discrete column 'income' holds decimal numbers"),
         (lambda df: df.assign(code=np.where(df.index % 2, "7", "07")), (), "values '07' and '7' read as the same"),

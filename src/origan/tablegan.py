@@ -17,6 +17,12 @@ categoricals keep their categories and text its values.
 Columns follow the CTGAN convention: the ``discrete_columns`` (and every text, boolean or categorical column)
 are one-hot encoded; the other numeric columns are standardised, integers rounded back on sampling.
 
+Missing values (NaN, None, ``pd.NA``) are allowed in any column but one that is all missing: ``table.csv`` holds
+them as empty cells, the codec as one more level of a discrete column or as a ``[value, present, missing]``
+block of a numeric one (see :mod:`origan.data.tables`), so G draws them about as often as the frame has them.
+``sample`` gives them back as the dtype's own missing value: NaN for float, object and categorical columns,
+``pd.NA`` for pandas' masked dtypes (Int64, boolean, string, ...).
+
 Bad input is a one-line :class:`~origan.errors.UserError` naming the argument, column or file, raised before
 anything is written: ``fit`` checks the frame, builds the table exactly as the run will read it (codec, split,
 batch size, byte budget) and only then creates the run folder; should a later step fail before the first
@@ -43,10 +49,15 @@ import numpy as np
 from .errors import CheckpointError, DataError, OptionError, RunDirError
 from .io.files import write_atomic
 from .limits import check_decoded_size, check_int, check_request, regular_file
+from .seeding import derive_seed
 
-__all__ = ["SCHEMA_FILE", "TABLE_FILE", "TableGAN"]
+__all__ = ["SCHEMA_FILE", "TABLE_FILE", "VALIDATION_FILE", "TableGAN"]
 
 TABLE_FILE = "table.csv"
+VALIDATION_FILE = "validation.csv"  # fit's validation rows, when given as a DataFrame
+DEFAULT_PATIENCE = 10  # fit with validation rows: scores without a better one before it stops
+REJECTION_DRAWS = 100  # sample with a condition G does not draw directly: at most this many rows per row asked
+_NO_VALUE: Any = object()  # sample(condition_value=...) not given (None asks for missing values)
 SCHEMA_FILE = "table.json"
 SCHEMA_FORMAT = "origan-dataframe/1"
 CHUNK_BYTES = 64 * 2**20  # encoded samples decoded at a time (at most 4096 rows: run.SAMPLE_CHUNK)
@@ -236,25 +247,26 @@ def _check_frame(df: Any, discrete_columns: Any) -> list[str]:
             raise DataError(
                 f"TableGAN.fit: column {name!r} has dtype {dtype}; expected real numbers, booleans, text or categories"
             )
-        missing = series.isna().to_numpy()
-        if missing.any():
-            row = series.index[missing][0]
+        missing = series.isna().to_numpy()  # NaN, None, pd.NA: a missing value, stored as an empty cell
+        if missing.all():
             raise DataError(
-                f"TableGAN.fit: column {name!r} has a missing value (row {_plain(row)!r:.40}); expected none"
+                f"TableGAN.fit: column {name!r} has no values (every one is missing); expected at least one "
+                "(drop the column)"
             )
+        present = series[~missing] if missing.any() else series
         if isinstance(dtype, pd.CategoricalDtype):
             cats = dtype.categories
             if not _supported_dtype(cats.dtype) or cats.dtype.kind == "O":
                 _check_values(name, [_plain(c) for c in cats], None, "category")
         elif pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype):
-            _check_values(name, series.tolist(), series.index, "value")
+            _check_values(name, present.tolist(), present.index, "value")
         elif pd.api.types.is_float_dtype(dtype):
-            finite = np.isfinite(series.to_numpy(dtype=np.float64))
+            finite = np.isfinite(present.to_numpy(dtype=np.float64))
             if not finite.all():
                 i = int(np.argmin(finite))
                 raise DataError(
-                    f"TableGAN.fit: column {name!r} has the non-finite value {_plain(series.iloc[i])!r} "
-                    f"(row {_plain(series.index[i])!r:.40}); expected finite numbers"
+                    f"TableGAN.fit: column {name!r} has the non-finite value {_plain(present.iloc[i])!r} "
+                    f"(row {_plain(present.index[i])!r:.40}); expected finite numbers (NaN for a missing value)"
                 )
     return explicit
 
@@ -264,27 +276,33 @@ def _check_frame(df: Any, discrete_columns: Any) -> list[str]:
 
 
 def _column_spec(name: str, series: Any, discrete: bool) -> tuple[list[str], dict[str, Any]]:
-    """The CSV cells of one column and its schema entry."""
+    """The CSV cells of one column (a missing value: an empty cell) and its schema entry."""
     pd = _pandas()
     dtype = series.dtype
     spec: dict[str, Any] = {"name": name, "label": _plain(series.name), "dtype": str(dtype), "discrete": discrete}
     if isinstance(dtype, pd.CategoricalDtype):
         spec["categories"] = [_plain(c) for c in dtype.categories]
         spec["ordered"] = bool(dtype.ordered)
-    values = [_plain(v) for v in series.tolist()]
-    if discrete and pd.api.types.is_float_dtype(dtype) and all(float(v).is_integer() for v in values):
-        return [str(int(v)) for v in values], spec  # whole numbers stored as floats: levels 1, 2, 3
+    missing = series.isna().to_numpy()
+    values = [None if m else _plain(v) for v, m in zip(series.tolist(), missing, strict=True)]
+
+    def cells(text: Any, items: Iterable[Any] = values) -> list[str]:
+        return ["" if m else text(v) for v, m in zip(items, missing, strict=True)]
+
+    if discrete and pd.api.types.is_float_dtype(dtype) and all(float(v).is_integer() for v in values if v is not None):
+        return cells(lambda v: str(int(v))), spec  # whole numbers stored as floats: levels 1, 2, 3
     if not discrete:
         if pd.api.types.is_integer_dtype(dtype):  # written as floats so the codec keeps them numeric
-            return [f"{int(v)}.0" for v in values], spec
-        return [str(v) for v in series.to_numpy()], spec  # the shortest text that reads back as the same value
-    return [str(v) for v in values], spec
+            return cells(lambda v: f"{int(v)}.0"), spec
+        return cells(str, series.to_numpy()), spec  # the shortest text that reads back as the same value
+    return cells(str), spec
 
 
 def _levels(
     cells: list[str], values: list[Any], spec: dict[str, Any], max_categories: int, index: Any, hint: str
 ) -> list[list[Any]]:
-    """Pairs ``[level as the codec reads it, original value]`` of a discrete column."""
+    """Pairs ``[level as the codec reads it, original value]`` of a discrete column; ``[None, None]`` stands for
+    its missing values (the codec's last level), whatever their kind (:func:`_restore` gives it back)."""
     from .data.tables import infer_column
 
     name = spec["name"]
@@ -307,12 +325,15 @@ def _levels(
         )
     pairs: dict[Any, Any] = {}
     for level, value in zip(read.tolist(), values, strict=True):
+        if level is None:  # an empty cell: the missing level, the pair [None, None] (restored by dtype)
+            pairs.setdefault(None, None)
+            continue
         if pairs.setdefault(level, value) != value:
             raise DataError(
                 f"TableGAN.fit: column {name!r}: values {pairs[level]!r:.40} and {value!r:.40} read as the same "
                 "level; expected distinct text"
             )
-    return [[k, v] for k, v in pairs.items()]
+    return [[k, v] for k, v in pairs.items() if k is not None] + ([[None, None]] if None in pairs else [])
 
 
 def _number_like(cell: str) -> bool:
@@ -405,13 +426,12 @@ def _utf8(text: str) -> bool:
     return True
 
 
-def _check_table(text: str, cfg: Any, schema: dict[str, Any]) -> None:
-    """Build the dataset from ``text`` exactly as the run will read ``table.csv`` (codec, split, byte budget)
-    and run the checks training starts with (batch size, finite values, the model), before anything is written."""
-    from .data.tables import csv_dataset
+def _check_table(data: Any, cfg: Any, schema: dict[str, Any]) -> None:
+    """Check the dataset built from the table's text exactly as the run reads ``table.csv`` (codec, split, byte
+    budget) against the schema, and run the checks training starts with (batch size, finite values, the
+    model), before anything is written."""
     from .training.build import build_gan, check_data
 
-    data = csv_dataset(text, cfg.data, "TableGAN.fit")
     codec = data.info["codec"]["columns"]
     for spec, col in zip(schema["columns"], codec, strict=False):
         if (
@@ -424,11 +444,9 @@ def _check_table(text: str, cfg: Any, schema: dict[str, Any]) -> None:
         raise DataError("TableGAN.fit: the table does not read back from CSV with the columns it was written with")
     train, batch = len(data.train), cfg.train.batch_size
     if batch > train:
-        rows = sum(data.info["sizes"])
         raise DataError(
-            f"TableGAN.fit: the frame's {rows:,} rows leave {train:,} for training (80 %), fewer than "
-            f"train.batch_size={batch}; expected more rows or a smaller batch "
-            f"(overrides={{'train.batch_size': {max(1, train)}}})"
+            f"TableGAN.fit: {train:,} rows train, fewer than train.batch_size={batch} in overrides; expected a "
+            f"batch of at most {train:,} (or leave train.batch_size out: it is chosen from the rows)"
         )
     check_data(cfg, data)
     build_gan(cfg, data.shape, data.bounded, n_classes=len(data.classes))
@@ -460,20 +478,31 @@ def _undo(path: Path, existed: bool, marker_existed: bool, parents: list[Path]) 
 
 
 def _restore(values: np.ndarray, spec: dict[str, Any]) -> Any:
-    """A pandas Series of decoded values with the column's original dtype."""
+    """A pandas Series of decoded values with the column's original dtype.
+
+    Missing values (the level None of a discrete column, NaN of a numeric one) come back as the dtype's own:
+    NaN for float, object and categorical columns, ``pd.NA`` for pandas' masked dtypes (Int64, boolean,
+    string, ...). A numpy integer or boolean dtype cannot hold one: a ValueError.
+    """
     pd = _pandas()
     if spec["discrete"]:
         lookup = {level: value for level, value in spec["levels"]}
         values = np.array([lookup[_plain(v)] for v in values], dtype=object)
+        absent = np.array([v is None for v in values], dtype=bool)
+    else:
+        absent = np.isnan(values.astype(np.float64))
     if "categories" in spec:
         return pd.Series(
             pd.Categorical(values, categories=spec["categories"], ordered=spec["ordered"]), name=spec["label"]
         )
     dtype = pd.api.types.pandas_dtype(spec["dtype"]) if spec["dtype"] != "str" else "str"
+    if absent.any() and isinstance(dtype, np.dtype) and dtype.kind in "biu":
+        raise ValueError(f"a {dtype} column cannot hold a missing value")
     if not spec["discrete"] and pd.api.types.is_integer_dtype(dtype):  # rounded into the dtype's range
         info = np.iinfo(getattr(dtype, "numpy_dtype", dtype))
         values = np.clip(np.rint(values.astype(np.float64)), info.min, info.max)
-    return pd.Series(values, name=spec["label"]).astype(dtype)
+    series = pd.Series(values, name=spec["label"]).astype(dtype)
+    return series.where(~absent) if absent.any() else series  # the dtype's missing value: NaN or pd.NA
 
 
 def _is_scalar(v: Any) -> bool:
@@ -513,9 +542,9 @@ def _check_schema(schema: Any, where: str, codec: Any) -> None:
                     f"{field}.levels: expected the checkpoint's levels ({_listing(col.levels)}), "
                     f"got ({_listing(levels)})"
                 )
-            values = np.array(col.levels, dtype=object if col.dtype == "str" else np.int64)
+            values = np.array(col.levels, dtype=object if col.dtype == "str" or None in col.levels else np.int64)
         else:
-            values = np.array([0.0, 1.0])
+            values = np.array([0.0, 1.0, np.nan] if col.missing else [0.0, 1.0])  # NaN: a missing value
         try:  # the values must fit the dtype: what sample would do, on one value per level
             _restore(values, spec)
         except (ValueError, TypeError, KeyError, OverflowError, AttributeError) as e:
@@ -577,19 +606,20 @@ def _check_spec(spec: Any, field: str, pd: Any) -> None:
             or not all(
                 isinstance(p, list)
                 and len(p) == 2
-                and isinstance(p[0], (str, int))
-                and not isinstance(p[0], bool)
-                and _is_scalar(p[1])
+                and (
+                    p == [None, None]  # the missing level
+                    or (isinstance(p[0], (str, int)) and not isinstance(p[0], bool) and _is_scalar(p[1]))
+                )
                 for p in levels
             )
         ):
-            raise bad("levels", "a non-empty list of pairs [level (integer or text), value]")
+            raise bad("levels", "a non-empty list of pairs [level (integer or text), value] ([null, null]: missing)")
         keys = [p[0] for p in levels]
         if len(set(keys)) != len(keys):
             raise bad("levels", "distinct levels")
         if "categories" in spec:
             cats = {repr(c) for c in spec["categories"]}
-            outside = next((v for _, v in levels if repr(v) not in cats), None)
+            outside = next((v for k, v in levels if k is not None and repr(v) not in cats), None)
             if outside is not None:
                 raise RunDirError(f"{field}.levels: value {outside!r:.60} is not one of the categories")
 
@@ -636,6 +666,7 @@ class TableGAN:
         self.run: Any = None
         self.schema: dict[str, Any] | None = None
         self.codec: Any = None
+        self._memory: dict[str, Any] | None = None  # a fit in memory: what save() writes (state, table, rows)
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The constructor's arguments, by name (scikit-learn's ``get_params``; ``deep`` has nothing to reach)."""
@@ -694,26 +725,84 @@ class TableGAN:
             )
         return cfg
 
-    def fit(self, df: Any, discrete_columns: Iterable[Any] | None = (), callbacks: Iterable[Any] = ()) -> TableGAN:
-        """Train on ``df``; ``discrete_columns`` (labels or their text) are one-hot encoded besides text,
-        boolean and category columns. Every check passes before the run folder is made (see the module)."""
-        return self._fit(df, discrete_columns, callbacks)
+    def fit(
+        self,
+        df: Any,
+        discrete_columns: Iterable[Any] | None = (),
+        callbacks: Iterable[Any] = (),
+        *,
+        validation: Any = None,
+        condition_column: Any = None,
+    ) -> TableGAN:
+        """Train on every row of ``df``; ``discrete_columns`` (labels or their text) are one-hot encoded besides
+        text, boolean and category columns.
 
-    def _fit(self, df: Any, discrete_columns: Any, callbacks: Iterable[Any]) -> TableGAN:
-        from . import run as run_api
+        Args:
+            validation: None (every row trains, no selection), a share in (0, 1) of ``df``'s rows held out by a
+                fixed permutation (``data.split_seed``), or a DataFrame of validation rows with ``df``'s columns
+                and dtypes. With validation rows the fit scores G on them every ``train.select_every`` steps and
+                keeps the weights of the best score (``train.select = "table"``: fidelity less a penalty for rows
+                closer to the training rows than held-out rows are), stopping after ``train.patience`` scores
+                without a better one, unless ``overrides`` set these keys.
+            condition_column: a discrete column to train G conditioned on (``train.conditional``), so that
+                ``sample(n, condition_column=..., condition_value=...)`` draws rows of one value directly.
+
+        Without ``out`` the model trains in memory and writes nothing (``save`` writes it as a run folder);
+        with ``out`` it is a run folder from the start. Every check passes before anything is written.
+        """
+        return self._fit(df, discrete_columns, callbacks, validation, condition_column)
+
+    def _fit(self, df: Any, discrete_columns: Any, callbacks: Any, validation: Any, condition_column: Any) -> TableGAN:
+        from .data.tables import csv_dataset
         from .io import tensorboard
-        from .io.checkpoint import ever_checkpointed
-        from .io.rundir import MARKER, RunDir, next_run_path
-        from .training.build import build_state, check_registered, resolve_device
-        from .training.session import create_run, fit_run, resolve_precision
+        from .training.build import check_registered, resolve_device
+        from .training.session import resolve_precision
 
         try:
             callbacks = list(callbacks)
         except TypeError:
             raise OptionError(f"TableGAN.fit: callbacks: expected a list, got {type(callbacks).__name__}") from None
-        path = _user_path(self.out, "TableGAN: out") if self.out is not None else next_run_path(Path("runs"), "csv")
-        kind = _kind_of(path)
-        if kind == "other":
+        path = self._check_out() if self.out is not None else None
+        explicit = _check_frame(df, discrete_columns)
+        val_frame, fraction = _check_validation(df, validation, discrete_columns)
+        full = df if val_frame is None else _pandas().concat([df, val_frame])
+        text, schema, max_categories = _table(full, explicit, self.config.data.max_categories)
+        train_text, val_text = _split_csv(text, len(df)) if val_frame is not None else (text, None)
+        del text
+        condition = _condition_name(df, condition_column, schema)
+        n_train = len(df) - (round(len(df) * fraction) if fraction else 0)
+        cfg = self.config.replace(**self._fit_overrides(max_categories, fraction, val_frame, condition, n_train))
+        if path is not None:
+            try:
+                where = path.resolve()
+            except (OSError, RuntimeError) as e:  # a loop of links
+                raise RunDirError(f"{_short(path)}: cannot be used ({e})") from None
+            files = {"data.path": str(where / TABLE_FILE)}
+            if val_text is not None:
+                files["data.val_path"] = str(where / VALIDATION_FILE)
+            cfg = cfg.replace(**files)
+        cfg = check_registered(cfg.validate())
+        tensorboard.enabled(cfg.train.tensorboard)  # on without the package: refused before writing
+        device = resolve_device(cfg.train.device)
+        cfg = resolve_precision(cfg, device)  # train.autocast = auto decided, as the run records it
+        data = csv_dataset(train_text, cfg.data, "TableGAN.fit", val_text, "TableGAN.fit: validation")
+        _check_table(data, cfg, schema)
+        texts = {TABLE_FILE: _encoded(train_text, [s["name"] for s in schema["columns"]])}
+        if val_text is not None:
+            texts[VALIDATION_FILE] = _encoded(val_text, [s["name"] for s in schema["columns"]])
+        del train_text, val_text
+        if path is None:
+            self._fit_in_memory(cfg, data, device, schema, texts, callbacks)
+        else:
+            self._fit_folder(cfg, data, device, schema, texts, callbacks, path)
+        return self
+
+    def _check_out(self) -> Path:
+        """``out`` as a path a new run may be written to (checked before anything is read or written)."""
+        from .io.rundir import RunDir
+
+        path = _user_path(self.out, "TableGAN: out")
+        if _kind_of(path) == "other":
             raise RunDirError(f"{path}: exists and is not a folder; expected a new run directory (TableGAN: out)")
         try:
             RunDir.check_new(path, self.overwrite)
@@ -726,38 +815,84 @@ class TableGAN:
                     "expected a new folder or a run to replace"
                 ) from None
             raise
-        explicit = _check_frame(df, discrete_columns)
-        text, schema, max_categories = _table(df, explicit, self.config.data.max_categories)
-        data = _encoded(text, [s["name"] for s in schema["columns"]])
-        try:
-            table = path.resolve() / TABLE_FILE
-        except (OSError, RuntimeError) as e:  # a loop of links
-            raise RunDirError(f"{_short(path)}: cannot be used ({e})") from None
-        cfg = self.config.replace(
-            **{"data.name": "csv", "data.path": str(table), "data.max_categories": max_categories}
-        )
-        cfg = check_registered(cfg.validate())
-        tensorboard.enabled(cfg.train.tensorboard)  # on without the package: refused before writing
-        device = resolve_device(cfg.train.device)
-        cfg = resolve_precision(cfg, device)  # train.autocast = auto decided, as the run records it
-        _check_table(text, cfg, schema)
-        del text
+        return path
+
+    def _fit_overrides(
+        self, max_categories: int, fraction: float, val_frame: Any, condition: str | None, n_train: int
+    ) -> dict[str, Any]:
+        """The config keys a fit sets: the table, its split, selection with validation rows, the condition, and a
+        batch no larger than the training rows (unless ``overrides`` name these keys)."""
+        given = set(_flat_keys(self.overrides or {}))
+        t = self.config.train
+        keys: dict[str, Any] = {
+            "data.name": "csv",
+            "data.path": "",
+            "data.max_categories": max_categories,
+            "data.val_fraction": fraction,
+            "data.test_fraction": 0.0,
+        }
+        if condition is not None:
+            keys |= {"data.target_column": condition, "train.conditional": True}
+        if "train.batch_size" not in given and t.batch_size > n_train:
+            keys["train.batch_size"] = n_train  # any frame of 2+ rows trains
+        if (fraction or val_frame is not None) and "train.select" not in given:
+            keys["train.select"] = "table"
+            if "train.patience" not in given:
+                keys["train.patience"] = DEFAULT_PATIENCE
+        return keys
+
+    def _fit_in_memory(
+        self, cfg: Any, data: Any, device: Any, schema: dict[str, Any], texts: dict[str, bytes], callbacks: list[Any]
+    ) -> None:
+        from .data import DataInfo
+        from .run import Run
+        from .training.build import build_state
+        from .training.select import Selector, best_sampler
+        from .training.trainer import Trainer
+
+        built = build_state(cfg, device, 0, data=data)
+        rows: list[dict[str, Any]] = []
+        selector = Selector(cfg, data, built.state) if cfg.train.select != "none" else None
+        Trainer(cfg, built.state, write_row=rows.append, callbacks=callbacks, selector=selector).fit()
+        info = DataInfo.of(data)
+        gan = best_sampler(built.state.gan, built.state.selection)
+        self.config, self.schema = cfg, schema
+        self.run = Run(None, cfg, gan, built.state.step, info, None)
+        self.codec = self._codec_of(self.run)
+        self._memory = {"state": built.state, "info": info, "texts": texts, "rows": rows}
+
+    def _fit_folder(
+        self,
+        cfg: Any,
+        data: Any,
+        device: Any,
+        schema: dict[str, Any],
+        texts: dict[str, bytes],
+        callbacks: list[Any],
+        path: Path,
+    ) -> None:
+        from . import run as run_api
+        from .io.checkpoint import ever_checkpointed
+        from .io.rundir import MARKER
+        from .training.build import build_state
+        from .training.session import create_run, fit_run
+
         parents = []
         for parent in path.absolute().parents:
             if _kind_of(parent) != "missing":
                 break
             parents.append(parent)
-        existed = kind == "folder"
+        existed = _kind_of(path) == "folder"
         marker_existed = existed and (path / MARKER).exists()
         try:
             run = create_run(path, cfg, overwrite=self.overwrite)  # the table lives in the run it trains
             try:
-                write_atomic(table, data)
+                for name, blob in texts.items():
+                    write_atomic(path / name, blob)
                 run.write_json(SCHEMA_FILE, schema)
             except OSError as e:
                 raise RunDirError(f"{path}: cannot write the table ({e.strerror or e})") from None
-            del data
-            fit_run(cfg, run, build_state(cfg, device, 0), callbacks)
+            fit_run(cfg, run, build_state(cfg, device, 0, data=data), callbacks)
         except BaseException:
             if not ever_checkpointed(path / "checkpoints"):  # nothing to resume: leave the folder as it was
                 _undo(path, existed, marker_existed, parents)
@@ -765,7 +900,7 @@ class TableGAN:
         self.config, self.schema = cfg, schema
         self.run = run_api.load_run(path)  # as load() reads it: sampling after fit and after load agree
         self.codec = self._codec_of(self.run)
-        return self
+        self._memory = None
 
     def _fitted(self) -> tuple[Any, dict[str, Any], Any]:
         if self.run is None or self.schema is None:
@@ -783,25 +918,67 @@ class TableGAN:
         except DataError as e:
             raise CheckpointError(f"{run.checkpoint}: not a TableGAN run ({e})") from None
 
-    def sample(self, n: int, seed: int = 0) -> Any:
+    def sample(
+        self,
+        n: int,
+        seed: int | None = None,
+        condition_column: Any = None,
+        condition_value: Any = _NO_VALUE,
+        conditions: Mapping[Any, Any] | None = None,
+    ) -> Any:
         """``n`` synthetic rows as a DataFrame with the training frame's columns, order and dtypes.
 
-        ``n`` is held to the byte budget before the first row is drawn; rows are drawn and decoded in chunks,
-        so memory follows one chunk and the output frame.
+        Args:
+            n: rows to draw, held to the byte budget before the first one is drawn.
+            seed: None draws fresh rows on every call; an integer draws the same rows every time.
+            condition_column, condition_value: rows whose discrete column holds this value (CTGAN's form).
+            conditions: ``{column: value}`` for one or more discrete columns (with the pair above, both hold).
+
+        A condition on the column ``fit`` was given as ``condition_column`` goes to the conditional G, which
+        draws rows of that value directly (the column holds the value asked for); conditions on other discrete
+        columns keep the drawn rows that meet them, drawing up to ``REJECTION_DRAWS`` times ``n`` rows before a
+        DataError says how rare they are. Rows are drawn and decoded in chunks, so memory follows one chunk and
+        the output frame.
         """
         n = check_int(n, "TableGAN.sample: n", "samples")
-        seed = check_int(seed, "TableGAN.sample: seed", "seed")
+        seed = _fresh_seed() if seed is None else check_int(seed, "TableGAN.sample: seed", "seed")
         run, schema, codec = self._fitted()
+        wanted = _conditions(schema, codec, condition_column, condition_value, conditions)
         check_request(n, _row_bytes(codec, schema), "TableGAN.sample: n", "rows")
         chunk = max(16, min(4096, CHUNK_BYTES // (4 * codec.width)))
-        return self._frame(run.sample_chunks(n, seed=seed, chunk=chunk))
+        labels = None
+        fixed: dict[int, Any] = {}
+        target = codec.names.index(run.config.data.target_column) if run.conditional else -1
+        if target in wanted:  # the conditional G draws this value directly
+            fixed[target] = wanted.pop(target)
+            labels = codec.columns[target].levels.index(fixed[target])
+        if not wanted:
+            return self._frame(run.sample_chunks(n, seed=seed, chunk=chunk, labels=labels), fixed=fixed)
+        parts, found, drawn, i = [], 0, 0, 0
+        while found < n and drawn < REJECTION_DRAWS * n:
+            rows = min(max(2 * (n - found), chunk), REJECTION_DRAWS * n - drawn)
+            draw_seed = derive_seed(seed, f"condition-{i}") if i else seed
+            part = self._frame(run.sample_chunks(rows, seed=draw_seed, chunk=chunk, labels=labels), fixed, wanted)
+            parts.append(part)
+            found, drawn, i = found + len(part), drawn + rows, i + 1
+        if found < n:
+            what = ", ".join(f"{codec.names[j]}={_shown(schema, j, lv)}" for j, lv in wanted.items())
+            raise DataError(
+                f"TableGAN.sample: {found:,} of {drawn:,} drawn rows have {what} ({found / drawn:.2%}), fewer than "
+                f"the {n:,} asked for; expected a value G draws more often (fit with condition_column= to draw it "
+                "directly)"
+            )
+        return _pandas().concat(parts, ignore_index=True).iloc[:n]
 
     def decode(self, x: Any) -> Any:
         """A DataFrame of encoded rows ``x`` ``(n, width)`` (samples of G, or rows of the training table)."""
         return self._frame([x])
 
-    def _frame(self, chunks: Iterable[Any]) -> Any:
-        """The DataFrame of encoded chunks, decoded chunk by chunk and restored column by column."""
+    def _frame(
+        self, chunks: Iterable[Any], fixed: dict[int, Any] | None = None, keep: dict[int, Any] | None = None
+    ) -> Any:
+        """The DataFrame of encoded chunks, decoded chunk by chunk and restored column by column; ``fixed``: columns
+        (by index) set to one codec level; ``keep``: only the rows whose columns hold these levels."""
         _, schema, codec = self._fitted()
         pd = _pandas()
         parts: list[list[np.ndarray]] = [[] for _ in codec.columns]
@@ -812,7 +989,15 @@ class TableGAN:
                     "TableGAN: the encoded rows hold NaN or Inf values; expected finite numbers (samples of a G "
                     "whose training diverged hold them: train again, e.g. with a smaller learning rate)"
                 )
-            for j, values in enumerate(codec.decode(x)):
+            columns = codec.decode(x)
+            for j, level in (fixed or {}).items():
+                columns[j] = _filled(columns[j], level)
+            if keep:
+                mask = np.ones(len(x), dtype=bool)
+                for j, level in keep.items():
+                    mask &= _matches(columns[j], level)
+                columns = [values[mask] for values in columns]
+            for j, values in enumerate(columns):
                 parts[j].append(values)
         series = []
         for j, spec in enumerate(schema["columns"]):
@@ -822,14 +1007,20 @@ class TableGAN:
         return pd.concat(series, axis=1)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Copy the run directory to ``path`` (nothing to do when it is already there); returns ``path``."""
-        run, _, _ = self._fitted()
+        """Write the model as a run directory at ``path`` (a copy of its run folder, or, for a model trained in
+        memory, the folder ``fit(out=...)`` would have written: table, schema, config, metrics, checkpoint);
+        nothing to do when it is already there. Returns ``path``."""
+        run, schema, _ = self._fitted()
         dest = _user_path(path, "TableGAN.save: path")
-        source = Path(run.path).resolve()
-        if _kind_of(dest) == "folder" and dest.resolve() == source:
-            return dest
+        memory = self._memory
+        if memory is None and run.path is not None:
+            source = Path(run.path).resolve()
+            if _kind_of(dest) == "folder" and dest.resolve() == source:
+                return dest
         if _kind_of(dest) != "missing":
             raise RunDirError(f"{dest}: exists; expected a new folder to save the model to")
+        if memory is not None:
+            return self._save_memory(dest, memory, schema)
         if dest.absolute().resolve().is_relative_to(source):
             raise RunDirError(f"{dest}: inside the run folder {source}; expected a folder outside it")
         try:
@@ -837,6 +1028,39 @@ class TableGAN:
         except (OSError, shutil.Error) as e:
             shutil.rmtree(dest, ignore_errors=True)
             raise RunDirError(f"{dest}: cannot save the model ({_first_line(e)})") from None
+        return dest
+
+    def _save_memory(self, dest: Path, memory: dict[str, Any], schema: dict[str, Any]) -> Path:
+        """Write a model trained in memory as a run folder at ``dest``; the model then samples from it."""
+        from . import run as run_api
+        from .training.session import create_run, write_checkpoint
+
+        try:
+            where = dest.absolute().resolve()
+        except (OSError, RuntimeError) as e:
+            raise RunDirError(f"{_short(dest)}: cannot be used ({e})") from None
+        files = {"data.path": str(where / TABLE_FILE)}
+        if VALIDATION_FILE in memory["texts"]:
+            files["data.val_path"] = str(where / VALIDATION_FILE)
+        cfg = self.config.replace(**files)
+        try:
+            try:
+                run = create_run(dest, cfg)
+                for name, blob in memory["texts"].items():
+                    write_atomic(dest / name, blob)
+                run.write_json(SCHEMA_FILE, schema)
+                for row in memory["rows"]:
+                    run.append_metrics(row)
+            except OSError as e:
+                raise RunDirError(f"{dest}: cannot save the model ({e.strerror or e})") from None
+            write_checkpoint(run, cfg, memory["info"], memory["state"], "end")
+        except BaseException:
+            shutil.rmtree(dest, ignore_errors=True)
+            raise
+        self.config = cfg
+        self.run = run_api.load_run(dest)
+        self.codec = self._codec_of(self.run)
+        self._memory = None
         return dest
 
     @classmethod
@@ -878,10 +1102,16 @@ class TableGAN:
         model.preset, model.steps, model.seed, model.overrides = "csv", run.config.train.steps, run.config.seed, None
         model.config, model.out, model.overwrite = run.config, run.path, False
         model.run, model.schema, model.codec = run, schema, codec
+        model._memory = None
         return model
 
     def __repr__(self) -> str:
-        where = f"path={str(self.run.path)!r}, step={self.run.step}" if self.run is not None else "not fitted"
+        if self.run is None:
+            where = "not fitted"
+        elif self.run.path is None:
+            where = f"in memory, step={self.run.step}"
+        else:
+            where = f"path={str(self.run.path)!r}, step={self.run.step}"
         return f"TableGAN({where})"
 
 
@@ -912,3 +1142,163 @@ def _no_constant(name: str) -> Any:
 def _first_line(e: BaseException) -> str:
     text = str(e).strip()
     return (text.splitlines() or [type(e).__name__])[0][:200]
+
+
+def _fresh_seed() -> int:
+    """A seed no call has used: fresh rows for ``sample`` without a seed."""
+    return int.from_bytes(os.urandom(8), "big") >> 1
+
+
+def _flat_keys(overrides: Mapping[str, Any], prefix: str = "") -> Iterable[str]:
+    """The dotted keys ``overrides`` sets (nested dicts flattened)."""
+    for key, value in overrides.items():
+        if isinstance(value, Mapping):
+            yield from _flat_keys(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}"
+
+
+def _check_validation(df: Any, validation: Any, discrete_columns: Any) -> tuple[Any, float]:
+    """``fit``'s validation rows: (a DataFrame or None, the share of ``df`` held out); a one-line error else."""
+    pd = _pandas()
+    if validation is None:
+        return None, 0.0
+    if isinstance(validation, pd.DataFrame):
+        if [str(_plain(c)) for c in validation.columns] != [str(_plain(c)) for c in df.columns]:
+            raise DataError(
+                f"TableGAN.fit: validation: expected the columns of df ({_listing(list(df.columns), 20)}), "
+                f"got ({_listing(list(validation.columns), 20)})"
+            )
+        for (name, a), b in zip(df.dtypes.items(), validation.dtypes, strict=True):
+            if a != b:
+                raise DataError(f"TableGAN.fit: validation: column {name!r} has dtype {b}; expected {a}, as in df")
+        if len(validation) < 2:
+            raise DataError(f"TableGAN.fit: validation: expected at least 2 rows, got {len(validation)}")
+        _check_frame(validation, discrete_columns)
+        return validation, 0.0
+    if isinstance(validation, bool) or not isinstance(validation, numbers.Real):
+        raise OptionError(
+            f"TableGAN.fit: validation: expected None, a share of the rows in (0, 1) or a DataFrame, "
+            f"got {type(validation).__name__}"
+        )
+    share = float(validation)
+    if not 0 < share < 1:
+        raise OptionError(f"TableGAN.fit: validation: expected a share of the rows in (0, 1), got {validation!r}")
+    held = round(len(df) * share)
+    if held < 2 or len(df) - held < 2:
+        raise OptionError(
+            f"TableGAN.fit: validation={share:g} holds out {held} of the frame's {len(df):,} rows; expected at "
+            "least 2 held out and 2 left to train (another share, or a DataFrame of validation rows)"
+        )
+    return None, share
+
+
+def _split_csv(text: str, n: int) -> tuple[str, str]:
+    """The CSV ``text`` (header and rows, as :func:`_table` wrote it) cut after ``n`` rows: two tables with
+    the same header."""
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    out = []
+    for part in (rows[1 : n + 1], rows[n + 1 :]):
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_ALL)
+        writer.writerow(rows[0])
+        writer.writerows(part)
+        out.append(buf.getvalue())
+    return out[0], out[1]
+
+
+def _condition_name(df: Any, column: Any, schema: dict[str, Any]) -> str | None:
+    """The name of ``fit``'s ``condition_column`` (a discrete column), or None."""
+    if column is None:
+        return None
+    (name,) = _discrete_names(df, [column])
+    spec = next(s for s in schema["columns"] if s["name"] == name)
+    if not spec["discrete"]:
+        raise OptionError(
+            f"TableGAN.fit: condition_column {name!r} is a numeric column; expected a discrete one "
+            "(list it in discrete_columns to make it one)"
+        )
+    return name
+
+
+def _conditions(schema: dict[str, Any], codec: Any, column: Any, value: Any, conditions: Any) -> dict[int, Any]:
+    """``sample``'s conditions as ``{column index: codec level}``; a one-line OptionError naming the column or
+    value else."""
+    pairs: list[tuple[Any, Any]] = []
+    if conditions is not None:
+        if not isinstance(conditions, Mapping):
+            raise OptionError(
+                f"TableGAN.sample: conditions: expected a dict {{column: value}}, got {type(conditions).__name__}"
+            )
+        pairs += list(conditions.items())
+    if column is not None or value is not _NO_VALUE:
+        if column is None or value is _NO_VALUE:
+            raise OptionError("TableGAN.sample: condition_column and condition_value go together; got one of them")
+        pairs.append((column, value))
+    specs = schema["columns"]
+    names = [s["name"] for s in specs]
+    out: dict[int, Any] = {}
+    for col, val in pairs:
+        v = _plain(col)
+        hits = [j for j, s in enumerate(specs) if (isinstance(v, str) and s["name"] == v) or s["label"] == v]
+        if not hits:
+            raise OptionError(f"TableGAN.sample: condition on {v!r:.60}, which is not a column ({_listing(names, 20)})")
+        j = hits[0]
+        if not specs[j]["discrete"]:
+            discrete = [s["name"] for s in specs if s["discrete"]]
+            raise OptionError(
+                f"TableGAN.sample: condition on {names[j]!r}, a numeric column; expected a discrete column "
+                f"({_listing(discrete, 20) or 'the table has none'})"
+            )
+        level = _level_of(specs[j], val)
+        if j in out and out[j] != level:
+            raise OptionError(f"TableGAN.sample: column {names[j]!r} is given two values; expected one")
+        out[j] = level
+    return out
+
+
+def _is_missing(value: Any) -> bool:
+    try:
+        return value is None or bool(_pandas().isna(value))
+    except (TypeError, ValueError):  # a list or an array: not one missing value
+        return False
+
+
+def _level_of(spec: dict[str, Any], value: Any) -> Any:
+    """The codec level of a discrete column's original ``value``; an OptionError listing the values else."""
+    missing = _is_missing(value)
+    for level, original in spec["levels"]:
+        if missing:
+            if _is_missing(original):
+                return level
+            continue
+        try:
+            same = not _is_missing(original) and bool(original == _plain(value))
+        except (TypeError, ValueError):
+            same = False
+        if same:
+            return level
+    values = [original for _, original in spec["levels"]]
+    raise OptionError(
+        f"TableGAN.sample: column {spec['name']!r} has no value {value!r:.60}; expected one of {_listing(values, 20)}"
+    )
+
+
+def _shown(schema: dict[str, Any], j: int, level: Any) -> str:
+    """The original value of a codec level, for a message."""
+    return next((repr(v) for lv, v in schema["columns"][j]["levels"] if lv == level), repr(level))
+
+
+def _filled(values: np.ndarray, level: Any) -> np.ndarray:
+    """``values``'s length of one codec ``level`` (decoded rows of a column the conditional G drew)."""
+    try:
+        return np.full(len(values), level, dtype=values.dtype)
+    except (TypeError, ValueError):
+        return np.full(len(values), level, dtype=object)
+
+
+def _matches(values: np.ndarray, level: Any) -> np.ndarray:
+    """Which decoded ``values`` are the codec ``level`` (a missing level matches None and NaN)."""
+    if level is None:
+        return np.asarray(_pandas().isna(values), dtype=bool)
+    return np.asarray(values == level, dtype=bool)
