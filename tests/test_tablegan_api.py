@@ -74,9 +74,19 @@ def test_every_row_trains_and_nothing_is_written(tmp_path, monkeypatch):
 @pytest.mark.parametrize("rows", [2, 3, 7])
 def test_any_frame_of_two_or_more_rows_trains(rows):
     model = origan.TableGAN(steps=3, overrides=FAST).fit(_frame(rows))
-    assert model.config.train.batch_size == rows  # the csv preset's 64, cut to the rows
+    assert model.config.train.batch_size == rows  # at most the rows
     out = model.sample(5, seed=0)
     assert out.shape == (5, 4) and list(out.dtypes) == list(_frame(rows).dtypes)
+
+
+def test_the_batch_and_the_budget_follow_the_rows():
+    assert [origan.tablegan._batch_for(n) for n in (2, 40, 178, 569, 5_000, 10**6)] == [2, 32, 32, 64, 256, 256]
+    model = origan.TableGAN(overrides=FAST | {"train.epochs": 3}).fit(_frame(100))  # 100 // 32 = 3 batches
+    assert model.config.train.batch_size == 32 and model.run.step == 9
+    capped = origan.TableGAN(overrides=FAST | {"train.epochs": 3, "train.max_steps": 4}).fit(_frame(100))
+    assert capped.run.step == 4
+    assert origan.TableGAN().config.train.epochs == 800  # the preset's default budget: 800 passes
+    assert origan.TableGAN(steps=7).config.train.epochs == 0  # steps given: that budget
 
 
 def test_sample_draws_fresh_rows_unless_given_a_seed():

@@ -225,3 +225,19 @@ def test_a_checkpoint_of_the_former_format_with_an_inner_counter_loads():
     _, fresh, _ = build_state(cfg, torch.device("cpu"))
     fresh.load_state_dict(tree | {"counters": tree["counters"] | {"inner": 0}})
     assert (fresh.step, fresh.d_updates, fresh.g_updates) == (2, 2, 2)
+
+
+def test_training_flushes_subnormal_floats_and_gives_the_setting_back(tmp_path):
+    from origan.training.speed import denormals_flushed
+
+    seen = []
+
+    class Probe:
+        def on_log(self, trainer, row):
+            seen.append(denormals_flushed())
+
+    assert not denormals_flushed()
+    origan.train(_tiny("ring8", "train.steps=4", "train.log_every=2"), out=tmp_path / "a", callbacks=[Probe()])
+    assert seen == [True, True]  # a 15,000-step table run stepped 7x slower on subnormals without it
+    assert not denormals_flushed()  # the caller's arithmetic is its own again
+    assert 5e-324 > 0.0  # Python's floats too (the flag is the thread's)

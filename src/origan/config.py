@@ -145,6 +145,7 @@ class TrainConfig:
     batch_size: int = 100  # minibatch size m
     steps: int = 5000  # budget in G steps (training iterations); 0 = use `epochs`
     epochs: float = 0.0  # budget in passes over the training set; 0 = use `steps`
+    max_steps: int = 0  # a budget in epochs stops after at most this many G steps (0 = no cap)
     log_every: int = 50  # steps between rows of metrics.jsonl
     sample_every: int = 500  # steps between sample figures from the fixed noise batch (0 = only at the end)
     checkpoint_every: int = 1000  # steps between checkpoints (0 = only at the end)
@@ -420,6 +421,7 @@ _RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     ("train.batch_size", _positive, "a positive integer"),
     ("train.steps", lambda v: 0 <= v <= MAX_STEPS, f"an integer in [0, {MAX_STEPS:,}]"),
     ("train.epochs", lambda v: 0 <= v <= MAX_EPOCHS, f"a number in [0, {MAX_EPOCHS:,}]"),
+    ("train.max_steps", lambda v: 0 <= v <= MAX_STEPS, f"an integer in [0, {MAX_STEPS:,}] (0 = no cap)"),
     ("train.log_every", _positive, "a positive integer"),
     ("train.sample_every", _non_negative, "an integer >= 0"),
     ("train.checkpoint_every", _non_negative, "an integer >= 0"),

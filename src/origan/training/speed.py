@@ -246,3 +246,24 @@ def _times(fn: Callable[[], None], repeats: int) -> list[float]:
         fn()
         times.append(time.perf_counter() - t)
     return times
+
+
+def denormals_flushed() -> bool:
+    """Whether this thread's float arithmetic flushes subnormal numbers to zero (x86 FTZ/DAZ) just now."""
+    return float((torch.full((1,), 1e-39) * 1.0).item()) == 0.0
+
+
+@contextlib.contextmanager
+def flush_denormal() -> Iterator[None]:
+    """Flush subnormal floats (below 1.2e-38 in fp32) to zero while training, and restore the setting after.
+
+    They take a slow path in x86 arithmetic and long runs reach them (Adam's moments of weights whose gradients
+    vanish): a 15,000-step table run stepped 7x slower after step 9,000 without this. The flag is the thread's
+    (MXCSR), so it reaches every float operation, Python's own included; hence only around the training loop,
+    never left on for the caller (a subnormal learning rate would read as 0, a density as 0)."""
+    was = denormals_flushed()
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(was)
