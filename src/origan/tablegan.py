@@ -828,7 +828,6 @@ class TableGAN:
         """The config keys a fit sets: the table, its split, selection with validation rows, the condition, and a
         batch no larger than the training rows (unless ``overrides`` name these keys)."""
         given = set(_flat_keys(self.overrides or {}))
-        t = self.config.train
         keys: dict[str, Any] = {
             "data.name": "csv",
             "data.path": "",
