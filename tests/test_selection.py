@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -137,3 +138,43 @@ def test_a_dataset_check_names_the_split():
     data = Dataset("t", x, x[:0], x[:0], (2,), "table", False, info={"codec": {}})
     with pytest.raises(ConfigError, match="train.select: scores the validation rows, and t has 0"):
         select.check_select(_cfg("train.select=table"), data)
+
+
+def test_frechet_selection_keeps_the_weights_nearest_the_validation_split(tmp_path, monkeypatch):
+    from origan.metrics.fid import frechet_distance_of_features
+
+    seen: list[tuple[torch.Tensor, dict[str, float]]] = []
+    real = select.Selector.score
+
+    def spy(self, step):
+        parts = real(self, step)
+        gen = torch.Generator().manual_seed(derive_seed(self.cfg.seed, "select"))
+        seen.append((self.state.gan.sample(self.n, z=self.state.gan.prior.sample(self.n, generator=gen)), parts))
+        return parts
+
+    monkeypatch.setattr(select.Selector, "score", spy)
+    cfg = origan.load_config(
+        "ring8",
+        overrides=["train.steps=40", "train.select=frechet", "train.select_every=10", "train.log_every=10"]
+        + ["data.n_train=512", "data.n_val=256", "generator.hidden=[16]", "discriminator.hidden=[16]"],
+    )
+    run = origan.train(cfg, tmp_path / "r")
+    val = build_dataset(cfg.data).val
+    assert len(seen) == 4
+    distances = [frechet_distance_of_features(x, val) for x, _ in seen]
+    for d, (_, parts) in zip(distances, seen, strict=True):
+        assert parts["frechet"] == pytest.approx(d, rel=1e-12) and parts["score"] == -parts["frechet"]
+    best = int(np.argmin(distances))
+    n = len(seen[0][0])
+    gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "select"))
+    x = run.gan.sample(n, z=run.gan.prior.sample(n, generator=gen))
+    assert torch.equal(x, seen[best][0])  # samples come from the weights of the smallest distance
+    rows = [json.loads(line) for line in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["best_step"] == 10 * (best + 1)
+    assert rows[-1]["val_frechet"] == pytest.approx(distances[-1], rel=1e-12)
+
+
+def test_frechet_selection_refuses_data_it_cannot_score(tmp_path):
+    big = origan.load_config("wine", overrides=["train.select=frechet", "data.val_fraction=0"])
+    with pytest.raises(ConfigError, match=r"train.select: scores the validation split, and wine has 0 examples"):
+        origan.train(big, tmp_path / "a")

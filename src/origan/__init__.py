@@ -7,7 +7,7 @@ The public API::
     run = origan.train(cfg, out="runs/mnist")
     x = run.sample(64, seed=0)                  # (64, 1, 28, 28) in [0, 1]
     run = origan.load_run("runs/mnist")
-    model = origan.TableGAN(steps=3000).fit(df, discrete_columns=["city"])   # pandas DataFrames in and out
+    model = origan.TableGAN().fit(df, discrete_columns=["city"])   # pandas DataFrames in and out, in memory
 """
 
 from .config import PRESETS, Config, load_config

@@ -53,7 +53,7 @@ Compile = Literal["none", "default", "reduce-overhead", "max-autotune"]  # torch
 Conditioning = Literal["projection", "input"]  # how a conditional dcgan D takes the class
 Preprocess = Literal["none", "gcn"]  # data preprocessing (origan.data.cifar)
 TensorBoard = Literal["auto", "on", "off"]  # TensorBoard logging (origan.io.tensorboard)
-Select = Literal["none", "table"]  # the validation score that picks the samples' weights (training/select.py)
+Select = Literal["none", "table", "frechet"]  # the validation score that keeps G's weights (training/select.py)
 
 
 @dataclass(frozen=True)
@@ -173,8 +173,9 @@ class TrainConfig:
     augment_p: float = 1.0  # probability that each augmentation is applied to each image
     ema: float = 0.0  # G's weights averaged with this decay per G update, used for every sample (0 = off)
     conditional: bool = False  # class-conditional G(z, y) and D(x, y) (the data must have labels)
-    # keep the weights G samples with at their best validation score (training/select.py): none, or table
-    # (fidelity to the validation rows, less a penalty for rows closer to the training rows than held-out rows are)
+    # keep the weights G samples with at their best validation score (training/select.py): none; table (fidelity
+    # to the validation rows, less a penalty for rows closer to the training rows than held-out rows are); frechet
+    # (the Frechet distance to the validation split: a digit classifier's features for digit images, else raw)
     select: Select = "none"
     select_every: int = 100  # steps between validation scores (train.select)
     patience: int = 0  # stop after this many scores without a better one (0 = train the whole budget)

@@ -18,6 +18,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ..errors import ConfigError
+from ..training.select import SCORES
 from .registry import MetricContext, register_metric
 
 __all__ = ["feature_statistics", "frechet_distance", "frechet_distance_of_features"]
@@ -95,3 +97,32 @@ def frechet_metric(samples: Tensor, reference: Any, ctx: MetricContext, *, n_max
     if feature_space != "raw":
         out["note"] = "domain-classifier features: not comparable with published FIDs"
     return out
+
+
+@SCORES.register("frechet")
+def frechet_selection(data: Any) -> Any:
+    """``train.select = "frechet"``: the score of samples is minus their Fréchet distance to the validation split
+    (never the test split), in the domain classifier's features for digit images (trained on first use and
+    cached, as ``origan eval`` does) or in raw values up to :data:`MAX_DIM` dimensions; a ConfigError naming
+    ``train.select`` for data it cannot score."""
+    from .classifier import domain_classifier, has_domain_classifier
+
+    if len(data.val) < 2:
+        raise ConfigError(
+            f"train.select: scores the validation split, and {data.name} has {len(data.val)} examples; expected "
+            "at least 2 (set data.val_fraction > 0, or train.select=none)"
+        )
+    embed = domain_classifier(data).features if has_domain_classifier(data) else (lambda x: x)
+    val = embed(data.val.cpu())
+    if val[0].numel() > MAX_DIM:
+        raise ConfigError(
+            f"train.select: frechet compares {val[0].numel()}-dimensional raw values (a covariance of that "
+            f"side); expected at most {MAX_DIM} (digit images use a classifier's features)"
+        )
+    stats = feature_statistics(val)
+
+    def score(samples: Tensor) -> dict[str, float]:
+        d = frechet_distance(*feature_statistics(embed(samples)), *stats)
+        return {"score": -d, "frechet": d}
+
+    return score

@@ -49,7 +49,9 @@ CLOSENESS_FREE = 0.6  # closeness below this costs nothing: fresh rows score 0.5
 Scorer = Callable[[Tensor], dict[str, float]]  # encoded samples -> {"score": to maximise, and its parts}
 # train.select's scores: name -> a factory that takes the run's Dataset and returns its Scorer (or raises a
 # ConfigError naming train.select for data it cannot score). The table score lives with the table metrics.
-SCORES: Registry[Callable[[Dataset], Scorer]] = Registry("validation score", modules=("origan.metrics.tables",))
+SCORES: Registry[Callable[[Dataset], Scorer]] = Registry(
+    "validation score", modules=("origan.metrics.tables", "origan.metrics.fid")
+)
 
 
 @dataclass
@@ -132,19 +134,20 @@ class Selector:
         z = gan.prior.sample(self.n, generator=gen).to(gan.device)
         x = gan.sample(self.n, z=z, y=None if y is None else y.to(gan.device)).cpu()
         if not torch.isfinite(x).all():
-            parts = {"score": -math.inf, "quality": float("nan"), "closeness": float("nan")}
+            parts = {"score": -math.inf}  # a G that draws NaN or Inf is never the best
         else:
             parts = self.scorer(x)
         sel = self.selection
-        sel.last = {k: parts[k] for k in ("score", "quality", "closeness") if k in parts}
+        sel.last = {k: parts[k] for k in ("score", "quality", "closeness", "frechet") if k in parts}
         if parts["score"] > sel.best_score:
             sel.best_score, sel.best_step, sel.since = parts["score"], step, 0
             sel.weights = {k: v.detach().clone().cpu() for k, v in gan.sampler.state_dict().items()}
         else:
             sel.since += 1
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in sel.last.items() if k != "score")
         log.info(
-            "step %d: validation score %.4f (quality %.4f, closeness %.3f); best %.4f at step %d",
-            step, parts["score"], parts["quality"], parts["closeness"], sel.best_score, sel.best_step,
+            "step %d: validation score %.4f (%s); best %.4f at step %d",
+            step, parts["score"], shown, sel.best_score, sel.best_step,
         )  # fmt: skip
         return parts
 

@@ -323,7 +323,8 @@ class Trainer:
             "img_per_s": round(examples / seconds, 1),
         }
         if s.selection is not None and s.selection.last:  # train.select: the newest score, the best step so far
-            row |= {f"val_{k}": v for k, v in s.selection.last.items()} | {"best_step": s.selection.best_step}
+            last = {f"val_{k}": v if math.isfinite(v) else None for k, v in s.selection.last.items()}
+            row |= last | {"best_step": s.selection.best_step}
         s.acc.zero_()
         return row
 
