@@ -162,6 +162,7 @@ class Settings:
     threads: int = 1
     origan_preset: str = "csv"
     origan_overrides: dict[str, Any] = field(default_factory=dict)
+    origan_validation: float | None = None
     ctgan_epochs: int = 300
 
 
@@ -175,7 +176,7 @@ def fit_origan(train_df: Any, discrete_columns: list[str], seed: int, settings: 
     import origan
 
     model = origan.TableGAN(preset=settings.origan_preset, seed=seed, overrides=origan_overrides(settings))
-    model.fit(train_df, discrete_columns=discrete_columns)
+    model.fit(train_df, discrete_columns=discrete_columns, validation=settings.origan_validation)
     return lambda n: model.sample(n, seed=seed)
 
 
@@ -454,6 +455,16 @@ def _integer(least: int, most: int, what: str) -> Callable[[str], int]:
     return parse
 
 
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise ValueError(text)
+    return value
+
+
+_share.__name__ = "share (a number in (0, 1))"
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tables", nargs="+", choices=TABLES, default=list(TABLES), metavar="TABLE",
@@ -468,6 +479,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--origan-preset", default="csv", metavar="PRESET", help="TableGAN's preset (default csv)")
     p.add_argument("--origan-set", action="append", default=[], metavar="KEY=VALUE",
                    help="a config override of origan's TableGAN, e.g. train.steps=1000 (repeatable)")  # fmt: skip
+    p.add_argument("--origan-validation", type=_share, default=None, metavar="SHARE",
+                   help="hold this share of the train part out for TableGAN's selection (default none)")  # fmt: skip
     p.add_argument("--ctgan-epochs", type=_integer(1, 100_000, "epoch count"), default=300, metavar="EPOCHS",
                    help="CTGAN's epochs (default 300, its default)")  # fmt: skip
     p.add_argument("--first-seed-only", nargs="+", default=[], metavar="NAME:TABLE",
@@ -501,7 +514,12 @@ def check(args: argparse.Namespace) -> Settings:
     import origan
     from origan.config import parse_set
 
-    settings = Settings(threads=args.threads, origan_preset=args.origan_preset, ctgan_epochs=args.ctgan_epochs)
+    settings = Settings(
+        threads=args.threads,
+        origan_preset=args.origan_preset,
+        origan_validation=args.origan_validation,
+        ctgan_epochs=args.ctgan_epochs,
+    )
     try:
         settings.origan_overrides = dict(parse_set(s) for s in args.origan_set)
         with tempfile.TemporaryDirectory() as tmp:  # the constructor checks the whole config
@@ -537,6 +555,7 @@ def main(argv: list[str] | None = None) -> None:
         "threads": args.threads,
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
         "origan_preset": settings.origan_preset,
+        "origan_validation": settings.origan_validation,
         "origan_overrides": settings.origan_overrides,
         "ctgan_epochs": settings.ctgan_epochs,
         "first_seed_only": sorted(f"{a}:{b}" for a, b in args.first_seed_only),
@@ -590,8 +609,11 @@ def main(argv: list[str] | None = None) -> None:
     print("on the real train part (train on real, test on real)")
     print(f"CPU: {meta['cpu']}; {args.threads} torch thread(s), OMP_NUM_THREADS={meta['omp_num_threads']}")
     print("versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()))
-    if settings.origan_preset != "csv" or settings.origan_overrides:
-        print(f"origan: preset {settings.origan_preset}, overrides {settings.origan_overrides}")
+    if settings.origan_preset != "csv" or settings.origan_overrides or settings.origan_validation:
+        print(
+            f"origan: preset {settings.origan_preset}, overrides {settings.origan_overrides}, "
+            f"validation {settings.origan_validation}"
+        )
     if "ctgan" in args.synthesisers:
         print(f"ctgan: {settings.ctgan_epochs} epochs")
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in meta['load_average_end'])}; {meta['seconds']:.0f} s")

@@ -57,6 +57,8 @@ ORIGAN_ONLY = ["--synthesisers", "origan", "--tables", "wine"]
         (["--threads", "0"], "invalid thread count value"),
         (["--threads", "1.5"], "invalid thread count value"),
         (["--ctgan-epochs", "0"], "invalid epoch count value"),
+        (["--origan-validation", "1.5"], "invalid share (a number in (0, 1)) value"),
+        (["--origan-validation", "0"], "invalid share"),
         (["--bogus"], "unrecognized arguments: --bogus"),
         (["--first-seed-only", "ctgan"], "expected NAME:TABLE"),
         (["--first-seed-only", "ctgan:adult"], "expected NAME:TABLE"),
