@@ -14,6 +14,8 @@ from helpers import set_args
 from origan.config import DataConfig
 from origan.data import DATASETS, Dataset, build_dataset, split_indices
 from origan.data.idx import write_idx
+from origan.data.tables import TableCodec
+from origan.errors import DataError
 
 TOY = {"n_train": 64, "n_val": 16, "n_test": 16}
 
@@ -250,3 +252,36 @@ def test_the_class_names_reach_the_run_and_its_checkpoints(tmp_path):
     manifest = json.loads((out / "checkpoints" / "last.json").read_text())
     assert manifest["data"]["classes"] == list("0123456789")
     assert load_run(out).data_info.classes == tuple("0123456789")
+
+
+@pytest.mark.parametrize(("val", "test"), [(0.1, 0.1), (0.0, 0.0), (0.3, 0.0), (0.0, 0.25)])
+def test_the_held_out_shares_cut_the_same_permutation(tmp_path, val, test):
+    data = build_dataset(DataConfig(name="csv", path=str(_csv(tmp_path)), val_fraction=val, test_fraction=test))
+    n_val, n_test = round(50 * val), round(50 * test)
+    assert (len(data.train), len(data.val), len(data.test)) == (50 - n_val - n_test, n_val, n_test)
+    parts = split_indices(50, (val, test), 0)
+    full = build_dataset(DataConfig(name="csv", path=str(_csv(tmp_path)), val_fraction=0.0, test_fraction=0.0))
+    perm = torch.cat(parts)  # train, val, test: one permutation of every row, nothing lost or repeated
+    assert sorted(perm.tolist()) == list(range(50))
+    rows = {tuple(r) for r in full.train.tolist()}
+    assert all(tuple(r) in rows for r in torch.cat([data.train, data.val, data.test]).tolist())
+    assert (
+        data.info["split"]
+        == f"fixed permutation: {100 - 100 * (val + test):g}% train, {100 * val:g}% validation, {100 * test:g}% test"
+    )
+
+
+def test_a_csv_of_validation_rows_validates_and_every_other_row_trains(tmp_path):
+    path = _csv(tmp_path)
+    lines = path.read_text().splitlines()
+    (tmp_path / "val.csv").write_text("\n".join([lines[0], *lines[1:6]]) + "\n")  # 5 rows, one header
+    cfg = DataConfig(name="csv", path=str(path), val_path=str(tmp_path / "val.csv"), test_fraction=0.0)
+    data = build_dataset(cfg)
+    assert (len(data.train), len(data.val), len(data.test)) == (50, 5, 0)
+    codec = TableCodec.from_json(data.info["codec"])
+    assert codec.to_csv_text(codec.decode(data.val)) == (tmp_path / "val.csv").read_text()  # its rows, in order
+    (tmp_path / "bad.csv").write_text("size,weight\n1,2\n")
+    with pytest.raises(
+        DataError, match=r"bad.csv: expected the columns of .*t.csv \('size', 'weight', 'colour', 'grade'\)"
+    ):
+        build_dataset(DataConfig(name="csv", path=str(path), val_path=str(tmp_path / "bad.csv")))
