@@ -39,16 +39,18 @@ NPY_MAGIC = b"\x93NUMPY"
 LUMA = (0.299, 0.587, 0.114)  # ITU-R 601-2 luma, as Pillow's RGB -> L
 
 
-def resolve_path(cfg: DataConfig, what: str) -> Path:
-    """``data.path`` as a path that exists, or a DataError saying what was expected there."""
-    if not cfg.path:
-        raise DataError(f"data.path: data.name={cfg.name} reads {what}; set --set data.path=...")
+def resolve_path(cfg: DataConfig, what: str, key: str = "path") -> Path:
+    """``data.<key>`` (``data.path`` by default) as a path that exists, or a DataError naming the key and saying
+    what was expected there."""
+    value = getattr(cfg, key)
+    if not value:
+        raise DataError(f"data.{key}: data.name={cfg.name} reads {what}; set --set data.{key}=...")
     try:
-        path = Path(cfg.path).expanduser()
+        path = Path(value).expanduser()
     except RuntimeError:  # ~name of a user this machine does not know
-        raise DataError(f"{cfg.path}: no such user's home folder (data.path, expected {what})") from None
+        raise DataError(f"{value}: no such user's home folder (data.{key}, expected {what})") from None
     if not path.exists():
-        raise DataError(f"{path}: no such file or folder (data.path, expected {what})")
+        raise DataError(f"{path}: no such file or folder (data.{key}, expected {what})")
     if not path.is_dir():
         regular_file(path, what)
     return path

@@ -602,12 +602,7 @@ def csv_table(cfg: DataConfig) -> Dataset:
         raise DataError(f"{path}: data.name=csv reads a CSV file, not a folder")
     val_text, val_source = None, ""
     if cfg.val_path:
-        try:
-            val = Path(cfg.val_path).expanduser()
-        except RuntimeError:  # ~name of a user this machine does not know
-            raise DataError(f"{cfg.val_path}: no such user's home folder (data.val_path)") from None
-        if not val.exists():
-            raise DataError(f"{val}: no such file (data.val_path, expected a CSV file of validation rows)")
+        val = resolve_path(cfg, "a CSV file of validation rows", key="val_path")
         if val.is_dir():
             raise DataError(f"{val}: data.val_path names a CSV file of validation rows, not a folder")
         val_text, val_source = read_text(val), str(val)
