@@ -111,18 +111,22 @@ def test_selection_needs_validation_rows_of_a_table(tmp_path):
 # -- the table score ---------------------------------------------------------------------------------------
 
 
-def test_the_run_scores_with_the_table_validation_score(tmp_path, monkeypatch):
+def _record_scores(monkeypatch: pytest.MonkeyPatch) -> list[tuple[torch.Tensor, dict[str, float]]]:
+    """Record each score of a run with the samples it scored (``Selector.draw`` again: the same draw)."""
     seen: list[tuple[torch.Tensor, dict[str, float]]] = []
     real = select.Selector.score
 
     def spy(self, step):
         parts = real(self, step)
-        gen = torch.Generator().manual_seed(derive_seed(self.cfg.seed, "select"))
-        z = self.state.gan.prior.sample(self.n, generator=gen)
-        seen.append((self.state.gan.sample(self.n, z=z), parts))
+        seen.append((self.draw(), parts))
         return parts
 
     monkeypatch.setattr(select.Selector, "score", spy)
+    return seen
+
+
+def test_the_run_scores_with_the_table_validation_score(tmp_path, monkeypatch):
+    seen = _record_scores(monkeypatch)
     run = origan.train(_cfg("train.select=table", "train.select_every=10"), tmp_path / "s")
     data = build_dataset(run.config.data)
     assert len(seen) == 3
@@ -143,16 +147,7 @@ def test_a_dataset_check_names_the_split():
 def test_frechet_selection_keeps_the_weights_nearest_the_validation_split(tmp_path, monkeypatch):
     from origan.metrics.fid import frechet_distance_of_features
 
-    seen: list[tuple[torch.Tensor, dict[str, float]]] = []
-    real = select.Selector.score
-
-    def spy(self, step):
-        parts = real(self, step)
-        gen = torch.Generator().manual_seed(derive_seed(self.cfg.seed, "select"))
-        seen.append((self.state.gan.sample(self.n, z=self.state.gan.prior.sample(self.n, generator=gen)), parts))
-        return parts
-
-    monkeypatch.setattr(select.Selector, "score", spy)
+    seen = _record_scores(monkeypatch)
     cfg = origan.load_config(
         "ring8",
         overrides=["train.steps=40", "train.select=frechet", "train.select_every=10", "train.log_every=10"]

@@ -126,13 +126,19 @@ class Selector:
         p = self.cfg.train.patience
         return p > 0 and self.selection.since >= p
 
+    def draw(self) -> Tensor:
+        """``(n, *shape)`` samples of the sampling G from the scores' own noise: the same z (and classes) at every
+        score, drawn apart from the run's streams."""
+        gan = self.state.gan
+        gen = torch.Generator().manual_seed(derive_seed(self.cfg.seed, "select"))
+        y = torch.multinomial(self.freqs, self.n, replacement=True, generator=gen) if self.freqs is not None else None
+        z = gan.prior.sample(self.n, generator=gen).to(gan.device)
+        return gan.sample(self.n, z=z, y=None if y is None else y.to(gan.device)).cpu()
+
     def score(self, step: int) -> dict[str, float]:
         """Score the sampling G at ``step``; keep its weights if the score is the best so far."""
         gan = self.state.gan
-        gen = torch.Generator().manual_seed(derive_seed(self.cfg.seed, "select"))  # the same draw every time
-        y = torch.multinomial(self.freqs, self.n, replacement=True, generator=gen) if self.freqs is not None else None
-        z = gan.prior.sample(self.n, generator=gen).to(gan.device)
-        x = gan.sample(self.n, z=z, y=None if y is None else y.to(gan.device)).cpu()
+        x = self.draw()
         if not torch.isfinite(x).all():
             parts = {"score": -math.inf}  # a G that draws NaN or Inf is never the best
         else:
