@@ -149,7 +149,10 @@ def test_condition_column_must_be_a_discrete_column():
     _one_line(err, "condition_column 'x' is a numeric column")
     with pytest.raises(UserError) as err:
         origan.TableGAN(steps=1, overrides=FAST).fit(_frame(), condition_column="town")
-    _one_line(err, "'town'")
+    _one_line(err, "condition_column names 'town', which is not a column")
+    with pytest.raises(UserError) as err:
+        origan.TableGAN(steps=1, overrides=FAST).fit(_frame(), condition_column=["city"])
+    _one_line(err, "condition_column names ['city'], which is not a column")
 
 
 def test_validation_rows_turn_selection_on_and_are_never_trained_on(tmp_path):

@@ -18,7 +18,7 @@ def _condition_name(df: Any, column: Any, schema: dict[str, Any]) -> str | None:
     """The name of ``fit``'s ``condition_column`` (a discrete column), or None."""
     if column is None:
         return None
-    (name,) = _discrete_names(df, [column])
+    (name,) = _discrete_names(df, [column], "condition_column")
     spec = next(s for s in schema["columns"] if s["name"] == name)
     if not spec["discrete"]:
         raise OptionError(

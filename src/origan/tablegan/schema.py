@@ -109,7 +109,7 @@ def _label_ok(label: Any) -> bool:
     return isinstance(v, (str, int, bool)) or (isinstance(v, float) and math.isfinite(v))
 
 
-def _discrete_names(df: Any, discrete_columns: Any) -> list[str]:
+def _discrete_names(df: Any, discrete_columns: Any, option: str = "discrete_columns") -> list[str]:
     """The names (``str`` of the labels) of the columns ``discrete_columns`` lists, each by its label or by its
     name; a plain string, an unknown or repeated column is a one-line error."""
     if discrete_columns is None:
@@ -136,7 +136,7 @@ def _discrete_names(df: Any, discrete_columns: Any) -> list[str]:
             hits = [n for n, lb in zip(names, labels, strict=True) if type(lb) is type(v) and lb == v]
             if not hits:
                 raise DataError(
-                    f"TableGAN.fit: discrete_columns names {v!r:.60}, which is not a column ({_listing(names, 20)})"
+                    f"TableGAN.fit: {option} names {v!r:.60}, which is not a column ({_listing(names, 20)})"
                 )
             name = hits[0]
         if name in out:
