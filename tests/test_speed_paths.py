@@ -418,6 +418,7 @@ def test_autocast_auto_chooses_by_the_cpu_and_the_run_records_the_choice(tmp_pat
     monkeypatch.setattr(speed, "fast_bf16_matmul", lambda: fast)
     chosen = "bf16-matmul" if fast else "none"
     assert speed.resolve_autocast("auto", torch.device("cpu")) == chosen
+    assert speed.resolve_autocast("auto", torch.device("cpu"), convolutional=True) == ("bf16" if fast else "none")
     assert speed.resolve_autocast("auto", torch.device("cuda")) == "none"  # GPUs: autocast "bf16" is the choice
     assert speed.resolve_autocast("bf16", torch.device("cpu")) == "bf16"
     with pytest.raises(ConfigError, match="bf16-matmul"):
@@ -434,3 +435,21 @@ def test_autocast_auto_chooses_by_the_cpu_and_the_run_records_the_choice(tmp_pat
     assert ("precision: train.autocast = bf16-matmul" in printed) == fast
     assert main(["train", "--resume", str(out), "--set", "train.steps=6"]) == 0  # the recorded choice resumes
     assert json.loads((out / "config.json").read_text())["train"]["autocast"] == chosen
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_autocast_auto_gives_convolutional_nets_autocast_and_the_run_records_it(tmp_path, monkeypatch, fast):
+    from origan.training.session import resolve_precision
+
+    monkeypatch.setattr(speed, "fast_bf16_matmul", lambda: fast)
+    conv = origan.load_config("dcgan-digits", overrides=["train.autocast=auto"])
+    assert resolve_precision(conv, torch.device("cpu")).train.autocast == ("bf16" if fast else "none")
+    mlp_g = conv.replace(**{"generator.name": "mlp"})  # a convolutional D alone is enough
+    assert resolve_precision(mlp_g, torch.device("cpu")).train.autocast == ("bf16" if fast else "none")
+    mlp = origan.load_config("mnist", overrides=["train.autocast=auto"])
+    assert resolve_precision(mlp, torch.device("cpu")).train.autocast == ("bf16-matmul" if fast else "none")
+    cfg = origan.load_config(
+        "dcgan-digits", overrides=["data.name=digits", "train.steps=2", "train.batch_size=8", "train.autocast=auto"]
+    )
+    run = origan.train(cfg, out=tmp_path / "run")
+    assert run.config.train.autocast == ("bf16" if fast else "none")

@@ -114,6 +114,7 @@ class DiscriminatorConfig:
     init_range: float = 0.005  # weights U(-r, r) and zero biases; 0 keeps PyTorch's default init
     width: int = 64  # dcgan: channels of the first convolution (ndf), doubled at each halving of the side
     conditioning: Conditioning = "projection"  # conditional dcgan D: projection (Miyato & Koyama) or input maps
+    spectral_norm: bool = False  # every conv / linear weight divided by its largest singular value (Miyato et al.)
 
 
 @dataclass(frozen=True)

@@ -157,3 +157,35 @@ def test_the_dcgan_digits_preset_starts_g_at_the_digits_mean_intensity():
     p = data.train.mean()
     torch.testing.assert_close(state.gan.G.body[-1].bias.detach(), (torch.log(p) - torch.log1p(-p)).reshape(1))
     torch.testing.assert_close(state.gan.G_ema.body[-1].bias, state.gan.G.body[-1].bias.detach())  # the average too
+
+
+def test_discriminator_dropout_only_where_asked_and_drawn_from_the_bound_stream():
+    from origan.models.dropout import Dropout, bind_dropout
+
+    torch.manual_seed(0)
+    plain = DCGANDiscriminator((1, 28, 28), width=8)
+    torch.manual_seed(0)
+    dropped = DCGANDiscriminator((1, 28, 28), width=8, dropout_input=0.2, dropout_hidden=0.5)
+    assert not any(isinstance(m, Dropout) for m in plain.modules())
+    assert [m.p for m in dropped.modules() if isinstance(m, Dropout)] == [0.2, 0.5, 0.5]  # image, after each conv
+    weights = [p for p in dropped.parameters()]
+    assert all(torch.equal(a, b) for a, b in zip(plain.parameters(), weights, strict=True))  # the same draws
+    x = torch.rand(6, 1, 28, 28)
+    dropped.eval()
+    torch.testing.assert_close(dropped(x), plain(x), rtol=0, atol=0)  # eval mode: no dropout
+    dropped.train()
+    bind_dropout(dropped, torch.Generator().manual_seed(3))
+    first, second = dropped(x), dropped(x)
+    assert not torch.equal(first, second) and not torch.equal(first, plain(x))
+    bind_dropout(dropped, torch.Generator().manual_seed(3))
+    assert torch.equal(dropped(x), first)  # the masks come from the bound stream alone
+
+
+def test_a_run_with_discriminator_dropout_resumes_exactly(tmp_path):
+    extra = ("discriminator.dropout_input=0.1", "discriminator.dropout_hidden=0.3")
+    whole = origan.train(_digits_cfg(4, *extra), out=tmp_path / "whole")
+    origan.train(_digits_cfg(2, *extra), out=tmp_path / "part")
+    resumed = origan.resume(tmp_path / "part", overrides={"train.steps": 4})
+    a, b = whole.gan.D.state_dict(), resumed.gan.D.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert torch.equal(whole.sample(8, seed=0), resumed.sample(8, seed=0))

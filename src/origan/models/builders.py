@@ -21,12 +21,15 @@ from ..errors import ConfigError
 from ..registry import Registry
 
 __all__ = [
+    "CONVOLUTIONAL",
     "DISCRIMINATORS",
     "GENERATORS",
     "build_discriminator",
     "build_generator",
+    "convolutional",
     "one_hot",
     "output_activation",
+    "spectrally_normalised",
     "unconditional_only",
 ]
 
@@ -42,6 +45,12 @@ _MEMBERS = (  # registration order = listing order
 )
 GENERATORS: Registry[GeneratorBuilder] = Registry("generator", modules=_MEMBERS)
 DISCRIMINATORS: Registry[DiscriminatorBuilder] = Registry("discriminator", modules=_MEMBERS)
+CONVOLUTIONAL = frozenset({"dcgan", "maxout-conv"})  # the families built of convolutions (train.autocast = auto)
+
+
+def convolutional(generator: GeneratorConfig, discriminator: DiscriminatorConfig) -> bool:
+    """Whether G or D is a convolutional family (their matmuls are mostly convolutions)."""
+    return generator.name in CONVOLUTIONAL or discriminator.name in CONVOLUTIONAL
 
 
 def output_activation(cfg: GeneratorConfig, bounded: bool) -> str:
@@ -70,7 +79,19 @@ def build_discriminator(
     """The discriminator named by ``cfg.name``, for samples of ``data_shape``; conditional on ``n_classes``
     classes when it is positive."""
     build = DISCRIMINATORS.get(cfg.name, "discriminator.name")
-    return build(cfg, tuple(data_shape), bounded, noise_dim, **_classes(build, "discriminator", cfg.name, n_classes))
+    net = build(cfg, tuple(data_shape), bounded, noise_dim, **_classes(build, "discriminator", cfg.name, n_classes))
+    return spectrally_normalised(net) if cfg.spectral_norm else net
+
+
+def spectrally_normalised(net: nn.Module) -> nn.Module:
+    """``net`` with every convolution's and linear layer's weight divided by its largest singular value
+    (spectral normalisation, Miyato et al. 2018: one power iteration per forward pass in training mode, PyTorch's
+    parametrisation), in place. It bounds D's Lipschitz constant without batch statistics, so D still scores real
+    and generated examples in one pass; the game's objective is unchanged."""
+    for module in list(net.modules()):
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            nn.utils.parametrizations.spectral_norm(module)
+    return net
 
 
 def _classes(build: Callable[..., nn.Module], role: str, name: str, n_classes: int) -> dict[str, int]:

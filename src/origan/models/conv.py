@@ -8,7 +8,9 @@ base side ``b`` and the number of stride-2 stages ``u`` (8 = 4 * 2, 28 = 7 * 2^2
   outputs the image's channels, through a sigmoid for data in [0, 1]. (DCGAN's first layer, a 4x4
   transposed convolution of a 1x1 input, is this Linear layer; a Linear also serves a 7x7 base.)
 - D: ``u`` convolutions (kernel 4, stride 2, padding 1) that halve the side and double the channels,
-  starting at ``width``, LeakyReLU(0.2) after each; then a Linear logit. D returns logits ``(n,)``; the
+  starting at ``width``, LeakyReLU(0.2) after each; then a Linear logit. Dropout (``discriminator.
+  dropout_input`` on the image, ``dropout_hidden`` after every LeakyReLU) only where its probability is
+  positive, so a D without it has exactly the modules and state_dict keys it always had. D returns logits ``(n,)``; the
   losses apply the sigmoid. D has no batch normalisation: the game scores real and generated examples
   in one pass through D (``GAN.d_objective``) but generated ones alone in G's step, and batch statistics
   of a mixed batch are not those of a generated batch, so a BN layer would let D judge G(z) one way in
@@ -40,6 +42,7 @@ from torch import Tensor, nn
 from ..config import DiscriminatorConfig, GeneratorConfig
 from ..errors import ConfigError
 from .builders import DISCRIMINATORS, GENERATORS, one_hot, output_activation
+from .dropout import Dropout
 
 __all__ = ["DCGANDiscriminator", "DCGANGenerator", "dcgan_init_", "dcgan_plan"]
 
@@ -139,10 +142,18 @@ class DCGANDiscriminator(nn.Module):
         width: channels of the first convolution (DCGAN's ndf = 64).
         n_classes: classes of a conditional D(x, y) (see the module docstring); 0 = unconditional.
         conditioning: ``"projection"`` or ``"input"`` (class maps), for a conditional D.
+        dropout_input: drop probability on the image (0: no dropout layer).
+        dropout_hidden: drop probability after every convolution's LeakyReLU (0: no dropout layers).
     """
 
     def __init__(
-        self, data_shape: Sequence[int], width: int = 64, n_classes: int = 0, conditioning: str = "projection"
+        self,
+        data_shape: Sequence[int],
+        width: int = 64,
+        n_classes: int = 0,
+        conditioning: str = "projection",
+        dropout_input: float = 0.0,
+        dropout_hidden: float = 0.0,
     ) -> None:
         super().__init__()
         c, _, base, ups = dcgan_plan(data_shape, "discriminator.name")
@@ -151,11 +162,14 @@ class DCGANDiscriminator(nn.Module):
         self.n_classes, self.conditional = n_classes, n_classes > 0
         self.conditioning = conditioning if n_classes else "none"
         maps = n_classes if self.conditioning == "input" else 0  # class maps beside the image's channels
-        blocks: list[nn.Module] = [nn.Conv2d(c + maps, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        drop = [Dropout(dropout_hidden)] if dropout_hidden > 0 else []
+        blocks: list[nn.Module] = [nn.Conv2d(c + maps, width, 4, 2, 1), nn.LeakyReLU(0.2, True), *drop]
         ch = width
         for _ in range(ups - 1):
             blocks += [nn.Conv2d(ch, ch * 2, 4, 2, 1), nn.LeakyReLU(0.2, True)]  # no BN: see the module docstring
+            blocks += [Dropout(dropout_hidden)] if dropout_hidden > 0 else []
             ch *= 2
+        self.drop_input = Dropout(dropout_input) if dropout_input > 0 else None  # pixels of the image only
         self.body = nn.Sequential(*blocks)
         self.logit = nn.Linear(ch * base * base, 1)  # DCGAN's last b x b convolution to one value
         dcgan_init_(self)
@@ -166,6 +180,8 @@ class DCGANDiscriminator(nn.Module):
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         if self.conditional and y is None:
             raise ValueError("a conditional net needs the class labels y")
+        if self.drop_input is not None:
+            x = self.drop_input(x)
         if self.conditioning == "input":
             assert y is not None
             planes = one_hot(y, self.n_classes, x)[:, :, None, None].expand(-1, -1, *x.shape[2:])  # (n, K, S, S)
@@ -189,4 +205,4 @@ def dcgan_generator(
 def dcgan_discriminator(
     cfg: DiscriminatorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int, n_classes: int = 0
 ) -> nn.Module:
-    return DCGANDiscriminator(data_shape, cfg.width, n_classes, cfg.conditioning)
+    return DCGANDiscriminator(data_shape, cfg.width, n_classes, cfg.conditioning, cfg.dropout_input, cfg.dropout_hidden)

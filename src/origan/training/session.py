@@ -37,6 +37,7 @@ from ..io.checkpoint import (
     save_checkpoint,
 )
 from ..io.rundir import BUDGET_KEYS, RunDir, next_run_path
+from ..models import convolutional
 from ..plotting import plot_curves, save_sample_figure
 from . import distributed
 from .build import BuiltState, build_state, check_registered, resolve_device
@@ -164,9 +165,10 @@ def fit_run(
 
 
 def resolve_precision(cfg: Config, device: torch.device) -> Config:
-    """``cfg`` with ``train.autocast = "auto"`` decided for ``device`` (:func:`~origan.training.speed.resolve_autocast`:
-    ``bf16-matmul`` on a CPU with fast bf16 matmuls, else ``none``), as a new run records it."""
-    chosen = resolve_autocast(cfg.train.autocast, device)
+    """``cfg`` with ``train.autocast = "auto"`` decided for ``device`` and its nets
+    (:func:`~origan.training.speed.resolve_autocast`: on a CPU with fast bf16 matmuls ``bf16`` for convolutional
+    nets, ``bf16-matmul`` for others, else ``none``), as a new run records it."""
+    chosen = resolve_autocast(cfg.train.autocast, device, convolutional(cfg.generator, cfg.discriminator))
     if chosen != cfg.train.autocast:
         log.info("train.autocast = %s: %s on this %s", cfg.train.autocast, chosen, device.type)
         cfg = cfg.replace(**{"train.autocast": chosen})
