@@ -1,7 +1,7 @@
 """How well the MNIST presets' samples stand in for real digits: train each preset (several seeds), evaluate
 it with ``origan eval``'s metrics on MNIST 5k's own held-out split, and print one table.
 
-    python benchmarks/mnist_quality.py                                  # mnist, mnist-cond, paper-mnist x 3 seeds
+    python benchmarks/mnist_quality.py                                  # the five MNIST presets x 3 seeds
     python benchmarks/mnist_quality.py --presets mnist --seeds 1 --out bench-runs   # keeps the runs
     python benchmarks/mnist_quality.py --presets mnist,mnist-cond --set train.autocast=bf16-matmul   # bf16 matmuls
 
@@ -38,7 +38,7 @@ import torch
 import origan
 from origan.metrics import evaluate
 
-PRESETS = ("mnist", "mnist-cond", "paper-mnist")
+PRESETS = ("mnist", "mnist-cond", "paper-mnist", "mnist-conv", "mnist-conv-cond")
 
 
 def _get(record: dict[str, Any], *keys: str) -> float | None:

@@ -36,11 +36,16 @@ def test_the_papers_game_nets_and_budget_sampled_from_an_average_of_g(preset):
     assert same == theirs  # everything else is paper-mnist's: data, nets, G cost, SGD schedule, update, budget
 
 
-def test_mnist_cond_trains_then_samples_every_class_from_the_command_line(tmp_path):
+CONV_SHORT = [*SHORT[:5], "generator.width=8", "discriminator.width=8"]
+
+
+@pytest.mark.parametrize(("preset", "short"), [("mnist-cond", SHORT), ("mnist-conv-cond", CONV_SHORT)])
+def test_the_conditional_presets_train_then_sample_every_class_from_the_command_line(tmp_path, preset, short):
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "origan"]
-    train = [*cmd, "train", "--preset", "mnist-cond", *set_args(SHORT), "--out", str(run), "--quiet"]
-    assert subprocess.run(train, capture_output=True, text=True).returncode == 0
+    train = [*cmd, "train", "--preset", preset, *set_args(short), "--out", str(run), "--quiet"]
+    done = subprocess.run(train, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
     out = tmp_path / "digits.npz"
     done = subprocess.run(
         [*cmd, "sample", str(run), "--per-class", "3", "--out", str(out)], capture_output=True, text=True
@@ -49,3 +54,14 @@ def test_mnist_cond_trains_then_samples_every_class_from_the_command_line(tmp_pa
     with np.load(out) as f:
         assert f["x"].shape == (30, 1, 28, 28) and f["y"].tolist() == [c for c in range(10) for _ in range(3)]
     assert origan.load_run(run).gan.G_ema is not None
+
+
+@pytest.mark.parametrize("preset", ["mnist-conv", "mnist-conv-cond"])
+def test_the_conv_presets_play_algorithm_1_with_dcgan_nets_and_an_average_of_g(preset):
+    cfg = origan.load_config(preset)
+    assert (cfg.generator.name, cfg.discriminator.name, cfg.generator.width) == ("dcgan", "dcgan", 128)
+    assert (cfg.train.update, cfg.train.k, cfg.loss.generator) == ("alternating", 1, "nonsaturating")
+    assert cfg.train.ema == 0.999 and cfg.train.autocast == "auto" and cfg.noise.prior == "uniform"
+    assert (cfg.optim_g.name, cfg.optim_g.lr, cfg.optim_g.beta1, cfg.optim_g.beta2) == ("adam", 1e-3, 0.0, 0.9)
+    assert cfg.optim_d == cfg.optim_g
+    assert cfg.train.conditional == (preset == "mnist-conv-cond")

@@ -28,6 +28,7 @@ def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 # Building blocks: sections of overrides (optimisers, budgets, nets) and the families of presets made of them.
 
 _NONSATURATING = {"generator": "nonsaturating"}
+CONV_STEPS = 4000  # mnist-conv's budget in G steps
 
 
 def _paper_sgd(lr: float = 0.1) -> dict[str, Any]:
@@ -217,6 +218,23 @@ _PAPER_MNIST: dict[str, Any] = {
 # the same quality as fp32 within seed-to-seed differences.
 _MNIST = merge(_averaged(_PAPER_MNIST), {"train": {"autocast": "auto"}})
 
+# MNIST digits from convolutional nets (DCGAN-style G and D, Algorithm 1 with k = 1): Adam at 1e-3 with
+# betas (0, 0.9) (Miyato et al. 2018's setting), which learned 2.5x faster per step on MNIST 5k than DCGAN's 2e-4
+# with (0.5, 0.999); uniform noise as in the paper; G averaged (0.999); bf16 autocast where the CPU multiplies
+# bf16 (2x faster convolutions); the budget about the `mnist` preset's wall time on 2 cores. Tuned on the
+# validation split's Frechet distance, measured in the README ("Images that stand in for data").
+_CONV_ADAM = {"name": "adam", "lr": 1e-3, "lr_decay": 1.0, "beta1": 0.0, "beta2": 0.9}
+_MNIST_CONV: dict[str, Any] = merge(
+    _dcgan({"name": "mnist"}, _train(CONV_STEPS, 64, log_every=100, every=2000), output_bias_from_data=True),
+    {
+        "noise": {"prior": "uniform"},
+        "generator": {"width": 128},
+        "optim_d": _CONV_ADAM,
+        "optim_g": _CONV_ADAM,
+        "train": {"ema": 0.999, "autocast": "auto"},
+    },
+)
+
 # ring8's and grid25's optimiser and budget (why: see their comments below).
 _DECAYED_ADAM = _adam(1e-3, lr_decay=1.000288)
 _MODES_TRAIN = _train(8000, 256, every=2000)
@@ -233,6 +251,14 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "mnist-cond": (
         "the mnist preset, class-conditional (one-hot class joined to z and to D's input): sample by class",
         _conditional(_MNIST),
+    ),
+    "mnist-conv": (
+        "MNIST 5k with DCGAN-style conv G and D, Adam 1e-3 (betas 0, 0.9), G averaged: the conv path for digits",
+        _MNIST_CONV,
+    ),
+    "mnist-conv-cond": (
+        "the mnist-conv preset, class-conditional (class embedding times z in G, projection D): sample by class",
+        _conditional(_MNIST_CONV),
     ),
     "digits": (
         "scikit-learn's 8x8 digits with the paper's MLP G and maxout D (smaller widths), Adam",

@@ -8,10 +8,10 @@ base side ``b`` and the number of stride-2 stages ``u`` (8 = 4 * 2, 28 = 7 * 2^2
   outputs the image's channels, through a sigmoid for data in [0, 1]. (DCGAN's first layer, a 4x4
   transposed convolution of a 1x1 input, is this Linear layer; a Linear also serves a 7x7 base.)
 - D: ``u`` convolutions (kernel 4, stride 2, padding 1) that halve the side and double the channels,
-  starting at ``width``, LeakyReLU(0.2) after each; then a Linear logit. Dropout (``discriminator.
-  dropout_input`` on the image, ``dropout_hidden`` after every LeakyReLU) only where its probability is
-  positive, so a D without it has exactly the modules and state_dict keys it always had. D returns logits ``(n,)``; the
-  losses apply the sigmoid. D has no batch normalisation: the game scores real and generated examples
+  starting at ``width``, LeakyReLU(0.2) after each; then a Linear logit. Dropout
+  (``discriminator.dropout_input`` on the image, ``dropout_hidden`` after every LeakyReLU) only where its
+  probability is positive, so a D without it has exactly the modules and state_dict keys it always had.
+  D returns logits ``(n,)``; the losses apply the sigmoid. D has no batch normalisation: the game scores real and generated examples
   in one pass through D (``GAN.d_objective``) but generated ones alone in G's step, and batch statistics
   of a mixed batch are not those of a generated batch, so a BN layer would let D judge G(z) one way in
   its own step and another way in G's (it then fails to train; tried on MNIST).
