@@ -11,10 +11,10 @@ base side ``b`` and the number of stride-2 stages ``u`` (8 = 4 * 2, 28 = 7 * 2^2
   starting at ``width``, LeakyReLU(0.2) after each; then a Linear logit. Dropout
   (``discriminator.dropout_input`` on the image, ``dropout_hidden`` after every LeakyReLU) only where its
   probability is positive, so a D without it has exactly the modules and state_dict keys it always had.
-  D returns logits ``(n,)``; the losses apply the sigmoid. D has no batch normalisation: the game scores real and generated examples
-  in one pass through D (``GAN.d_objective``) but generated ones alone in G's step, and batch statistics
-  of a mixed batch are not those of a generated batch, so a BN layer would let D judge G(z) one way in
-  its own step and another way in G's (it then fails to train; tried on MNIST).
+  D returns logits ``(n,)``; the losses apply the sigmoid. D has no batch normalisation: the game scores
+  real and generated examples in one pass through D (``GAN.d_objective``) but generated ones alone in G's
+  step, and batch statistics of a mixed batch are not those of a generated batch, so a BN layer would let
+  D judge G(z) one way in its own step and another way in G's (it then fails to train; tried on MNIST).
 
 Initialisation as in DCGAN: every convolution and linear weight N(0, 0.02), BN scales N(1, 0.02), biases 0.
 
