@@ -221,7 +221,7 @@ _MNIST = merge(_averaged(_PAPER_MNIST), {"train": {"autocast": "auto"}})
 # MNIST digits from convolutional nets (DCGAN-style G and D, Algorithm 1 with k = 1): Adam at 1e-3 with
 # betas (0, 0.9) (Miyato et al. 2018's setting), which learned 2.5x faster per step on MNIST 5k than DCGAN's 2e-4
 # with (0.5, 0.999); uniform noise as in the paper; G averaged (0.999); bf16 autocast where the CPU multiplies
-# bf16 (2x faster convolutions); the budget about the `mnist` preset's wall time on 2 cores. Tuned on the
+# bf16 (1.4x faster conv steps); the budget about the `mnist` preset's wall time on 2 cores. Tuned on the
 # validation split's Frechet distance, measured in the README ("Images that stand in for data").
 _CONV_ADAM = {"name": "adam", "lr": 1e-3, "lr_decay": 1.0, "beta1": 0.0, "beta2": 0.9}
 _MNIST_CONV: dict[str, Any] = merge(

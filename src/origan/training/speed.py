@@ -8,9 +8,9 @@
   math mode, :func:`matmul_precision`). No cast passes, no bf16 activations: faster than autocast on the
   paper's MLP and closer to fp32.
 - ``autocast = "auto"``: on a CPU with fast bf16 matmuls (AMX or AVX512-BF16, :func:`fast_bf16_matmul`)
-  ``bf16-matmul`` for fully connected nets and ``bf16`` for convolutional ones (oneDNN's bf16 math mode left
-  their convolutions' backward passes as slow as fp32: a DCGAN step on 28x28 digits took 94 ms in fp32, 98 ms
-  with ``bf16-matmul`` and 34 ms under autocast, 2 threads); ``none`` elsewhere. :func:`resolve_autocast`
+  ``bf16-matmul`` for fully connected nets and ``bf16`` for convolutional ones (oneDNN's bf16 math mode does
+  not speed their convolutions up: ``dcgan-digits``' step took 110 ms in fp32, 126 ms with ``bf16-matmul`` and
+  79 ms under autocast, 2 threads, benchmarks/train_step.py); ``none`` elsewhere. :func:`resolve_autocast`
   decides once, when a run is created, and the run's config records the choice (a resume keeps it).
 - ``channels_last = true``: 4-D weights (convolutions) in channels_last layout, which tensor cores and
   oneDNN prefer; the maths is the same up to the order of the convolutions' sums.
