@@ -28,7 +28,6 @@ def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 # Building blocks: sections of overrides (optimisers, budgets, nets) and the families of presets made of them.
 
 _NONSATURATING = {"generator": "nonsaturating"}
-CONV_STEPS = 4000  # mnist-conv's budget in G steps
 
 
 def _paper_sgd(lr: float = 0.1) -> dict[str, Any]:
@@ -225,7 +224,7 @@ _MNIST = merge(_averaged(_PAPER_MNIST), {"train": {"autocast": "auto"}})
 # validation split's Frechet distance, measured in the README ("Images that stand in for data").
 _CONV_ADAM = {"name": "adam", "lr": 1e-3, "lr_decay": 1.0, "beta1": 0.0, "beta2": 0.9}
 _MNIST_CONV: dict[str, Any] = merge(
-    _dcgan({"name": "mnist"}, _train(CONV_STEPS, 64, log_every=100, every=2000), output_bias_from_data=True),
+    _dcgan({"name": "mnist"}, _train(4000, 64, log_every=100, every=2000), output_bias_from_data=True),
     {
         "noise": {"prior": "uniform"},
         "generator": {"width": 128},

@@ -162,14 +162,18 @@ class DCGANDiscriminator(nn.Module):
         self.n_classes, self.conditional = n_classes, n_classes > 0
         self.conditioning = conditioning if n_classes else "none"
         maps = n_classes if self.conditioning == "input" else 0  # class maps beside the image's channels
-        drop = [Dropout(dropout_hidden)] if dropout_hidden > 0 else []
-        blocks: list[nn.Module] = [nn.Conv2d(c + maps, width, 4, 2, 1), nn.LeakyReLU(0.2, True), *drop]
+
+        def dropped(p: float) -> list[nn.Module]:  # no layer at 0 (a bad p is Dropout's ValueError)
+            return [Dropout(p)] if p else []
+
+        blocks: list[nn.Module] = [nn.Conv2d(c + maps, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        blocks += dropped(dropout_hidden)
         ch = width
         for _ in range(ups - 1):
             blocks += [nn.Conv2d(ch, ch * 2, 4, 2, 1), nn.LeakyReLU(0.2, True)]  # no BN: see the module docstring
-            blocks += [Dropout(dropout_hidden)] if dropout_hidden > 0 else []
+            blocks += dropped(dropout_hidden)
             ch *= 2
-        self.drop_input = Dropout(dropout_input) if dropout_input > 0 else None  # pixels of the image only
+        self.drop_input = Dropout(dropout_input) if dropout_input else None  # pixels of the image only
         self.body = nn.Sequential(*blocks)
         self.logit = nn.Linear(ch * base * base, 1)  # DCGAN's last b x b convolution to one value
         dcgan_init_(self)

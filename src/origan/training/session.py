@@ -37,13 +37,12 @@ from ..io.checkpoint import (
     save_checkpoint,
 )
 from ..io.rundir import BUDGET_KEYS, RunDir, next_run_path
-from ..models import convolutional
 from ..plotting import plot_curves, save_sample_figure
 from . import distributed
 from .build import BuiltState, build_state, check_registered, resolve_device
 from .distributed import DistContext, DistributedTrainer
 from .select import Selector, best_sampler
-from .speed import resolve_autocast
+from .speed import run_autocast
 from .state import TrainState
 from .trainer import Callback, Trainer
 
@@ -168,7 +167,7 @@ def resolve_precision(cfg: Config, device: torch.device) -> Config:
     """``cfg`` with ``train.autocast = "auto"`` decided for ``device`` and its nets
     (:func:`~origan.training.speed.resolve_autocast`: on a CPU with fast bf16 matmuls ``bf16`` for convolutional
     nets, ``bf16-matmul`` for others, else ``none``), as a new run records it."""
-    chosen = resolve_autocast(cfg.train.autocast, device, convolutional(cfg.generator, cfg.discriminator))
+    chosen = run_autocast(cfg, device)
     if chosen != cfg.train.autocast:
         log.info("train.autocast = %s: %s on this %s", cfg.train.autocast, chosen, device.type)
         cfg = cfg.replace(**{"train.autocast": chosen})

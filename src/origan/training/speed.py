@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from ..models import convolutional
 
 if TYPE_CHECKING:
     from ..gan import GAN
@@ -51,6 +52,7 @@ __all__ = [
     "matmul_precision",
     "prepare_modules",
     "resolve_autocast",
+    "run_autocast",
 ]
 
 log = logging.getLogger(__name__)
@@ -106,6 +108,11 @@ def resolve_autocast(name: str, device: torch.device, convolutional: bool = Fals
             "use bf16 (autocast) on a GPU"
         )
     return name
+
+
+def run_autocast(cfg: Any, device: torch.device) -> str:
+    """:func:`resolve_autocast` of a run's ``train.autocast`` on ``device``, for its nets (convolutional or not)."""
+    return resolve_autocast(cfg.train.autocast, device, convolutional(cfg.generator, cfg.discriminator))
 
 
 @contextlib.contextmanager

@@ -28,10 +28,9 @@ from torch import Tensor
 from .. import losses
 from ..config import Config, OptimConfig
 from ..gan import StepOutput
-from ..models import convolutional
 from .ema import update_ema
 from .schedules import learning_rate, momentum
-from .speed import autocast_context, flush_denormal, matmul_precision, resolve_autocast
+from .speed import autocast_context, flush_denormal, matmul_precision, run_autocast
 from .state import TrainState
 
 __all__ = ["Callback", "Trainer", "TrainingDiverged", "TrainingInterrupted", "class_frequencies", "make_optimizer"]
@@ -160,8 +159,7 @@ class Trainer:
         self._d_params = list(state.gan.D.parameters())
         self._d = _Player("D", state.opt_d, self._d_params, cfg.optim_d, "d_updates")
         self._g = _Player("G", state.opt_g, self._g_params, cfg.optim_g, "g_updates")
-        conv = convolutional(cfg.generator, cfg.discriminator)
-        self.precision = resolve_autocast(cfg.train.autocast, state.gan.device, conv)  # "auto" decided (runs record it)
+        self.precision = run_autocast(cfg, state.gan.device)  # "auto" decided (runs record it)
         self._amp = autocast_context(self.precision, state.gan.device)
         self._class_freqs = class_frequencies(state.sampler.labels) if cfg.train.conditional else None
         self._one = torch.ones((), device=state.gan.device)
