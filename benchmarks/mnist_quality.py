@@ -50,10 +50,11 @@ def _get(record: dict[str, Any], *keys: str) -> float | None:
     return float(node) if isinstance(node, (int, float)) else None
 
 
-def measure(preset: str, seed: int, folder: Path, sets: tuple[str, ...] = ()) -> dict[str, Any]:
+def measure(preset: str, seed: int, folder: Path, sets: tuple[str, ...] = (), tag: str | None = None) -> dict[str, Any]:
     """Train (unless done) and evaluate one seed of ``preset`` with the ``--set`` overrides ``sets``; the numbers
-    the table shows. The overrides name the run folder, so variants of a preset keep apart."""
-    tag = "".join(f"-{s.split('.')[-1].replace('=', '-')}" for s in sets)
+    the table shows. The overrides name the run folder (unless ``tag`` does), so variants of a preset keep apart."""
+    if tag is None:
+        tag = "".join(f"-{s.split('.')[-1].replace('=', '-')}" for s in sets)
     out = folder / f"{preset}{tag}-seed{seed}"
     cfg = origan.load_config(preset, overrides=[f"seed={seed}", *sets])
     done = out / "eval.json"
@@ -150,12 +151,17 @@ def main() -> None:
             r = measure(preset, seed, args.out, tuple(args.set))
             results.setdefault(preset, []).append(r)
             print(f"{preset} seed {seed}: " + ", ".join(f"{k} {v:.4g}" for k, v in r.items() if v is not None))
+    print_table(results, args.set)
+
+
+def print_table(results: dict[str, list[dict[str, Any]]], sets: list[str], columns: tuple = COLUMNS) -> None:
+    """The Markdown table of ``results`` (preset -> one row of numbers per seed): mean ± standard error."""
     print()
-    print("| preset | " + " | ".join(h for h, _, _ in COLUMNS) + " |")
-    print("| --- " * (len(COLUMNS) + 1) + "|")
+    print("| preset | " + " | ".join(h for h, _, _ in columns) + " |")
+    print("| --- " * (len(columns) + 1) + "|")
     for preset, rows in results.items():
-        cells = [mean_se([r[key] for r in rows], digits) for _, key, digits in COLUMNS]
-        label = f"`{preset}`" + "".join(f" `{s}`" for s in args.set)
+        cells = [mean_se([r[key] for r in rows], digits) for _, key, digits in columns]
+        label = f"`{preset}`" + "".join(f" `{s}`" for s in sets)
         print(f"| {label} ({len(rows)} seeds) | " + " | ".join(cells) + " |")
     print(f"\nthreads per run: {sorted({r['threads'] for rows in results.values() for r in rows})}")
 

@@ -1,7 +1,10 @@
-"""A small domain classifier for the embedded digit datasets, trained on first use and cached.
+"""A small domain classifier for labelled image sets, trained on first use and cached.
 
-No metric here may download Inception weights, so digit images are measured in the features of a small
-CNN trained on the run's own training split (MNIST 5k: 28x28; scikit-learn digits: 8x8). Training is
+No metric here may download Inception weights, so images are measured in the features of a small CNN trained
+on the run's own training split: the embedded digit sets (MNIST 5k: 28x28; scikit-learn digits: 8x8) with
+specs tuned for them, and a user's own labelled images (an image folder with ``data.folder_labels``, an
+``.npz`` array with ``data.label_key``; square, side >= 8) with a spec derived from their shape and size
+(:func:`classifier_spec`). Training is
 seeded and deterministic; the weights are cached as safetensors (never pickle) in origan's cache folder
 under a hash of everything that determines them (data, labels, architecture, schedule, seed), so a second
 evaluation loads them in milliseconds and a different split trains a new classifier.
@@ -31,6 +34,7 @@ __all__ = [
     "DigitCNN",
     "DomainClassifier",
     "class_histogram_metric",
+    "classifier_spec",
     "domain_classifier",
     "has_domain_classifier",
     "predict",
@@ -54,12 +58,33 @@ class ClassifierSpec:
     lr: float = 2e-3  # Adam, cosine-decayed to 0 over the run
     shift: int = 2  # random translation of +-shift pixels (data augmentation)
     dropout: float = 0.3  # before the last layer
+    in_channels: int = 1  # 1 (grayscale) or 3 (RGB)
+    n_classes: int = 10
 
 
 CLASSIFIER_SPECS: dict[str, ClassifierSpec] = {
     "mnist": ClassifierSpec(side=28, channels=(32, 64), shift=2, epochs=20),
     "digits": ClassifierSpec(side=8, channels=(32, 64), shift=0, epochs=20),
 }
+OWN_IMAGE_SOURCES = ("folder", "array")  # the user's own images: a classifier spec derived from the data
+OWN_EXAMPLE_PASSES = 100_000  # a user's set trains for about this many examples (3 to 20 epochs)
+
+
+def classifier_spec(data: Any) -> ClassifierSpec:
+    """The classifier spec of a labelled image set: the tuned one of a digit set, else one derived from the
+    images: 3x3 convs (32, 64) for sides below 48, (16, 32, 64) with a pool after each for larger ones (a
+    64x64 image ends at 8x8), translations of up to side/14 pixels, 3 to 20 epochs."""
+    if data.name in CLASSIFIER_SPECS:
+        return CLASSIFIER_SPECS[data.name]
+    channels, side = data.shape[0], data.shape[1]
+    return ClassifierSpec(
+        side=side,
+        channels=(16, 32, 64) if side >= 48 else (32, 64),
+        epochs=max(3, min(20, math.ceil(OWN_EXAMPLE_PASSES / max(1, len(data.train))))),
+        shift=max(1, round(side / 14)),
+        in_channels=channels,
+        n_classes=max(2, len(data.classes)),
+    )
 
 
 class DigitCNN(nn.Module):
@@ -75,11 +100,12 @@ class DigitCNN(nn.Module):
         feature_dim: int = 128,
         n_classes: int = 10,
         dropout: float = 0.3,
+        in_channels: int = 1,
     ) -> None:
         super().__init__()
         pool_each = side >= 16
         layers: list[nn.Module] = []
-        c_in, reduced = 1, side
+        c_in, reduced = in_channels, side
         for i, c_out in enumerate(channels):
             layers += [nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU()]
             if pool_each or i == len(channels) - 1:
@@ -91,7 +117,7 @@ class DigitCNN(nn.Module):
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(feature_dim, n_classes))
 
     def features(self, x: Tensor) -> Tensor:
-        """``(n, 1, side, side)`` images -> ``(n, feature_dim)`` penultimate activations."""
+        """``(n, C, side, side)`` images -> ``(n, feature_dim)`` penultimate activations."""
         return self.embed(self.conv(x))
 
     def forward(self, x: Tensor) -> Tensor:
@@ -102,14 +128,18 @@ def _random_shift(x: Tensor, shift: int, generator: torch.Generator) -> Tensor:
     """Translate each image by up to ``shift`` pixels in each direction (zero fill)."""
     if shift == 0:
         return x
-    n, _, h, w = x.shape
+    n, c, h, w = x.shape
     padded = nn.functional.pad(x, (shift, shift, shift, shift))
     dy = torch.randint(0, 2 * shift + 1, (n,), generator=generator)
     dx = torch.randint(0, 2 * shift + 1, (n,), generator=generator)
-    rows = (dy[:, None] + torch.arange(h)[None, :])[:, None, :, None].expand(n, 1, h, w + 2 * shift)
-    cropped = padded.gather(2, rows)  # (n, 1, h, w + 2 shift)
-    cols = (dx[:, None] + torch.arange(w)[None, :])[:, None, None, :].expand(n, 1, h, w)
-    return cropped.gather(3, cols)  # (n, 1, h, w)
+    rows = (dy[:, None] + torch.arange(h)[None, :])[:, None, :, None].expand(n, c, h, w + 2 * shift)
+    cropped = padded.gather(2, rows)  # (n, c, h, w + 2 shift)
+    cols = (dx[:, None] + torch.arange(w)[None, :])[:, None, None, :].expand(n, c, h, w)
+    return cropped.gather(3, cols)  # (n, c, h, w)
+
+
+def _network(spec: ClassifierSpec) -> DigitCNN:
+    return DigitCNN(spec.side, spec.channels, spec.feature_dim, spec.n_classes, spec.dropout, spec.in_channels)
 
 
 def train_classifier(spec: ClassifierSpec, x: Tensor, y: Tensor, seed: int = 0) -> DigitCNN:
@@ -124,7 +154,7 @@ def train_classifier(spec: ClassifierSpec, x: Tensor, y: Tensor, seed: int = 0) 
     try:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)  # initial weights and dropout masks
-            net = DigitCNN(spec.side, spec.channels, spec.feature_dim, dropout=spec.dropout)
+            net = _network(spec)
             opt = torch.optim.Adam(net.parameters(), lr=spec.lr)
             total = spec.epochs * math.ceil(len(x) / spec.batch_size)
             sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 0.5 * (1 + math.cos(math.pi * t / total)))
@@ -133,7 +163,7 @@ def train_classifier(spec: ClassifierSpec, x: Tensor, y: Tensor, seed: int = 0) 
                 order = torch.randperm(len(x), generator=gen)
                 for i in range(0, len(x), spec.batch_size):
                     idx = order[i : i + spec.batch_size]
-                    xb = _random_shift(x[idx], spec.shift, gen)  # (b, 1, side, side)
+                    xb = _random_shift(x[idx], spec.shift, gen)  # (b, C, side, side)
                     loss = nn.functional.cross_entropy(net(xb), y[idx])
                     opt.zero_grad(set_to_none=True)
                     loss.backward()
@@ -146,7 +176,7 @@ def train_classifier(spec: ClassifierSpec, x: Tensor, y: Tensor, seed: int = 0) 
 
 @dataclass
 class DomainClassifier:
-    """A trained digit classifier and its held-out accuracy.
+    """A trained domain classifier and its held-out accuracy.
 
     Attributes:
         net: the CNN in eval mode.
@@ -164,25 +194,36 @@ class DomainClassifier:
 
     @torch.no_grad()
     def features(self, x: Tensor, batch_size: int = 1000) -> Tensor:
-        """``(n, 1, H, W)`` images in [0, 1] -> ``(n, 128)`` features."""
+        """``(n, C, H, W)`` images in [0, 1] -> ``(n, 128)`` features."""
         x = x.detach().float().cpu()
         return torch.cat([self.net.features(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
 
     def predict(self, x: Tensor, batch_size: int = 1000) -> Tensor:
-        """``(n,)`` predicted classes of ``(n, 1, H, W)`` images."""
+        """``(n,)`` predicted classes of ``(n, C, H, W)`` images."""
         return predict(self.net, x, batch_size)
 
 
 @torch.no_grad()
 def predict(net: nn.Module, x: Tensor, batch_size: int = 1000) -> Tensor:
-    """``(n,)`` the classes a classifier ``net`` (in eval mode) predicts for ``(n, 1, H, W)`` images."""
+    """``(n,)`` the classes a classifier ``net`` (in eval mode) predicts for ``(n, C, H, W)`` images."""
     x = x.detach().float().cpu()
     return torch.cat([net(x[i : i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
 
 
 def has_domain_classifier(data: Any) -> bool:
-    """Whether ``data`` (a Dataset) is a digit set with labels that origan's classifier knows."""
-    return data.kind == "image" and data.name in CLASSIFIER_SPECS and data.labels is not None
+    """Whether ``data`` (a Dataset) is a labelled image set a domain classifier is trained for: an embedded
+    digit set, or the user's own square images (side >= 8) in two or more classes with every split non-empty."""
+    if data.kind != "image" or data.labels is None:
+        return False
+    if data.name in CLASSIFIER_SPECS:
+        return True
+    _, h, w = data.shape
+    return (
+        data.name in OWN_IMAGE_SOURCES
+        and h == w >= 8
+        and len(data.classes) >= 2
+        and all(len(getattr(data, split)) > 0 for split in ("train", "val", "test"))
+    )
 
 
 def _content_key(name: str, spec: ClassifierSpec, data: Any, seed: int) -> str:
@@ -216,7 +257,7 @@ def _load_cached(path: Path, spec: ClassifierSpec, key: str) -> DomainClassifier
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         if meta.get("key") != key or meta.get("sha256") != hashlib.sha256(path.read_bytes()).hexdigest():
             raise ValueError("hash mismatch")
-        net = DigitCNN(spec.side, spec.channels, spec.feature_dim, dropout=spec.dropout)
+        net = _network(spec)
         net.load_state_dict(load_file(str(path)))
     except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as e:
         log.warning("classifier cache %s unusable (%s); retraining", path, e)
@@ -229,13 +270,14 @@ def _accuracy(clf: DomainClassifier, x: Tensor, y: Tensor) -> float:
 
 
 def domain_classifier(data: Any, seed: int = 0) -> DomainClassifier:
-    """The classifier of a digit dataset (a Dataset with labels): loaded from the cache, else trained and cached."""
+    """The classifier of a labelled image set (:func:`has_domain_classifier`): loaded from the cache, else trained
+    and cached."""
     from safetensors.torch import save
 
     from ..data.images import cache_dir
     from ..io.files import write_atomic
 
-    spec = CLASSIFIER_SPECS[data.name]
+    spec = classifier_spec(data)
     key = _content_key(data.name, spec, data, seed)
     path = cache_dir() / "classifiers" / f"{data.name}-{key[:20]}.safetensors"
     cached = _load_cached(path, spec, key)

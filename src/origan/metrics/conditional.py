@@ -27,8 +27,8 @@ from torch import Tensor
 
 from ..errors import ConfigError
 from .classifier import (
-    CLASSIFIER_SPECS,
     ClassifierSpec,
+    classifier_spec,
     domain_classifier,
     has_domain_classifier,
     predict,
@@ -106,7 +106,7 @@ def tstr_metric(
     x_syn = draw(y_syn, ctx.seed).float().reshape(len(y_syn), *reference.shape)
     real = None
     if spec is None:
-        spec = CLASSIFIER_SPECS[reference.name]
+        spec = classifier_spec(reference)
         real = (ctx.classifier or domain_classifier(reference, CLASSIFIER_SEED)).test_accuracy
     scores = train_synthetic_test_real(
         lambda x, y: _accuracy_scorer(train_classifier(spec, x, y, CLASSIFIER_SEED)),

@@ -102,7 +102,7 @@ def frechet_metric(samples: Tensor, reference: Any, ctx: MetricContext, *, n_max
 @SCORES.register("frechet")
 def frechet_selection(data: Any) -> Any:
     """``train.select = "frechet"``: the score of samples is minus their Fréchet distance to the validation split
-    (never the test split), in the domain classifier's features for digit images (trained on first use and
+    (never the test split), in the domain classifier's features for labelled images (trained on first use and
     cached, as ``origan eval`` does) or in raw values up to :data:`MAX_DIM` dimensions; a ConfigError naming
     ``train.select`` for data it cannot score."""
     from .classifier import domain_classifier, has_domain_classifier
@@ -117,7 +117,7 @@ def frechet_selection(data: Any) -> Any:
     if val[0].numel() > MAX_DIM:
         raise ConfigError(
             f"train.select: frechet compares {val[0].numel()}-dimensional raw values (a covariance of that "
-            f"side); expected at most {MAX_DIM} (digit images use a classifier's features)"
+            f"side); expected at most {MAX_DIM} (labelled images use a classifier's features)"
         )
     stats = feature_statistics(val)
 

@@ -26,7 +26,7 @@ from torch import Tensor, nn
 
 from ..errors import ConfigError
 from ..seeding import derive_seed
-from .classifier import CLASSIFIER_SPECS, has_domain_classifier
+from .classifier import classifier_spec, has_domain_classifier
 from .registry import MetricContext, register_metric
 
 __all__ = ["SIZES", "d_features", "labelled_indices", "linear_probe", "semi_supervised"]
@@ -79,7 +79,7 @@ def d_features(D: nn.Module, x: Tensor, batch_size: int = 1000) -> Tensor:
 def _cnn_accuracy(reference: Any, idx: Tensor, seed: int) -> float:
     from .classifier import train_classifier
 
-    spec = CLASSIFIER_SPECS[reference.name]
+    spec = classifier_spec(reference)
     epochs = math.ceil(spec.epochs * len(reference.train) / len(idx))  # the full classifier's number of updates
     x, y = reference.train[idx].float(), reference.labels["train"][idx]
     net = train_classifier(dataclasses.replace(spec, epochs=epochs), x, y, seed)
