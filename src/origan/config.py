@@ -115,6 +115,7 @@ class DiscriminatorConfig:
     width: int = 64  # dcgan: channels of the first convolution (ndf), doubled at each halving of the side
     conditioning: Conditioning = "projection"  # conditional dcgan D: projection (Miyato & Koyama) or input maps
     spectral_norm: bool = False  # every conv / linear weight divided by its largest singular value (Miyato et al.)
+    dense: int = 0  # dcgan: units of a fully connected LeakyReLU layer before the logit (0: none, DCGAN's)
 
 
 @dataclass(frozen=True)
@@ -418,6 +419,7 @@ _RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     ("discriminator.dropout_hidden", _unit, "a probability in [0, 1)"),
     ("discriminator.init_range", _non_negative, "a number >= 0"),
     ("discriminator.width", _positive, "a positive number of channels"),
+    ("discriminator.dense", _non_negative, "a number of units >= 0 (0 = no dense layer)"),
     *((f"{o}.{key}", ok, expected) for o in ("optim_d", "optim_g") for key, ok, expected in _OPTIM_RULES),
     ("train.k", lambda v: 1 <= v <= MAX_K, f"an integer in [1, {MAX_K:,}]"),
     ("train.batch_size", _positive, "a positive integer"),

@@ -298,7 +298,18 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "dcgan-folder": (
         "DCGAN-style conv G and D on a folder of images at 64x64: --set data.path=FOLDER",
-        _dcgan({"name": "folder", "image_size": 64}, _train(5000, 64, log_every=50)),
+        # the conv recipe of mnist-conv (Adam 1e-3 with betas (0, 0.9), uniform noise, G averaged, bf16
+        # autocast where fast) at DCGAN's width 64: measured on a folder of colour digits over photographs
+        # (benchmarks/folder_quality.py), README "Your own images at 64x64"
+        merge(
+            _dcgan({"name": "folder", "image_size": 64}, _train(5000, 64, log_every=50)),
+            {
+                "noise": {"prior": "uniform"},
+                "optim_d": _CONV_ADAM,
+                "optim_g": _CONV_ADAM,
+                "train": {"ema": 0.999, "autocast": "auto"},
+            },
+        ),
     ),
     "csv": (
         "a CSV table (numeric and categorical columns) with MLP G and D: --set data.path=TABLE.csv",

@@ -189,3 +189,27 @@ def test_a_run_with_discriminator_dropout_resumes_exactly(tmp_path):
     a, b = whole.gan.D.state_dict(), resumed.gan.D.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert torch.equal(whole.sample(8, seed=0), resumed.sample(8, seed=0))
+
+
+def test_a_dense_layer_before_the_logit_only_where_asked():
+    torch.manual_seed(0)
+    plain = DCGANDiscriminator((1, 28, 28), width=8)
+    dense = DCGANDiscriminator((1, 28, 28), width=8, dense=32, dropout_hidden=0.5)
+    assert set(plain.state_dict()) == {"body.0.weight", "body.0.bias", "body.2.weight", "body.2.bias"} | {
+        "logit.weight",
+        "logit.bias",
+    }  # dense = 0: DCGAN's D, the keys it always had
+    assert dense.dense[0].weight.shape == (32, 16 * 7 * 7) and dense.logit.weight.shape == (1, 32)
+    assert float(dense.dense[0].weight.detach().std()) == pytest.approx(0.02, rel=0.05)  # DCGAN's initialisation
+    x = torch.rand(5, 1, 28, 28)
+    dense.eval()
+    h = dense.body(x).flatten(1)
+    expected = dense.logit(torch.nn.functional.leaky_relu(dense.dense[0](h), 0.2)).squeeze(1)
+    torch.testing.assert_close(dense(x), expected, rtol=0, atol=0)
+    projection = DCGANDiscriminator((1, 28, 28), width=8, n_classes=3, dense=32)
+    assert projection.embed.weight.shape == (3, 32)  # the projection term pairs the class with the dense units
+    assert projection(x, torch.tensor([0, 1, 2, 0, 1])).shape == (5,)
+    cfg = load_config("mnist-conv", overrides=["discriminator.dense=64"])
+    assert build_discriminator(cfg.discriminator, (1, 28, 28), True, 100).dense[0].out_features == 64
+    with pytest.raises(ConfigError, match="discriminator.dense"):
+        load_config("mnist-conv", overrides=["discriminator.dense=-1"])

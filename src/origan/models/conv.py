@@ -8,7 +8,10 @@ base side ``b`` and the number of stride-2 stages ``u`` (8 = 4 * 2, 28 = 7 * 2^2
   outputs the image's channels, through a sigmoid for data in [0, 1]. (DCGAN's first layer, a 4x4
   transposed convolution of a 1x1 input, is this Linear layer; a Linear also serves a 7x7 base.)
 - D: ``u`` convolutions (kernel 4, stride 2, padding 1) that halve the side and double the channels,
-  starting at ``width``, LeakyReLU(0.2) after each; then a Linear logit. Dropout
+  starting at ``width``, LeakyReLU(0.2) after each; then, with ``discriminator.dense = m > 0``, a fully
+  connected layer of ``m`` units with LeakyReLU(0.2) (InfoGAN's MNIST D has one of 1,024: every unit sees the
+  whole image, where a linear logit over the last feature map only adds up local evidence); then a Linear
+  logit. Dropout
   (``discriminator.dropout_input`` on the image, ``dropout_hidden`` after every LeakyReLU) only where its
   probability is positive, so a D without it has exactly the modules and state_dict keys it always had.
   D returns logits ``(n,)``; the losses apply the sigmoid. D has no batch normalisation: the game scores
@@ -143,7 +146,9 @@ class DCGANDiscriminator(nn.Module):
         n_classes: classes of a conditional D(x, y) (see the module docstring); 0 = unconditional.
         conditioning: ``"projection"`` or ``"input"`` (class maps), for a conditional D.
         dropout_input: drop probability on the image (0: no dropout layer).
-        dropout_hidden: drop probability after every convolution's LeakyReLU (0: no dropout layers).
+        dropout_hidden: drop probability after every convolution's (and the dense layer's) LeakyReLU (0: no
+            dropout layers).
+        dense: units of a fully connected LeakyReLU layer before the logit (0: none, DCGAN's linear logit).
     """
 
     def __init__(
@@ -154,6 +159,7 @@ class DCGANDiscriminator(nn.Module):
         conditioning: str = "projection",
         dropout_input: float = 0.0,
         dropout_hidden: float = 0.0,
+        dense: int = 0,
     ) -> None:
         super().__init__()
         c, _, base, ups = dcgan_plan(data_shape, "discriminator.name")
@@ -175,10 +181,15 @@ class DCGANDiscriminator(nn.Module):
             ch *= 2
         self.drop_input = Dropout(dropout_input) if dropout_input else None  # pixels of the image only
         self.body = nn.Sequential(*blocks)
-        self.logit = nn.Linear(ch * base * base, 1)  # DCGAN's last b x b convolution to one value
+        features = ch * base * base
+        self.dense: nn.Module | None = None
+        if dense:
+            self.dense = nn.Sequential(nn.Linear(features, dense), nn.LeakyReLU(0.2, True), *dropped(dropout_hidden))
+            features = dense
+        self.logit = nn.Linear(features, 1)  # DCGAN's last b x b convolution to one value (without dense)
         dcgan_init_(self)
         if self.conditioning == "projection":
-            self.embed = nn.Embedding(n_classes, ch * base * base)
+            self.embed = nn.Embedding(n_classes, features)
             nn.init.normal_(self.embed.weight, 0.0, INIT_STD)
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
@@ -191,6 +202,8 @@ class DCGANDiscriminator(nn.Module):
             planes = one_hot(y, self.n_classes, x)[:, :, None, None].expand(-1, -1, *x.shape[2:])  # (n, K, S, S)
             x = torch.cat([x, planes], 1)  # (n, C + K, S, S)
         h = self.body(x).flatten(1)  # (n, features)
+        if self.dense is not None:
+            h = self.dense(h)  # (n, dense)
         logits = self.logit(h).squeeze(1)  # (n,)
         if self.conditioning == "projection":
             assert y is not None
@@ -209,4 +222,6 @@ def dcgan_generator(
 def dcgan_discriminator(
     cfg: DiscriminatorConfig, data_shape: tuple[int, ...], bounded: bool, noise_dim: int, n_classes: int = 0
 ) -> nn.Module:
-    return DCGANDiscriminator(data_shape, cfg.width, n_classes, cfg.conditioning, cfg.dropout_input, cfg.dropout_hidden)
+    return DCGANDiscriminator(
+        data_shape, cfg.width, n_classes, cfg.conditioning, cfg.dropout_input, cfg.dropout_hidden, cfg.dense
+    )
