@@ -65,3 +65,11 @@ def test_the_conv_presets_play_algorithm_1_with_dcgan_nets_and_an_average_of_g(p
     assert (cfg.optim_g.name, cfg.optim_g.lr, cfg.optim_g.beta1, cfg.optim_g.beta2) == ("adam", 1e-3, 0.0, 0.9)
     assert cfg.optim_d == cfg.optim_g
     assert cfg.train.conditional == (preset == "mnist-conv-cond")
+
+
+def test_dcgan_folder_takes_the_conv_recipe_at_dcgan_width_and_64_pixels():
+    cfg = origan.load_config("dcgan-folder", overrides=["data.path=photos"])
+    conv = origan.load_config("mnist-conv")
+    assert (cfg.data.name, cfg.data.image_size, cfg.generator.width, cfg.discriminator.width) == ("folder", 64, 64, 64)
+    assert (cfg.optim_g, cfg.optim_d, cfg.noise.prior) == (conv.optim_g, conv.optim_d, "uniform")
+    assert (cfg.train.ema, cfg.train.autocast, cfg.train.steps, cfg.discriminator.dense) == (0.999, "auto", 5000, 0)
