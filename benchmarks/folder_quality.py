@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from colour_digits import build
-from mnist_quality import COLUMNS, measure, print_table
+from mnist_quality import COLUMNS, measure, print_table, run_tag
 
 import origan
 
@@ -58,7 +58,7 @@ def main() -> None:
         raise SystemExit(f"folder_quality.py: error: {e}") from None
     if not images.exists():
         build(images, n=args.images)
-    tag = "".join(f"-{s.split('.')[-1].replace('=', '-')}" for s in args.set)
+    tag = run_tag(args.set)
     rows: list[dict[str, Any]] = []
     for seed in range(args.seeds):
         rows.append(measure(PRESET, seed, args.out, sets, tag=tag))

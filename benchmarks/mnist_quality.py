@@ -30,6 +30,7 @@ import argparse
 import json
 import math
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +51,16 @@ def _get(record: dict[str, Any], *keys: str) -> float | None:
     return float(node) if isinstance(node, (int, float)) else None
 
 
+def run_tag(sets: Sequence[str]) -> str:
+    """The part of a run folder's name that ``--set`` overrides give (``train.steps=10`` -> ``-steps-10``)."""
+    return "".join(f"-{s.split('.')[-1].replace('=', '-')}" for s in sets)
+
+
 def measure(preset: str, seed: int, folder: Path, sets: tuple[str, ...] = (), tag: str | None = None) -> dict[str, Any]:
     """Train (unless done) and evaluate one seed of ``preset`` with the ``--set`` overrides ``sets``; the numbers
     the table shows. The overrides name the run folder (unless ``tag`` does), so variants of a preset keep apart."""
     if tag is None:
-        tag = "".join(f"-{s.split('.')[-1].replace('=', '-')}" for s in sets)
+        tag = run_tag(sets)
     out = folder / f"{preset}{tag}-seed{seed}"
     cfg = origan.load_config(preset, overrides=[f"seed={seed}", *sets])
     done = out / "eval.json"
