@@ -12,6 +12,7 @@ import origan
 from origan.config import load_config
 from origan.errors import ConfigError
 from origan.models import build_discriminator
+from origan.models.spectral import _SpectralDivide, spectral_norm
 
 
 def _weighted(net: nn.Module) -> list[nn.Module]:
@@ -78,3 +79,38 @@ def test_a_run_with_it_trains_and_resumes_exactly(tmp_path):
     assert any(k.endswith("_u") for k in a)  # the power iteration's vectors are part of D's state
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert torch.equal(whole.sample(8, seed=0), resumed.sample(8, seed=0))
+
+
+@pytest.mark.parametrize("make", [lambda: nn.Linear(50, 30), lambda: nn.Conv2d(3, 8, 4, 2, 1)], ids=["linear", "conv"])
+def test_it_computes_what_pytorchs_spectral_norm_computes(make):
+    # The same initial draws, buffers and keys as nn.utils.parametrizations.spectral_norm; the same outputs and
+    # (in float64, to rounding) the same gradients through several training passes: only the backward is fused.
+    torch.manual_seed(1)
+    ours = make().double()
+    torch.manual_seed(2)
+    spectral_norm(ours)
+    torch.manual_seed(1)
+    theirs = make().double()
+    torch.manual_seed(2)
+    nn.utils.parametrizations.spectral_norm(theirs)
+    a, b = ours.state_dict(), theirs.state_dict()
+    assert list(a) == list(b) and all(torch.equal(a[k], b[k]) for k in a)
+    x = torch.randn(16, 50 if isinstance(ours, nn.Linear) else 3, *(() if isinstance(ours, nn.Linear) else (8, 8)))
+    for _ in range(3):
+        y_ours, y_theirs = ours(x.double()), theirs(x.double())
+        torch.testing.assert_close(y_ours, y_theirs, rtol=1e-12, atol=1e-12)
+        (y_ours.square().sum() + y_ours.sum()).backward()
+        (y_theirs.square().sum() + y_theirs.sum()).backward()
+    g_ours = ours.parametrizations.weight.original.grad
+    g_theirs = theirs.parametrizations.weight.original.grad
+    torch.testing.assert_close(g_ours, g_theirs, rtol=1e-10, atol=1e-12)
+    a, b = ours.state_dict(), theirs.state_dict()
+    torch.testing.assert_close(a["parametrizations.weight.0._u"], b["parametrizations.weight.0._u"], rtol=0, atol=1e-12)
+
+
+def test_its_gradient_is_the_derivative_of_w_over_sigma():
+    torch.manual_seed(0)
+    w = torch.randn(7, 3, 2, 2, dtype=torch.double, requires_grad=True)
+    u = nn.functional.normalize(torch.randn(7, dtype=torch.double), dim=0)
+    v = nn.functional.normalize(torch.randn(12, dtype=torch.double), dim=0)
+    assert torch.autograd.gradcheck(lambda w: _SpectralDivide.apply(w, u, v), (w,))

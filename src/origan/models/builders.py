@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from ..config import DiscriminatorConfig, GeneratorConfig
 from ..errors import ConfigError
 from ..registry import Registry
+from .spectral import spectral_norm
 
 __all__ = [
     "CONVOLUTIONAL",
@@ -85,12 +86,13 @@ def build_discriminator(
 
 def spectrally_normalised(net: nn.Module) -> nn.Module:
     """``net`` with every convolution's and linear layer's weight divided by its largest singular value
-    (spectral normalisation, Miyato et al. 2018: one power iteration per forward pass in training mode, PyTorch's
-    parametrisation), in place. It bounds D's Lipschitz constant without batch statistics, so D still scores real
-    and generated examples in one pass; the game's objective is unchanged."""
+    (spectral normalisation, Miyato et al. 2018: one power iteration per forward pass in training mode; PyTorch's
+    buffers and keys with a fused backward, ``spectral.py``), in place. It bounds D's Lipschitz constant without
+    batch statistics, so D still scores real and generated examples in one pass; the game's objective is
+    unchanged."""
     for module in list(net.modules()):
         if isinstance(module, (nn.Conv2d, nn.Linear)):
-            nn.utils.parametrizations.spectral_norm(module)
+            spectral_norm(module)
     return net
 
 
