@@ -1,0 +1,79 @@
+"""Speed of a spectrally normalised D: origan's fused backward against PyTorch's spectral_norm, in one process.
+
+One iteration of ``mnist-conv`` (Algorithm 1, k = 1: a D step and a G step, batch 64, the preset's autocast)
+with D's weights normalised by ``origan.models.spectral`` (the gradient of W / sigma as one reduction and one
+rank-one update) and by ``torch.nn.utils.parametrizations.spectral_norm`` (autograd through the division), for
+D's dense layer at the preset's 256 units and at 1,024, and without spectral norm as the reference. The rows
+are timed interleaved in rounds (so a noisy machine slows all alike), after warm-up; medians, and the ratio of
+each row to the same D with PyTorch's spectral norm. Printed as a Markdown table.
+
+    python benchmarks/spectral_norm.py                  # the threads torch chose
+    python benchmarks/spectral_norm.py --threads 1 --iters 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+from train_step import time_interleaved
+
+import origan
+from origan.models import builders
+from origan.training.build import build_state
+from origan.training.speed import cpu_description
+from origan.training.trainer import Trainer
+
+
+@contextmanager
+def pytorch_spectral_norm() -> Iterator[None]:
+    """D's layers normalised by PyTorch's own parametrisation while the block runs."""
+    ours = builders.spectral_norm
+    builders.spectral_norm = nn.utils.parametrizations.spectral_norm  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        builders.spectral_norm = ours
+
+
+def iteration(dense: int, sn: bool, threads: int) -> Callable[[], None]:
+    overrides = [f"discriminator.dense={dense}", f"discriminator.spectral_norm={str(sn).lower()}"]
+    cfg = origan.load_config("mnist-conv", overrides=[*overrides, "train.steps=1000000", f"train.threads={threads}"])
+    torch.manual_seed(0)
+    _, state, _ = build_state(cfg, torch.device("cpu"))
+    return Trainer(cfg, state).iteration
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's choice)")
+    parser.add_argument("--iters", type=int, default=60, help="timed iterations per row (at least 1)")
+    args = parser.parse_args()
+    if args.threads < 0 or args.iters < 1:
+        parser.error("--threads must be >= 0 and --iters >= 1")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    threads = torch.get_num_threads()
+    steps: dict[str, Callable[[], None]] = {}
+    for dense in (256, 1024):
+        steps[f"dense {dense}, no spectral norm"] = iteration(dense, False, threads)
+        with pytorch_spectral_norm():
+            steps[f"dense {dense}, PyTorch's spectral norm"] = iteration(dense, True, threads)
+        steps[f"dense {dense}, origan's spectral norm"] = iteration(dense, True, threads)
+    times, _ = time_interleaved(steps, iters=args.iters, chunk=10, peak_dtypes=[], warmup=5)
+    median = {k: statistics.median(v) for k, v in times.items()}
+    print(f"mnist-conv iteration (D step + G step, batch 64), {threads} thread(s), {cpu_description()}\n")
+    print("| D | ms per iteration | vs PyTorch's spectral norm |")
+    print("| --- | --- | --- |")
+    for name, t in median.items():
+        dense = name.split(",")[0]
+        base = median[f"{dense}, PyTorch's spectral norm"]
+        print(f"| {name} | {1000 * t:.1f} | {t / base:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
