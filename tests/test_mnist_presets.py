@@ -64,6 +64,7 @@ def test_the_conv_presets_play_algorithm_1_with_dcgan_nets_and_an_average_of_g(p
     assert cfg.train.ema == 0.999 and cfg.train.autocast == "auto" and cfg.noise.prior == "uniform"
     assert (cfg.optim_g.name, cfg.optim_g.lr, cfg.optim_g.beta1, cfg.optim_g.beta2) == ("adam", 1e-3, 0.0, 0.9)
     assert cfg.optim_d == cfg.optim_g
+    assert (cfg.discriminator.dense, cfg.discriminator.spectral_norm) == (256, True)
     assert cfg.train.conditional == (preset == "mnist-conv-cond")
 
 

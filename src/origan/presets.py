@@ -220,7 +220,10 @@ _MNIST = merge(_averaged(_PAPER_MNIST), {"train": {"autocast": "auto"}})
 # MNIST digits from convolutional nets (DCGAN-style G and D, Algorithm 1 with k = 1): Adam at 1e-3 with
 # betas (0, 0.9) (Miyato et al. 2018's setting), which learned 2.5x faster per step on MNIST 5k than DCGAN's 2e-4
 # with (0.5, 0.999); uniform noise as in the paper; G averaged (0.999); bf16 autocast where the CPU multiplies
-# bf16 (1.4x faster conv steps); the budget about the `mnist` preset's wall time on 2 cores. Tuned on the
+# bf16 (1.4x faster conv steps); the budget about the `mnist` preset's wall time on 2 cores. D has a dense layer
+# of 256 units before its logit and is spectrally normalised: the dense layer sees whole digits and removed most
+# samples that mix two (validation precision 0.54 -> 0.72), and spectral norm kept G drawing every class evenly
+# (without it G dropped 6s and 2s); 1,024 units scored about the same at 1.5x the step time. Tuned on the
 # validation split's Frechet distance, measured in the README ("Images that stand in for data").
 _CONV_ADAM = {"name": "adam", "lr": 1e-3, "lr_decay": 1.0, "beta1": 0.0, "beta2": 0.9}
 _MNIST_CONV: dict[str, Any] = merge(
@@ -228,6 +231,7 @@ _MNIST_CONV: dict[str, Any] = merge(
     {
         "noise": {"prior": "uniform"},
         "generator": {"width": 128},
+        "discriminator": {"dense": 256, "spectral_norm": True},
         "optim_d": _CONV_ADAM,
         "optim_g": _CONV_ADAM,
         "train": {"ema": 0.999, "autocast": "auto"},
@@ -252,7 +256,7 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         _conditional(_MNIST),
     ),
     "mnist-conv": (
-        "MNIST 5k with DCGAN-style conv G and D, Adam 1e-3 (betas 0, 0.9), G averaged: the conv path for digits",
+        "MNIST 5k with a DCGAN-style conv G and a spectrally normalised conv D with a dense layer, G averaged",
         _MNIST_CONV,
     ),
     "mnist-conv-cond": (
