@@ -223,7 +223,7 @@ _MNIST = merge(_averaged(_PAPER_MNIST), {"train": {"autocast": "auto"}})
 # bf16 (1.4x faster conv steps); the budget about the `mnist` preset's wall time on 2 cores. D has a dense layer
 # of 256 units before its logit and is spectrally normalised: the dense layer sees whole digits and removed most
 # samples that mix two (validation precision 0.54 -> 0.72), and spectral norm kept G drawing every class evenly
-# (without it G dropped 6s and 2s); 1,024 units scored about the same at 1.5x the step time. Tuned on the
+# (without it G dropped 6s and 2s); 1,024 units scored about the same at 1.4x the step time. Tuned on the
 # validation split's Frechet distance, measured in the README ("Images that stand in for data").
 _CONV_ADAM = {"name": "adam", "lr": 1e-3, "lr_decay": 1.0, "beta1": 0.0, "beta2": 0.9}
 _MNIST_CONV: dict[str, Any] = merge(
