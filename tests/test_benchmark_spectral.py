@@ -11,6 +11,7 @@ import pytest
 import torch
 from torch import nn
 
+import origan
 from origan.models import build_discriminator
 from origan.models.spectral import SpectralNorm
 
@@ -35,8 +36,6 @@ def test_the_pytorch_row_builds_d_with_pytorchs_spectral_norm():
         import spectral_norm as bench
     finally:
         sys.path.remove(str(SCRIPT.parent))
-    import origan
-
     cfg = origan.load_config("mnist-conv", overrides=["discriminator.width=8", "discriminator.dense=16"])
     torch.manual_seed(0)
     with bench.pytorch_spectral_norm():

@@ -226,16 +226,19 @@ _MNIST = merge(_averaged(_PAPER_MNIST), {"train": {"autocast": "auto"}})
 # (without it G dropped 6s and 2s); 1,024 units scored about the same at 1.4x the step time. Tuned on the
 # validation split's Frechet distance, measured in the README ("Images that stand in for data").
 _CONV_ADAM = {"name": "adam", "lr": 1e-3, "lr_decay": 1.0, "beta1": 0.0, "beta2": 0.9}
+# The conv recipe that mnist-conv and dcgan-folder share: optimiser, noise, moving average of G, autocast.
+_CONV_RECIPE: dict[str, Any] = {
+    "noise": {"prior": "uniform"},
+    "optim_d": _CONV_ADAM,
+    "optim_g": _CONV_ADAM,
+    "train": {"ema": 0.999, "autocast": "auto"},
+}
 _MNIST_CONV: dict[str, Any] = merge(
-    _dcgan({"name": "mnist"}, _train(4000, 64, log_every=100, every=2000), output_bias_from_data=True),
-    {
-        "noise": {"prior": "uniform"},
-        "generator": {"width": 128},
-        "discriminator": {"dense": 256, "spectral_norm": True},
-        "optim_d": _CONV_ADAM,
-        "optim_g": _CONV_ADAM,
-        "train": {"ema": 0.999, "autocast": "auto"},
-    },
+    merge(
+        _dcgan({"name": "mnist"}, _train(4000, 64, log_every=100, every=2000), output_bias_from_data=True),
+        _CONV_RECIPE,
+    ),
+    {"generator": {"width": 128}, "discriminator": {"dense": 256, "spectral_norm": True}},
 )
 
 # ring8's and grid25's optimiser and budget (why: see their comments below).
@@ -304,16 +307,8 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         "DCGAN-style conv G and D on a folder of images at 64x64: --set data.path=FOLDER",
         # the conv recipe of mnist-conv (Adam 1e-3 with betas (0, 0.9), uniform noise, G averaged, bf16
         # autocast where fast) at DCGAN's width 64: measured on a folder of colour digits over photographs
-        # (benchmarks/folder_quality.py), README "Your own images at 64x64"
-        merge(
-            _dcgan({"name": "folder", "image_size": 64}, _train(5000, 64, log_every=50)),
-            {
-                "noise": {"prior": "uniform"},
-                "optim_d": _CONV_ADAM,
-                "optim_g": _CONV_ADAM,
-                "train": {"ema": 0.999, "autocast": "auto"},
-            },
-        ),
+        # (benchmarks/folder_quality.py), README "Colour photos at 64x64"
+        merge(_dcgan({"name": "folder", "image_size": 64}, _train(5000, 64, log_every=50)), _CONV_RECIPE),
     ),
     "csv": (
         "a CSV table (numeric and categorical columns) with MLP G and D: --set data.path=TABLE.csv",
