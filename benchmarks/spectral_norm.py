@@ -23,10 +23,13 @@ from torch import nn
 from train_step import time_interleaved
 
 import origan
+from origan.limits import MAX_THREADS
 from origan.models import builders
 from origan.training.build import build_state
 from origan.training.speed import cpu_description
 from origan.training.trainer import Trainer
+
+MAX_ITERS = 100_000  # hours per row at ~0.1 s an iteration
 
 
 @contextmanager
@@ -50,11 +53,11 @@ def iteration(dense: int, sn: bool, threads: int) -> Callable[[], None]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's choice)")
-    parser.add_argument("--iters", type=int, default=60, help="timed iterations per row (at least 1)")
+    parser.add_argument("--threads", type=int, default=0, help=f"torch threads, 0..{MAX_THREADS} (0: torch's choice)")
+    parser.add_argument("--iters", type=int, default=60, help=f"timed iterations per row, 1..{MAX_ITERS:,}")
     args = parser.parse_args()
-    if args.threads < 0 or args.iters < 1:
-        parser.error("--threads must be >= 0 and --iters >= 1")
+    if not 0 <= args.threads <= MAX_THREADS or not 1 <= args.iters <= MAX_ITERS:
+        parser.error(f"--threads must be in [0, {MAX_THREADS}] and --iters in [1, {MAX_ITERS:,}]")
     if args.threads:
         torch.set_num_threads(args.threads)
     threads = torch.get_num_threads()

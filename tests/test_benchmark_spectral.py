@@ -18,7 +18,10 @@ from origan.models.spectral import SpectralNorm
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "spectral_norm.py"
 
 
-@pytest.mark.parametrize("argv", [["--iters", "0"], ["--threads", "-1"], ["--iters", "x"]])
+@pytest.mark.parametrize(
+    "argv",
+    [["--iters", "0"], ["--threads", "-1"], ["--iters", "x"], ["--threads", str(2**64)], ["--iters", str(10**20)]],
+)
 def test_bad_options_are_one_line_and_exit_2(argv):
     done = subprocess.run([sys.executable, str(SCRIPT), *argv], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and done.stdout == ""
