@@ -19,7 +19,8 @@ Printed as a Markdown table.
     python benchmarks/train_step.py --batch 100 --update simultaneous --profile   # + torch.profiler tables
     python benchmarks/train_step.py --threads-table --load        # train.threads: auto vs 1 vs 2, quiet and loaded
 
-``--threads-table`` times origan's iteration for ``ring8`` and ``paper-mnist`` on the threads that
+``--threads-table`` times origan's iteration for ``ring8`` and ``paper-mnist`` (``--threads-presets`` adds
+``mnist`` and ``mnist-conv``) on the threads that
 ``train.threads = 0`` chooses at start (``choose_threads``), on 1 and on 2 threads, interleaved; with
 ``--load`` it does so twice: on the machine as it is, then with a competing busy process pinned to one
 core (a pure-Python spin loop that stops itself after ``--load-seconds`` and is killed when the table ends).
@@ -49,7 +50,7 @@ import origan
 from origan.models import GENERATORS, build_discriminator, build_generator
 from origan.training import Trainer
 from origan.training.build import build_state
-from origan.training.speed import available_cores, choose_threads, cpu_description, matmul_precision
+from origan.training.speed import available_cores, choose_threads, cpu_description, matmul_precision, run_autocast
 
 # fp32; bf16: torch.autocast; bf16-matmul: fp32 tensors, oneDNN's bf16 math mode for matmuls (training/speed.py)
 DTYPES = {"fp32": None, "bf16": torch.bfloat16, "bf16-matmul": None}
@@ -370,7 +371,12 @@ def threads_rows(args: argparse.Namespace, preset: str, load: str) -> list[dict[
     data, state, _ = build_state(cfg, torch.device("cpu"))
     trainer = Trainer(cfg, state)
     t0 = time.perf_counter()
-    auto = choose_threads(dataclasses.replace(cfg.train, threads=0), state.gan, (cfg.train.batch_size, *data.shape))
+    auto = choose_threads(
+        dataclasses.replace(cfg.train, threads=0),
+        state.gan,
+        (cfg.train.batch_size, *data.shape),
+        run_autocast(cfg, state.gan.device),
+    )
     choose_ms = (time.perf_counter() - t0) * 1e3
     settings = {f"auto ({auto})": auto, "1": 1, "2": 2}
 
@@ -397,11 +403,23 @@ def threads_rows(args: argparse.Namespace, preset: str, load: str) -> list[dict[
     ]
 
 
+THREADS_ITERS = {"ring8": 200, "paper-mnist": 20, "mnist": 20, "mnist-conv": 10}  # timed iterations per setting
+THREADS_PRESETS = tuple(THREADS_ITERS)
+
+
+def _threads_presets(text: str) -> tuple[str, ...]:
+    """``--threads-presets``: a comma-separated list of THREADS_PRESETS."""
+    names = tuple(n.strip() for n in text.split(","))
+    if not all(n in THREADS_PRESETS for n in names) or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"expected distinct names of {', '.join(THREADS_PRESETS)}, got {text!r}")
+    return names
+
+
 def threads_table(args: argparse.Namespace) -> None:
     rows = []
     loads = ["as is", "1 core busy"] if args.load else ["as is"]
     for load in loads:
-        for preset in ("ring8", "paper-mnist"):
+        for preset in args.threads_presets:
             if load == "as is":
                 rows += threads_rows(args, preset, load)
             else:
@@ -467,10 +485,16 @@ def main() -> None:
     p.add_argument("--profile", action="store_true", help="print torch.profiler tables for every configuration")
     p.add_argument("--profile-rows", type=int, default=25)
     p.add_argument("--threads-table", action="store_true", help="only the train.threads table (auto vs 1 vs 2)")
+    p.add_argument(
+        "--threads-presets",
+        type=_threads_presets,
+        default=("ring8", "paper-mnist"),
+        help="the presets of the threads table, comma-separated: ring8, paper-mnist, mnist, mnist-conv",
+    )
     p.add_argument("--load", action="store_true", help="the threads table also with one core kept busy")
     p.add_argument("--load-seconds", type=float, default=300, help="the busy process stops itself after this")
     args = p.parse_args()
-    args.threads_iters = {"ring8": 200, "paper-mnist": 20}
+    args.threads_iters = THREADS_ITERS
     if args.threads_table:
         load0 = os.getloadavg()
         print(f"torch {torch.__version__}, {available_cores()} cores; load average at start {load0[0]:.2f}")

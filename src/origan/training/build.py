@@ -32,7 +32,7 @@ from ..priors import PRIORS, build_prior
 from ..seeding import derive_seed, seed_all
 from .augment import DiffAugment
 from .select import Selection, check_select
-from .speed import choose_threads, prepare_modules
+from .speed import choose_threads, prepare_modules, run_autocast
 from .state import BatchSampler, TrainState
 from .trainer import make_optimizer
 
@@ -175,7 +175,8 @@ def build_state(cfg: Config, device: torch.device, rank: int = 0, data: Dataset 
     check_data(cfg, data)
     _check_model_size(cfg, tuple(data.shape), data.bounded, len(data.classes) if cfg.train.conditional else 0)
     gan = build_gan(cfg, data.shape, data.bounded, data.train.mean(0), len(data.classes)).to(device)
-    torch.set_num_threads(choose_threads(cfg.train, gan, (cfg.train.batch_size, *data.shape)))
+    precision = run_autocast(cfg, device)  # the threads are timed as the step will run
+    torch.set_num_threads(choose_threads(cfg.train, gan, (cfg.train.batch_size, *data.shape), precision))
     noise_gen = torch.Generator(device=device).manual_seed(derive_seed(cfg.seed, "noise"))
     order_gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "data-order"))
     dropout_gen = torch.Generator(device=device).manual_seed(derive_seed(cfg.seed, "dropout"))
