@@ -66,6 +66,7 @@ def test_the_conv_presets_play_algorithm_1_with_dcgan_nets_and_an_average_of_g(p
     assert cfg.optim_d == cfg.optim_g
     assert (cfg.discriminator.dense, cfg.discriminator.spectral_norm) == (256, True)
     assert cfg.train.conditional == (preset == "mnist-conv-cond")
+    assert cfg.discriminator.logit_scale == (4.0 if preset == "mnist-conv" else 1.0)
 
 
 def test_dcgan_folder_takes_the_conv_recipe_at_dcgan_width_and_64_pixels():

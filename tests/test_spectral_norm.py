@@ -1,6 +1,6 @@
 """``discriminator.spectral_norm``: every convolution and linear weight of D divided by its largest singular
 value (Miyato et al. 2018), for every D family; off, D is built exactly as before; a run with it resumes
-exactly."""
+exactly. ``discriminator.logit_scale``: D's logits times a constant, D's weights and keys unchanged."""
 
 from __future__ import annotations
 
@@ -53,7 +53,33 @@ def test_a_bad_value_is_a_config_error():
         load_config("dcgan-digits", overrides=["discriminator.spectral_norm=2"])
 
 
-def _cfg(steps: int):
+@pytest.mark.parametrize(
+    ("preset", "shape"),
+    [("mnist-conv", (1, 28, 28)), ("mnist-conv-cond", (1, 28, 28)), ("mnist", (1, 28, 28)), ("ring8", (2,))],
+)
+def test_logit_scale_multiplies_the_logits_and_leaves_the_weights(preset, shape):
+    nets = []
+    for scale in (1, 4):
+        cfg = load_config(preset, overrides=[f"discriminator.logit_scale={scale}"])
+        torch.manual_seed(0)
+        nets.append(build_discriminator(cfg.discriminator, shape, True, 100, n_classes=10 * cfg.train.conditional))
+    one, four = nets
+    a, b = one.state_dict(), four.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)  # checkpoints load either way
+    x, y = torch.rand(8, *shape), torch.arange(8)
+    args = (x, y) if getattr(one, "conditional", False) else (x,)
+    one.eval(), four.eval()
+    with torch.no_grad():
+        assert torch.equal(four(*args), 4 * one(*args))  # a power of two: exact in floating point
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "1001", "'four'", "true"])
+def test_a_bad_logit_scale_is_a_config_error(value):
+    with pytest.raises(ConfigError, match="discriminator.logit_scale"):
+        load_config("mnist-conv", overrides=[f"discriminator.logit_scale={value}"])
+
+
+def _cfg(steps: int, *extra: str):
     return load_config(
         "dcgan-digits",
         overrides=[
@@ -67,13 +93,15 @@ def _cfg(steps: int):
             "train.log_every=1",
             "train.sample_every=0",
             "train.checkpoint_every=0",
+            *extra,
         ],
     )
 
 
-def test_a_run_with_it_trains_and_resumes_exactly(tmp_path):
-    whole = origan.train(_cfg(4), out=tmp_path / "whole")
-    origan.train(_cfg(2), out=tmp_path / "part")
+@pytest.mark.parametrize("extra", [(), ("discriminator.logit_scale=4",)])
+def test_a_run_with_it_trains_and_resumes_exactly(tmp_path, extra):
+    whole = origan.train(_cfg(4, *extra), out=tmp_path / "whole")
+    origan.train(_cfg(2, *extra), out=tmp_path / "part")
     resumed = origan.resume(tmp_path / "part", overrides={"train.steps": 4})
     a, b = whole.gan.D.state_dict(), resumed.gan.D.state_dict()
     assert any(k.endswith("_u") for k in a)  # the power iteration's vectors are part of D's state

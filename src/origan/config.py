@@ -23,7 +23,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .errors import ConfigError
-from .limits import MAX_CONFIG_BYTES, MAX_EPOCHS, MAX_GRID, MAX_K, MAX_SEED, MAX_STEPS, MAX_THREADS
+from .limits import (
+    MAX_CONFIG_BYTES,
+    MAX_EPOCHS,
+    MAX_GRID,
+    MAX_K,
+    MAX_LOGIT_SCALE,
+    MAX_SEED,
+    MAX_STEPS,
+    MAX_THREADS,
+)
 from .presets import PRESETS, merge
 
 __all__ = [
@@ -116,6 +125,7 @@ class DiscriminatorConfig:
     conditioning: Conditioning = "projection"  # conditional dcgan D: projection (Miyato & Koyama) or input maps
     spectral_norm: bool = False  # every conv / linear weight divided by its largest singular value (Miyato et al.)
     dense: int = 0  # dcgan: units of a fully connected LeakyReLU layer before the logit (0: none, DCGAN's)
+    logit_scale: float = 1.0  # D's logit multiplied by this constant (with spectral_norm: D's Lipschitz bound)
 
 
 @dataclass(frozen=True)
@@ -420,6 +430,7 @@ _RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     ("discriminator.init_range", _non_negative, "a number >= 0"),
     ("discriminator.width", _positive, "a positive number of channels"),
     ("discriminator.dense", _non_negative, "a number of units >= 0 (0 = no dense layer)"),
+    ("discriminator.logit_scale", lambda v: 0 < v <= MAX_LOGIT_SCALE, f"a number in (0, {MAX_LOGIT_SCALE:,}]"),
     *((f"{o}.{key}", ok, expected) for o in ("optim_d", "optim_g") for key, ok, expected in _OPTIM_RULES),
     ("train.k", lambda v: 1 <= v <= MAX_K, f"an integer in [1, {MAX_K:,}]"),
     ("train.batch_size", _positive, "a positive integer"),

@@ -259,8 +259,11 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         _conditional(_MNIST),
     ),
     "mnist-conv": (
-        "MNIST 5k with a DCGAN-style conv G and a spectrally normalised conv D with a dense layer, G averaged",
-        _MNIST_CONV,
+        "MNIST 5k with a DCGAN-style conv G and a spectrally normalised conv D with a dense layer, its logit x 4, "
+        "G averaged",
+        # Unconditional only: on the validation split the scale raised precision and density (0.72 -> 0.77,
+        # 0.64 -> 0.71); with the class it cost recall (0.70 -> 0.65). README, "Images that stand in for data".
+        merge(_MNIST_CONV, {"discriminator": {"logit_scale": 4.0}}),
     ),
     "mnist-conv-cond": (
         "the mnist-conv preset, class-conditional (class embedding times z in G, projection D): sample by class",

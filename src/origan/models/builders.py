@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from typing import Any
 
 from torch import Tensor, nn
 
@@ -28,6 +29,7 @@ __all__ = [
     "build_discriminator",
     "build_generator",
     "convolutional",
+    "logit_scaled",
     "one_hot",
     "output_activation",
     "spectrally_normalised",
@@ -81,7 +83,29 @@ def build_discriminator(
     classes when it is positive."""
     build = DISCRIMINATORS.get(cfg.name, "discriminator.name")
     net = build(cfg, tuple(data_shape), bounded, noise_dim, **_classes(build, "discriminator", cfg.name, n_classes))
-    return spectrally_normalised(net) if cfg.spectral_norm else net
+    if cfg.spectral_norm:
+        spectrally_normalised(net)
+    return logit_scaled(net, cfg.logit_scale) if cfg.logit_scale != 1 else net
+
+
+class _ScaleOutput:
+    """A forward hook that multiplies a module's output by a constant."""
+
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+
+    def __call__(self, module: nn.Module, inputs: Any, output: Tensor) -> Tensor:
+        return output * self.scale
+
+
+def logit_scaled(net: nn.Module, scale: float) -> nn.Module:
+    """``net`` (a D) with its logits multiplied by ``scale``, in place: a forward hook, so its parameters and
+    state_dict keys stay as they are and its checkpoints load either way. A spectrally normalised D is about
+    1-Lipschitz in its input (every layer's weight has spectral norm 1, LeakyReLU's slopes are at most 1): on
+    images in [0, 1] its logits stay within a few tenths and D(x) near 1/2, however well it could tell real
+    from generated; the scale makes the bound ``scale`` (``discriminator.logit_scale``)."""
+    net.register_forward_hook(_ScaleOutput(scale))
+    return net
 
 
 def spectrally_normalised(net: nn.Module) -> nn.Module:
