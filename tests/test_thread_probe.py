@@ -1,6 +1,7 @@
-"""``train.threads = 0``: the thread probe times G's and D's forward passes in the precision the run's steps
-will use (its decided ``train.autocast``), not in fp32 whatever the run: bf16 autocast and bf16 matmuls
-parallelise differently (``mnist-conv`` under autocast ran 1.6x faster on 2 threads than on 1)."""
+"""``train.threads = 0``: the thread probe times G's and D's forward and backward passes in the precision the
+run's steps will use (its decided ``train.autocast``), not forward passes in fp32 whatever the run: bf16
+autocast and bf16 matmuls parallelise differently (``mnist-conv`` under autocast ran 1.6-1.7x faster on 2
+threads than on 1). Which nets are timed at all is still decided by their fp32 forward pass."""
 
 from __future__ import annotations
 
@@ -35,12 +36,16 @@ def test_the_probe_runs_the_passes_in_the_runs_precision(monkeypatch, precision,
     cfg = origan.load_config("mnist-conv", overrides=SMALL)
     _, state, _ = build_state(cfg, torch.device("cpu"))
     seen: list[tuple[torch.dtype, bool]] = []
-    hook = state.gan.G.register_forward_hook(lambda m, i, out: seen.append((out.dtype, _mkldnn_bf16())))
+    hook = state.gan.G.register_forward_hook(
+        lambda m, i, out: seen.append((torch.is_grad_enabled(), out.dtype, _mkldnn_bf16()))
+    )
     try:
         speed.choose_threads(dataclasses.replace(cfg.train, threads=0), state.gan, (8, 1, 8, 8), precision)
     finally:
         hook.remove()
-    assert seen and set(seen) == {(dtype, bf16_matmul)}
+    # the timed passes (forward and backward) in the run's precision; the size gate's forward passes in fp32
+    assert {(dt, mm) for grad, dt, mm in seen if grad} == {(dtype, bf16_matmul)}
+    assert {(dt, mm) for grad, dt, mm in seen if not grad} == {(torch.float32, False)}
     assert not _mkldnn_bf16() and not torch.is_autocast_enabled("cpu")  # restored after the probe
 
 

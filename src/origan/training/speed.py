@@ -64,7 +64,7 @@ AUTOCAST_DTYPES = {"bf16": torch.bfloat16}
 MIN_PARALLEL_S = 0.004
 MIN_SPEEDUP = 1.3  # every core is used only when the pass is at least this much faster on them
 PROBE_BUDGET_S = 0.3  # about this long measuring a model (3 to 9 passes each way)
-PROBE_LIMIT_S = 1.0  # and never much longer: on a busy core the many-thread passes can take 10x longer
+PROBE_LIMIT_S = 2.0  # and never much longer: on a busy core the many-thread passes can take 10x longer
 
 
 def fast_bf16_matmul() -> bool:
@@ -176,13 +176,14 @@ def choose_threads(train_cfg: Any, gan: GAN, batch_shape: Sequence[int], precisi
     """Torch's intra-op threads for a run: ``train.threads`` when set, else a choice by measurement.
 
     ``train.threads = 0`` on the CPU: ``OMP_NUM_THREADS`` when set (torchrun sets 1), else one thread unless
-    G's and D's forward and backward passes on a ``batch_shape`` batch take over ``MIN_PARALLEL_S`` on one
-    thread and run ``MIN_SPEEDUP`` times faster (in the median) on every available core, timed alternately at
+    G's and D's forward passes on a ``batch_shape`` batch take over ``MIN_PARALLEL_S`` on one thread in fp32
+    (small nets stay on one, without more timing) and their forward and backward passes, in the run's
+    ``precision`` (its decided ``train.autocast``: bf16 autocast or bf16 matmuls parallelise differently from
+    fp32), run ``MIN_SPEEDUP`` times faster (in the median) on every available core, timed alternately at
     start after a warm-up on each count (about ``PROBE_BUDGET_S``, at most about ``PROBE_LIMIT_S``). The
-    passes run in the run's ``precision`` (its decided ``train.autocast``: bf16 autocast or bf16 matmuls
-    parallelise differently from fp32). The probe runs both nets in eval mode on zeros, its gradients into
-    fresh tensors: it draws no random number and changes no state, so the choice never changes a trajectory
-    (nor, on the CPU, do the threads). On a GPU the CPU threads are left as they are.
+    probe runs both nets in eval mode on zeros, its gradients into fresh tensors: it draws no random number
+    and changes no state, so the choice never changes a trajectory (nor, on the CPU, do the threads). On a GPU
+    the CPU threads are left as they are.
     """
     if train_cfg.threads:
         return int(train_cfg.threads)
@@ -194,18 +195,21 @@ def choose_threads(train_cfg: Any, gan: GAN, batch_shape: Sequence[int], precisi
     cores = available_cores()
     if cores == 1:
         return 1
-    probe = _forward_probe(gan, batch_shape, precision)
+    forward = _forward_probe(gan, batch_shape)  # the size gate: fp32, as the threshold was set
+    probe = _forward_probe(gan, batch_shape, precision, backward=True)
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        probe()  # warm-up
-        one = min(_times(probe, 3))  # the fastest: what the model costs, whatever else the machine runs
+        forward()  # warm-up
+        one = min(_times(forward, 3))  # the fastest: what the model costs, whatever else the machine runs
         if one < MIN_PARALLEL_S:
             log.info("train.threads = 0: 1 intra-op thread (forward pass %.2f ms)", 1e3 * one)
             return 1
+        probe()  # warm-up of the backward pass
         torch.set_num_threads(cores)
-        probe()  # warm-up here too: the first pass on more threads starts their pool and prepares kernels
-        repeats = max(3, min(9, int(PROBE_BUDGET_S / 2 / one)))
+        for _ in range(2):  # warm-up here too: the first passes on more threads start their pool, prepare kernels
+            probe()
+        repeats = max(5, min(9, int(PROBE_BUDGET_S / 2 / (3 * one))))  # a backward pass: about two forward
         ones, manys, limit = [], [], time.perf_counter() + PROBE_LIMIT_S
         for _ in range(repeats):  # alternately, so a machine that gets busier slows both alike
             torch.set_num_threads(1)
@@ -219,7 +223,7 @@ def choose_threads(train_cfg: Any, gan: GAN, batch_shape: Sequence[int], precisi
     one, speedup = statistics.median(ones), statistics.median(ones) / statistics.median(manys)
     chosen = cores if speedup >= MIN_SPEEDUP else 1
     log.info(
-        "train.threads = 0: %d intra-op thread(s) (forward pass %.1f ms on 1 thread, %.2fx faster on %d)",
+        "train.threads = 0: %d intra-op thread(s) (forward and backward %.1f ms on 1 thread, %.2fx faster on %d)",
         chosen,
         1e3 * one,
         speedup,
@@ -228,13 +232,15 @@ def choose_threads(train_cfg: Any, gan: GAN, batch_shape: Sequence[int], precisi
     return chosen
 
 
-def _forward_probe(gan: GAN, batch_shape: Sequence[int], precision: str = "none") -> Callable[[], None]:
-    """A function running D on ``[x; G(z)]`` for zero x and z and back to G's and D's weights, as a training
-    step's passes do, in ``precision`` (a decided ``train.autocast``). The gradients go to fresh tensors
-    (``torch.autograd.grad``), never to the nets' ``.grad``; in eval mode no dropout mask is drawn and neither
-    batch norm's statistics nor spectral norm's vectors move. Forward passes alone misjudged convolutional
-    nets, whose backward passes parallelise better (``mnist-conv``: 1.1-1.9x from run to run against 1.7x
-    for its training iteration).
+def _forward_probe(
+    gan: GAN, batch_shape: Sequence[int], precision: str = "none", backward: bool = False
+) -> Callable[[], None]:
+    """A function running D on ``[x; G(z)]`` for zero x and z (with ``backward``, and back to G's and D's
+    weights), as a training step's passes do, in ``precision`` (a decided ``train.autocast``). The gradients
+    go to fresh tensors (``torch.autograd.grad``), never to the nets' ``.grad``; in eval mode no dropout mask
+    is drawn and neither batch norm's statistics nor spectral norm's vectors move. Forward passes alone
+    misjudged convolutional nets, whose backward passes parallelise better (``mnist-conv``: 1.1-1.9x from run
+    to run against 1.7x for its training iteration).
 
     It runs the training G (:meth:`GAN.call`), not the moving average of its weights that
     :meth:`GAN.generate` samples from: the probe times training, whose steps run G (the average only follows
@@ -251,12 +257,12 @@ def _forward_probe(gan: GAN, batch_shape: Sequence[int], precision: str = "none"
         try:
             gan.G.eval()
             gan.D.eval()  # dropout off: no mask is drawn; batch norm reads its statistics without updating them
-            with matmul_precision(precision):
+            with matmul_precision(precision), torch.set_grad_enabled(backward):
                 with amp():
                     fake = gan.call("G", z, y)  # (m, *shape)
                     logits = gan.call("D", torch.cat([x, fake]), torch.cat([y, y]))  # (2m,)
-                # the backward pass too, into fresh tensors: no .grad of the nets is touched
-                torch.autograd.grad(logits.float().sum(), params)
+                if backward:  # into fresh tensors: no .grad of the nets is touched
+                    torch.autograd.grad(logits.float().sum(), params)
         finally:
             for module, training in modes:
                 module.train(training)
