@@ -112,7 +112,7 @@ def test_generate_gives_a_conditional_g_its_classes_and_an_unconditional_one_non
 
 
 def test_thread_probe_times_the_training_g_not_its_average():
-    from origan.training.speed import _forward_probe
+    from origan.training.speed import _pass_probe
 
     gan = GAN(_Doubler(conditional=True), nn.Linear(3, 1), NormalPrior(2))
     gan.G_ema = _Doubler(conditional=True)
@@ -121,8 +121,10 @@ def test_thread_probe_times_the_training_g_not_its_average():
     real = gan.G.forward
     gan.G.forward = lambda *a: calls.__setitem__("G", calls["G"] + 1) or real(*a)
     gan.train()
-    _forward_probe(gan, (5, 3))()
+    _pass_probe(gan, (5, 3))()
     assert calls["G"] == 1 and gan.G.training and gan.D.training
+    _pass_probe(gan, (5, 3), backward=True)()  # the timed passes (forward and backward) too
+    assert calls["G"] == 2 and gan.G.training and gan.D.training
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -63,7 +63,7 @@ AUTOCAST_DTYPES = {"bf16": torch.bfloat16}
 # --threads-table). ring8's pass takes ~1.4 ms, paper-mnist's ~30 ms, dcgan-digits' ~70 ms on one core.
 MIN_PARALLEL_S = 0.004
 MIN_SPEEDUP = 1.3  # every core is used only when the pass is at least this much faster on them
-PROBE_BUDGET_S = 0.3  # about this long measuring a model (3 to 9 passes each way)
+PROBE_BUDGET_S = 0.3  # about this long measuring a model (5 to 9 passes each way)
 PROBE_LIMIT_S = 2.0  # and never much longer: on a busy core the many-thread passes can take 10x longer
 
 
@@ -195,8 +195,8 @@ def choose_threads(train_cfg: Any, gan: GAN, batch_shape: Sequence[int], precisi
     cores = available_cores()
     if cores == 1:
         return 1
-    forward = _forward_probe(gan, batch_shape)  # the size gate: fp32, as the threshold was set
-    probe = _forward_probe(gan, batch_shape, precision, backward=True)
+    forward = _pass_probe(gan, batch_shape)  # the size gate: fp32, as the threshold was set
+    probe = _pass_probe(gan, batch_shape, precision, backward=True)
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
@@ -232,7 +232,7 @@ def choose_threads(train_cfg: Any, gan: GAN, batch_shape: Sequence[int], precisi
     return chosen
 
 
-def _forward_probe(
+def _pass_probe(
     gan: GAN, batch_shape: Sequence[int], precision: str = "none", backward: bool = False
 ) -> Callable[[], None]:
     """A function running D on ``[x; G(z)]`` for zero x and z (with ``backward``, and back to G's and D's
@@ -261,7 +261,7 @@ def _forward_probe(
                 with amp():
                     fake = gan.call("G", z, y)  # (m, *shape)
                     logits = gan.call("D", torch.cat([x, fake]), torch.cat([y, y]))  # (2m,)
-                if backward:  # into fresh tensors: no .grad of the nets is touched
+                if backward and params:  # into fresh tensors: no .grad of the nets is touched
                     torch.autograd.grad(logits.float().sum(), params)
         finally:
             for module, training in modes:
