@@ -57,7 +57,7 @@ LAYERS: tuple[str, ...] = (
     "training",  # L7
     "io | plotting",  # L8
     "gan",  # L9
-    "models | data | losses | priors | io.files | config | presets | limits",  # L10
+    "models | data | losses | priors | io.files | config | presets | limits | distances",  # L10
     "registry | seeding | errors | version",  # L11
 )
 

@@ -9,8 +9,7 @@ import pytest
 import torch
 from scipy.spatial.distance import cdist
 
-from origan.errors import DataError
-from origan.metrics.distances import (
+from origan.distances import (
     count_in_balls,
     gram_sq_blocks,
     kth_neighbour_sq_radii,
@@ -20,6 +19,7 @@ from origan.metrics.distances import (
     pair_sq_dist,
     sq_dist_matrix,
 )
+from origan.errors import DataError
 
 pytestmark = pytest.mark.kernels  # results depend on float kernels: `make test-cpus` runs them on others
 

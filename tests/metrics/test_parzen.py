@@ -8,7 +8,8 @@ import torch
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
-from origan.metrics.parzen import PAPER_SIGMAS, kmeans_centroids, parzen_log_likelihood, parzen_protocol, select_sigma
+from origan.distances import kmeans
+from origan.metrics.parzen import PAPER_SIGMAS, parzen_log_likelihood, parzen_protocol, select_sigma
 
 pytestmark = pytest.mark.kernels  # results depend on float kernels: `make test-cpus` runs them on others
 
@@ -88,9 +89,22 @@ def test_kmeans_recovers_separated_cluster_means():
     gen = torch.Generator().manual_seed(0)
     centres = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
     x = torch.cat([c + 0.1 * torch.randn(200, 2, generator=gen) for c in centres])
-    found = kmeans_centroids(x, 3, torch.Generator().manual_seed(3), iterations=50)
+    found, assign = kmeans(x, 3, torch.Generator().manual_seed(3), iterations=50)
+    for block in range(3):  # each blob one cluster, whose centroid is its mean
+        ids = assign[200 * block : 200 * (block + 1)]
+        assert (ids == ids[0]).all()
+        torch.testing.assert_close(found[ids[0]], x[200 * block : 200 * (block + 1)].mean(0), atol=1e-5, rtol=0)
+    assert len(set(assign.tolist())) == 3
     order = found[:, 0] * 100 + found[:, 1]
     found = found[order.argsort()]
     want = torch.stack([x[:200].mean(0), x[400:].mean(0), x[200:400].mean(0)])
     want = want[(want[:, 0] * 100 + want[:, 1]).argsort()]
     torch.testing.assert_close(found, want, atol=1e-5, rtol=0)
+
+
+def test_kmeans_assignments_are_to_the_centroids_it_returns_when_the_steps_run_out():
+    x = torch.randn(300, 5, generator=torch.Generator().manual_seed(1))
+    for iterations in (0, 1, 2):  # no Lloyd step, or too few to settle: the returned assignments still match
+        c, assign = kmeans(x, 6, torch.Generator().manual_seed(2), iterations=iterations)
+        d = ((x.double()[:, None, :] - c.double()[None]) ** 2).sum(-1)  # (300, 6)
+        assert torch.equal(assign, d.argmin(1)), iterations

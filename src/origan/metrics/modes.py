@@ -10,7 +10,7 @@ For samples of G and a target mixture with modes ``mu_k`` and standard deviation
   ``KL(hist || w) = sum_k hist_k log(hist_k / w_k)`` against the mixture weights ``w`` (PacGAN's code
   normalises the histogram over the high-quality samples only).
 
-Distances are the canonical ones of :mod:`origan.metrics.distances`, so a sample on a boundary falls on
+Distances are the canonical ones of :mod:`origan.distances`, so a sample on a boundary falls on
 the same side on every CPU. Each figure is computed on 2,500 samples (the papers' count) and reported as
 mean and standard error over several independent draws of noise.
 """
@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .distances import min_first, sq_dist_matrix
+from ..distances import min_first, sq_dist_matrix
 from .registry import MetricContext, register_metric
 
 __all__ = ["N_SAMPLES_PER_DRAW", "mode_coverage", "modes_metric", "summarise_draws"]

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .distances import nearest_neighbour
+from ..distances import nearest_neighbour
 from .registry import MetricContext, register_metric
 
 __all__ = ["nearest_neighbours", "novelty", "save_neighbour_figure"]
@@ -33,7 +33,7 @@ N_DEFAULT = 1000  # samples (and held-out examples) compared with the training s
 def nearest_neighbours(x: Tensor, reference: Tensor) -> tuple[Tensor, Tensor]:
     """Distance ``(n,)`` (float64) and index ``(n,)`` of each row of ``x`` to its nearest row of ``reference``.
 
-    The distance is the square root of the canonical squared distance (:mod:`origan.metrics.distances`), so
+    The distance is the square root of the canonical squared distance (:mod:`origan.distances`), so
     the comparisons below give the same answer on every CPU; among equally near rows the first is chosen.
     """
     sq, idx = nearest_neighbour(x, reference)

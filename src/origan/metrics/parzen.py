@@ -10,7 +10,7 @@ Protocol (the authors' ``parzen_ll.py``):
   (numpy's default ``std``, as in the authors' code).
 
 Everything is float64; squared distances come from ``||x||^2 + ||s||^2 - 2 x.s`` in batches
-(:func:`origan.metrics.distances.gram_sq_blocks`), so a 10k x 10k x 784 evaluation is a few float64 matrix
+(:func:`origan.distances.gram_sq_blocks`), so a 10k x 10k x 784 evaluation is a few float64 matrix
 products and never holds more than a batch in memory. The log-likelihood is a smooth function of the
 distances: their rounding, which depends on the CPU's matrix kernels, moves it by about ``1e-12`` relative.
 
@@ -27,14 +27,13 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .distances import BLOCK_ELEMENTS, flat64, gram_sq_blocks, nearest_neighbour
+from ..distances import BLOCK_ELEMENTS, flat64, gram_sq_blocks, kmeans
 from .registry import MetricContext, register_metric
 
 __all__ = [
     "N_SAMPLES",
     "N_VALIDATION",
     "PAPER_SIGMAS",
-    "kmeans_centroids",
     "parzen_log_likelihood",
     "parzen_protocol",
     "select_sigma",
@@ -110,37 +109,6 @@ def parzen_protocol(
     }
 
 
-def kmeans_centroids(x: Tensor, k: int, generator: torch.Generator, iterations: int = 10) -> Tensor:
-    """``(k, ...)`` centroids of Lloyd's k-means on ``x`` (``(n, ...)``), k-means++ seeding from ``generator``.
-
-    In float64. Points are assigned to their nearest centroid by the canonical distance (ties to the first
-    centroid), so the assignments, and the centroids, are the same on every CPU; the seeding draws with
-    probabilities from matrix-product distances, whose last bits do not move a draw in practice.
-    """
-    flat = flat64(x)  # (n, d)
-    n = len(flat)
-    k = min(k, n)
-    sq_norm = (flat * flat).sum(1)  # (n,)
-    idx = [int(torch.randint(n, (1,), generator=generator))]
-    nearest = (sq_norm - 2.0 * flat @ flat[idx[0]] + sq_norm[idx[0]]).clamp_min(0.0)  # (n,)
-    for _ in range(1, k):  # k-means++: the next centre drawn with probability ~ squared distance to the chosen
-        i = int(torch.multinomial(nearest + 1e-300, 1, generator=generator))
-        idx.append(i)
-        nearest = torch.minimum(nearest, (sq_norm - 2.0 * flat @ flat[i] + sq_norm[i]).clamp_min(0.0))
-    c = flat[idx].clone()  # (k, d)
-    for _ in range(iterations):
-        _, assign = nearest_neighbour(flat, c)  # (n,)
-        sums = torch.zeros_like(c).index_add_(0, assign, flat)
-        counts = torch.bincount(assign, minlength=k).to(c.dtype)
-        moved = counts > 0  # an empty cluster keeps its centre
-        c_new = c.clone()
-        c_new[moved] = sums[moved] / counts[moved, None]
-        if torch.equal(c_new, c):
-            break
-        c = c_new
-    return c.reshape(k, *x.shape[1:]).to(x.dtype)
-
-
 @register_metric(
     "parzen",
     kinds=("image", "vector", "table"),
@@ -161,7 +129,7 @@ def parzen_metric(
     if baselines:
         train = reference.train[:N_SAMPLES]
         k = kmeans_k or max(1, min(KMEANS_MAX_K, len(reference.train) // 5))
-        centroids = kmeans_centroids(reference.train, k, torch.Generator().manual_seed(ctx.seed))
+        centroids, _ = kmeans(reference.train, k, torch.Generator().manual_seed(ctx.seed))
         out["baseline_train_set"] = parzen_protocol(train, reference.val, reference.test, sigmas)
         out["baseline_kmeans"] = parzen_protocol(centroids, reference.val, reference.test, sigmas)
         out["baseline_kmeans"]["k"] = k

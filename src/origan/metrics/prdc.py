@@ -11,7 +11,7 @@ k-th nearest neighbour in its own set (itself excluded):
 
 Tie convention: balls are open, ``||a - b|| < r`` (as in Naeem et al.'s reference code); a point exactly on
 a ball's boundary is outside. Kynkäänniemi et al. write the closed ball ``<=``; the two differ only on exact
-ties. Every distance is the canonical one of :mod:`origan.metrics.distances`, one float64 number per pair
+ties. Every distance is the canonical one of :mod:`origan.distances`, one float64 number per pair
 whether it serves a radius (real-real) or a ball test (real-fake), on every CPU: so two identical sets give
 precision = recall = coverage = 1 and density = 1 exactly, and the figures do not depend on the machine.
 """
@@ -22,7 +22,7 @@ from typing import Any
 
 from torch import Tensor
 
-from .distances import count_in_balls, flat64, kth_neighbour_sq_radii, kth_neighbour_sq_radius, nearest_neighbour
+from ..distances import count_in_balls, flat64, kth_neighbour_sq_radii, kth_neighbour_sq_radius, nearest_neighbour
 from .registry import MetricContext, register_metric
 
 __all__ = ["K_DENSITY_COVERAGE", "K_PRECISION_RECALL", "kth_neighbour_sq_radius", "prdc"]

@@ -3,7 +3,7 @@
 For each of up to ``n_max`` examples of the test split (never trained on), the Euclidean distance
 ``||x - G(E(x))||_2`` over raw values (pixels in [0, 1] for images): the *per-example L2 error*. It is set
 beside the nearest-training-example baseline, ``min_j ||x - train_j||_2`` (canonical nearest-neighbour
-distances, :mod:`origan.metrics.distances`): a G that covers the data reconstructs an unseen example at
+distances, :mod:`origan.distances`): a G that covers the data reconstructs an unseen example at
 least as well as the closest training example does; a G that misses part of the data does worse there.
 ``rmse_per_value`` is the per-example error divided by ``sqrt(d)`` (``d`` values per example).
 

@@ -24,7 +24,7 @@ categorical columns one-hot), which puts real and synthetic rows in the same spa
 
 *Closeness* (``closer_than_holdout_median_fraction``) is the share of synthetic rows nearer to a training
 row than the median held-out row is: 0.5 for fresh rows of the real distribution, near 1 for a model that
-copies. Distances are canonical (:mod:`origan.metrics.distances`), so ties are exact; a synthetic row at
+copies. Distances are canonical (:mod:`origan.distances`), so ties are exact; a synthetic row at
 exactly the held-out median counts with the weight ``w = (0.5 - P(d_hold < m)) / P(d_hold = m)`` that
 makes the held-out rows themselves score exactly 0.5 (``w = 0.5`` for an odd number of distinct distances).
 So a table whose held-out rows often repeat training rows (median 0) gives exact copies ``w < 1``, not 0
@@ -47,10 +47,10 @@ import torch
 from torch import Tensor
 
 from ..data.tables import TableCodec, check_codec
+from ..distances import nearest_neighbour
 from ..errors import ConfigError
 from ..training.select import CLOSENESS_FREE, SCORES
 from .conditional import train_synthetic_test_real
-from .distances import nearest_neighbour
 from .registry import MetricContext, register_metric
 
 if TYPE_CHECKING:
@@ -288,7 +288,7 @@ def _dcr(c: TableCodec, samples: Tensor, held_out: Tensor, train: Tensor) -> tup
     def dcr(x: Tensor) -> np.ndarray:
         if not len(x):
             return np.zeros(0)
-        # canonical distances (origan.metrics.distances): the comparisons are the same on every CPU
+        # canonical distances (origan.distances): the comparisons are the same on every CPU
         return nearest_neighbour(_rows64(c, x), rows)[0].sqrt().numpy()
 
     return dcr(samples), dcr(held_out)

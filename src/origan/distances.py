@@ -29,13 +29,14 @@ from collections.abc import Iterator, Sequence
 import torch
 from torch import Tensor
 
-from ..errors import DataError
+from .errors import DataError
 
 __all__ = [
     "BLOCK_ELEMENTS",
     "count_in_balls",
     "flat64",
     "gram_sq_blocks",
+    "kmeans",
     "kth_neighbour_sq_radii",
     "kth_neighbour_sq_radius",
     "min_first",
@@ -202,3 +203,39 @@ def count_in_balls(points: Tensor, centres: Tensor, sq_radii: Tensor) -> Tensor:
             inside = d < r[cols]
             out[j, i : i + len(hi)].index_add_(0, rows[inside], torch.ones_like(rows[inside]))
     return out
+
+
+def kmeans(x: Tensor, k: int, generator: torch.Generator, iterations: int = 10) -> tuple[Tensor, Tensor]:
+    """Lloyd's k-means on ``x`` ``(n, ...)``, k-means++ seeding from ``generator``: ``(k, ...)`` centroids (in
+    ``x``'s dtype; ``k`` at most ``n``) and ``(n,)`` int64 the nearest centroid of each point.
+
+    In float64, at most ``iterations`` Lloyd steps (fewer when the centroids stop moving). Points are assigned
+    to their nearest centroid by the canonical distance (ties to the first centroid), so the assignments, and
+    the centroids, are the same on every CPU; the seeding draws with probabilities from matrix-product
+    distances, whose last bits do not move a draw in practice. An empty cluster keeps its centre.
+    """
+    flat = flat64(x)  # (n, d)
+    n = len(flat)
+    k = min(k, n)
+    sq_norm = (flat * flat).sum(1)  # (n,)
+    idx = [int(torch.randint(n, (1,), generator=generator))]
+    nearest = (sq_norm - 2.0 * flat @ flat[idx[0]] + sq_norm[idx[0]]).clamp_min(0.0)  # (n,)
+    for _ in range(1, k):  # k-means++: the next centre drawn with probability ~ squared distance to the chosen
+        i = int(torch.multinomial(nearest + 1e-300, 1, generator=generator))
+        idx.append(i)
+        nearest = torch.minimum(nearest, (sq_norm - 2.0 * flat @ flat[i] + sq_norm[i]).clamp_min(0.0))
+    c = flat[idx].clone()  # (k, d)
+    assign: Tensor | None = None  # the nearest centroid of each point, for the centroids c
+    for _ in range(iterations):
+        _, assign = nearest_neighbour(flat, c)  # (n,)
+        sums = torch.zeros_like(c).index_add_(0, assign, flat)
+        counts = torch.bincount(assign, minlength=k).to(c.dtype)
+        moved = counts > 0
+        c_new = c.clone()
+        c_new[moved] = sums[moved] / counts[moved, None]
+        if torch.equal(c_new, c):
+            break
+        c, assign = c_new, None
+    if assign is None:
+        _, assign = nearest_neighbour(flat, c)
+    return c.reshape(k, *x.shape[1:]).to(x.dtype), assign
