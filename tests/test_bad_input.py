@@ -562,7 +562,7 @@ CASES = {
             main(_cond_train(t, "train.conditional=false")) == 0
             and ["eval", str(t / "cond"), "--metrics", "tstr", "--n-samples", "10"]
         ),
-        "--metrics tstr: needs a conditional run (train.conditional = true)",
+        "--metrics tstr: needs a run conditioned on the data's labels (train.conditional = true, train.clusters = 0)",
     ),
     "resume with a manifest state that does not fit": (
         lambda t, r: (

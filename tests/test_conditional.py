@@ -141,10 +141,11 @@ def test_an_unconditional_run_draws_no_labels_from_the_noise_stream():
     assert torch.equal(gen.get_state(), state.noise_gen.get_state())
 
 
+@pytest.mark.parametrize("clusters", [0, 6])  # the digits' labels, or 6 k-means clusters (rebuilt on resume)
 @pytest.mark.parametrize("update", ["alternating", "simultaneous"])
-def test_resume_of_a_conditional_run_is_bit_exact(tmp_path, update):
+def test_resume_of_a_conditional_run_is_bit_exact(tmp_path, update, clusters):
     extra = ["train.k=2"] if update == "alternating" else ["train.update=simultaneous"]
-    full = _cfg("mlp G + maxout D", "train.steps=10", "train.checkpoint_every=4", *extra)
+    full = _cfg("mlp G + maxout D", "train.steps=10", "train.checkpoint_every=4", f"train.clusters={clusters}", *extra)
     origan.train(full, out=tmp_path / "full")
     origan.train(full.replace(**{"train.steps": 4}), out=tmp_path / "part")
     origan.resume(tmp_path / "part", overrides={"train.steps": 10})
@@ -154,7 +155,8 @@ def test_resume_of_a_conditional_run_is_bit_exact(tmp_path, update):
         assert k == k2 and torch.equal(v, v2), k
     info = load_checkpoint(tmp_path / "full" / "checkpoints" / "last.json").manifest["data"]
     counts = torch.bincount(build_state(full, torch.device("cpu")).state.sampler.labels).tolist()
-    assert info["classes"] == [str(c) for c in range(10)] and info["class_counts"] == counts
+    classes = [f"cluster-{c}" for c in range(6)] if clusters else [str(c) for c in range(10)]
+    assert info["classes"] == classes and info["class_counts"] == counts
 
 
 def test_a_conditional_run_trains_under_bf16_autocast_and_the_divergence_guard(tmp_path, monkeypatch):

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from .errors import ConfigError
 from .limits import (
+    MAX_CLUSTERS,
     MAX_CONFIG_BYTES,
     MAX_EPOCHS,
     MAX_GRID,
@@ -185,6 +186,9 @@ class TrainConfig:
     augment_p: float = 1.0  # probability that each augmentation is applied to each image
     ema: float = 0.0  # G's weights averaged with this decay per G update, used for every sample (0 = off)
     conditional: bool = False  # class-conditional G(z, y) and D(x, y) (the data must have labels)
+    # with train.conditional: the classes are this many k-means clusters of the training split's examples
+    # (pixels), not the data's labels; samples draw them from the clusters' frequencies (0 = the labels)
+    clusters: int = 0
     # keep the weights G samples with at their best validation score (training/select.py): none; table (fidelity
     # to the validation rows, less a penalty for rows closer to the training rows than held-out rows are); frechet
     # (the Frechet distance to the validation split: a digit classifier's features for digit images, else raw)
@@ -455,6 +459,7 @@ _RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     ("train.ema", _unit, "a decay in [0, 1) (0 = no average)"),
     ("train.select_every", _positive, "a positive number of steps"),
     ("train.patience", _non_negative, "an integer >= 0 (0 = no early stop)"),
+    ("train.clusters", lambda v: v == 0 or 2 <= v <= MAX_CLUSTERS, f"0 (the data's labels) or 2 to {MAX_CLUSTERS:,}"),
 )
 
 
@@ -492,4 +497,5 @@ def _validate(cfg: Config) -> None:
     )
     t = cfg.train
     _check(t.update == "alternating" or t.k == 1, "train.k", "1 with the simultaneous update", t.k)
+    _check(t.conditional or not t.clusters, "train.clusters", "0 unless train.conditional = true", t.clusters)
     _check(t.steps > 0 or t.epochs > 0, "train.steps", "a budget: train.steps > 0 or train.epochs > 0", t.steps)

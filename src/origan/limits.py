@@ -36,6 +36,7 @@ __all__ = [
     "DEFAULT_MAX_DATA_BYTES",
     "ENV_MAX_DATA_BYTES",
     "MAX_CLASSES",
+    "MAX_CLUSTERS",
     "MAX_CONFIG_BYTES",
     "MAX_EPOCHS",
     "MAX_GRID",
@@ -56,6 +57,7 @@ __all__ = [
 MAX_SEED = 2**63 - 1  # torch seeds take 64 bits and the rank is added under torchrun; TOML's largest integer
 MAX_THREADS = 1024  # torch.set_num_threads takes seconds at 10^5 and hangs the first matmul beyond
 MAX_CLASSES = 100_000  # classes of a labelled dataset (integer labels are class indices below this)
+MAX_CLUSTERS = 1000  # train.clusters: k-means costs examples x clusters x features a step (mnist-conv: 20)
 MAX_CONFIG_BYTES = 2**20  # a TOML config file (the largest preset is 1 KiB)
 MAX_STEPS = 10**9  # optimisation steps a command may ask for (a billion steps of the smallest net: months)
 MAX_EPOCHS = 10**6  # passes over the data a run may ask for (train.epochs)

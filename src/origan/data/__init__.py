@@ -107,6 +107,9 @@ class Dataset:
             for unlabelled data.
         classes: the class names (``()`` for unlabelled data); also in ``info["classes"]``.
         info: how the data was made and split, for the run's records (plain JSON).
+        source: the dataset as read when ``labels`` are classes found in it (k-means clusters,
+            :func:`origan.data.clusters.with_clusters`), else ``None``: what metrics and validation scores
+            compare with.
     """
 
     name: str
@@ -120,6 +123,7 @@ class Dataset:
     labels: dict[str, Tensor] | None = None
     classes: tuple[str, ...] = ()
     info: dict[str, Any] = field(default_factory=dict)
+    source: Dataset | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_splits(

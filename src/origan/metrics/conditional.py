@@ -36,7 +36,7 @@ from .classifier import (
 )
 from .registry import MetricContext, register_metric
 
-__all__ = ["label_accuracy_metric", "train_synthetic_test_real", "tstr_metric"]
+__all__ = ["NEEDS_LABELS", "label_accuracy_metric", "train_synthetic_test_real", "tstr_metric"]
 
 Scorer = Callable[[Any, Any], float]  # score(x_test, y_test)
 CLASSIFIER_SEED = 0  # the domain classifier's seed (domain_classifier's default): only the data differ
@@ -75,11 +75,15 @@ def train_synthetic_test_real(
     return scores
 
 
+# what the metrics of samples of given classes need (a run on k-means clusters has classes, not the data's)
+NEEDS_LABELS = "needs a run conditioned on the data's labels (train.conditional = true, train.clusters = 0)"
+
+
 def _labelled_draw(
     draw_labelled: Callable[[Tensor, int], Tensor] | None, metric: str
 ) -> Callable[[Tensor, int], Tensor]:
     if draw_labelled is None:
-        raise ConfigError(f"--metrics {metric}: needs a conditional run (train.conditional = true)")
+        raise ConfigError(f"--metrics {metric}: {NEEDS_LABELS}")
     return draw_labelled
 
 

@@ -37,6 +37,7 @@ from ..run import Run, load_run
 from ..seeding import derive_seed
 from ..version import __version__
 from .classifier import DomainClassifier, domain_classifier, has_domain_classifier
+from .conditional import NEEDS_LABELS
 from .inception import check_inception_weights
 from .registry import METRICS, MetricContext, get_metric, register_metric
 from .tables import NO_HELD_OUT, TABLE_PARTS, fidelity_report
@@ -82,6 +83,12 @@ def table_fidelity_metric(samples: Tensor, reference: Any, ctx: MetricContext) -
     return {part: {k: v for k, v in values.items() if "/" not in k} for part, values in report.items()}
 
 
+def by_labels(run: Run) -> bool:
+    """Whether ``run`` is conditioned on its data's labels (so its classes are the data's): the metrics of
+    samples of given classes apply. A run conditioned on k-means clusters (``train.clusters``) is not."""
+    return run.conditional and not run.config.train.clusters
+
+
 def _choose(names: Sequence[str] | None, data: Any, inception_weights: Any, conditional: bool = False) -> list[str]:
     chosen = list(dict.fromkeys(names)) if names else default_metrics(data, conditional)
     if inception_weights is not None and "inception_fid" not in chosen:
@@ -103,7 +110,7 @@ def _choose(names: Sequence[str] | None, data: Any, inception_weights: Any, cond
                 f"applicable: {', '.join(default_metrics(data, conditional))}"
             )
         if metric.conditional and not conditional:
-            raise ConfigError(f"--metrics {name}: needs a conditional run (train.conditional = true); this one is not")
+            raise ConfigError(f"--metrics {name}: {NEEDS_LABELS}; this one is not")
     return chosen
 
 
@@ -137,7 +144,7 @@ def _context(
         seed=seed,
         run=run,
         draw=draw,
-        draw_labelled=draw_labelled if run.conditional else None,
+        draw_labelled=draw_labelled if by_labels(run) else None,
         classifier=clf,
         embed=None if clf is None else _CachedEmbedding(clf.features),
         feature_space="raw" if clf is None else f"{data_name} classifier",
@@ -179,7 +186,7 @@ def evaluate(
     t_start = time.perf_counter()
     data = build_dataset(run.config.data)
     check_codec(run.data_info.codec, data)  # a table edited since training: one clear error
-    chosen = _choose(metrics, data, inception_weights, run.conditional)
+    chosen = _choose(metrics, data, inception_weights, by_labels(run))
     if metrics is None and usable_encoder(run):  # an encoder's reconstructions join the default metrics
         chosen.append("reconstruction")
     skipped = _without_held_out(chosen, data, named=metrics is not None)

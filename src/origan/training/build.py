@@ -22,6 +22,7 @@ from torch import Tensor
 
 from ..config import Config
 from ..data import DATASETS, Dataset, build_dataset
+from ..data.clusters import with_clusters
 from ..errors import ConfigError, DataError, UserError
 from ..gan import GAN
 from ..limits import check_request
@@ -146,7 +147,7 @@ def check_data(cfg: Config, data: Dataset) -> None:
             f"train.augment: augmentations act on images (C, H, W); {cfg.data.name} has examples of shape "
             f"{tuple(data.shape)} (set train.augment = [])"
         )
-    if cfg.train.conditional and not data.labels:
+    if cfg.train.conditional and not cfg.train.clusters and not data.labels:
         where = f"{cfg.data.name}{': ' + cfg.data.path if cfg.data.path else ''}"
         raise ConfigError(f"train.conditional: the data ({where}) have no labels; a conditional run needs them")
     if cfg.train.batch_size > len(data.train):
@@ -173,6 +174,8 @@ def build_state(cfg: Config, device: torch.device, rank: int = 0, data: Dataset 
     torch.utils.deterministic.fill_uninitialized_memory = False  # type: ignore[attr-defined]  # not in torch's stubs
     data = build_dataset(cfg.data) if data is None else data
     check_data(cfg, data)
+    if cfg.train.clusters:  # the classes: k-means clusters of the training split (the same on every rank)
+        data = with_clusters(data, cfg.train.clusters, torch.Generator().manual_seed(derive_seed(cfg.seed, "clusters")))
     _check_model_size(cfg, tuple(data.shape), data.bounded, len(data.classes) if cfg.train.conditional else 0)
     gan = build_gan(cfg, data.shape, data.bounded, data.train.mean(0), len(data.classes)).to(device)
     precision = run_autocast(cfg, device)  # the threads are timed as the step will run

@@ -99,7 +99,7 @@ class Selector:
     """Scores the run's sampling G on the validation split and keeps its best weights in ``state.selection``."""
 
     def __init__(self, cfg: Config, data: Dataset, state: Any) -> None:
-        scorer = check_select(cfg, data)
+        scorer = check_select(cfg, data if data.source is None else data.source)  # the data's own terms
         assert scorer is not None, "Selector: train.select is none"
         self.cfg, self.state, self.scorer = cfg, state, scorer
         self.n = min(len(data.train), SCORE_ROWS)
