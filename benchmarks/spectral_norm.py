@@ -1,6 +1,7 @@
 """Speed of a spectrally normalised D: origan's fused backward against PyTorch's spectral_norm, in one process.
 
-One iteration of ``mnist-conv`` (Algorithm 1, k = 1: a D step and a G step, batch 64, the preset's autocast)
+One iteration of ``mnist-conv``'s nets, unconditional (without its clusters; Algorithm 1, k = 1: a D step and a
+G step, batch 64, the preset's autocast)
 with D's weights normalised by ``origan.models.spectral`` (the gradient of W / sigma as one reduction and one
 rank-one update) and by ``torch.nn.utils.parametrizations.spectral_norm`` (autograd through the division), for
 D's dense layer at the preset's 256 units and at 1,024, and without spectral norm as the reference. The rows
@@ -43,8 +44,11 @@ def pytorch_spectral_norm() -> Iterator[None]:
         builders.spectral_norm = ours
 
 
+UNCONDITIONAL = ("train.conditional=false", "train.clusters=0")  # the nets the README's numbers were measured on
+
+
 def iteration(dense: int, sn: bool, threads: int) -> Callable[[], None]:
-    overrides = [f"discriminator.dense={dense}", f"discriminator.spectral_norm={str(sn).lower()}"]
+    overrides = [f"discriminator.dense={dense}", f"discriminator.spectral_norm={str(sn).lower()}", *UNCONDITIONAL]
     cfg = origan.load_config("mnist-conv", overrides=[*overrides, "train.steps=1000000", f"train.threads={threads}"])
     torch.manual_seed(0)
     _, state, _ = build_state(cfg, torch.device("cpu"))

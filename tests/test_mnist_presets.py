@@ -65,8 +65,12 @@ def test_the_conv_presets_play_algorithm_1_with_dcgan_nets_and_an_average_of_g(p
     assert (cfg.optim_g.name, cfg.optim_g.lr, cfg.optim_g.beta1, cfg.optim_g.beta2) == ("adam", 1e-3, 0.0, 0.9)
     assert cfg.optim_d == cfg.optim_g
     assert (cfg.discriminator.dense, cfg.discriminator.spectral_norm) == (256, True)
-    assert cfg.train.conditional == (preset == "mnist-conv-cond")
-    assert cfg.discriminator.logit_scale == (4.0 if preset == "mnist-conv" else 1.0)
+    assert cfg.train.conditional  # mnist-conv on 20 k-means clusters of the digits, mnist-conv-cond on the labels
+    assert cfg.train.clusters == (20 if preset == "mnist-conv" else 0)
+    assert cfg.discriminator.logit_scale == 1.0
+    same = to_dict(cfg)
+    same["train"]["clusters"] = 0
+    assert same == to_dict(origan.load_config("mnist-conv-cond"))  # the clusters are the one difference
 
 
 def test_dcgan_folder_takes_the_conv_recipe_at_dcgan_width_and_64_pixels():
