@@ -267,7 +267,7 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         merge(_conditional(_MNIST_CONV), {"train": {"clusters": 20}}),
     ),
     "mnist-conv-cond": (
-        "the mnist-conv preset, class-conditional (class embedding times z in G, projection D): sample by class",
+        "mnist-conv's nets conditioned on the digits' labels (class embedding times z in G, projection D): by class",
         _conditional(_MNIST_CONV),
     ),
     "digits": (
