@@ -62,7 +62,7 @@ MAX_CONFIG_BYTES = 2**20  # a TOML config file (the largest preset is 1 KiB)
 MAX_STEPS = 10**9  # optimisation steps a command may ask for (a billion steps of the smallest net: months)
 MAX_EPOCHS = 10**6  # passes over the data a run may ask for (train.epochs)
 MAX_K = 10_000  # discriminator steps per generator step (train.k; the paper uses 1)
-MAX_LOGIT_SCALE = 1000  # discriminator.logit_scale: far past any useful value (mnist-conv: 4; 16 already hurt)
+MAX_LOGIT_SCALE = 1000  # discriminator.logit_scale: far past any useful value (unconditional conv nets: 4; 16 hurt)
 MAX_GRID = 4096  # samples in one .png grid or sample figure; more go to a folder of PNGs, .npy or .csv
 
 ENV_MAX_DATA_BYTES = "ORIGAN_MAX_DATA_BYTES"
