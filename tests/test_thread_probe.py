@@ -79,3 +79,28 @@ def test_the_backward_pass_of_the_probe_touches_no_grad_buffer_or_random_stream(
     assert all(torch.equal(g.get_state(), gens[k]) for k, g in state.generators().items())
     assert torch.equal(torch.get_rng_state(), rng)
     assert state.gan.G.training and state.gan.D.training
+
+
+@pytest.mark.parametrize(
+    ("many_ms", "expected"),
+    [
+        ([85, 85, 85, 85, 45, 45, 45, 45, 45], 2),  # a streak of passes at one thread's speed: still 2 threads
+        ([45, 85, 85, 85, 85, 85, 85, 85, 85], 1),  # one lucky fast pass among slow ones: 1 thread
+        ([170, 160, 180, 175, 165, 170, 172, 168, 171], 1),  # a busy core slows every pass: 1 thread
+    ],
+)
+def test_the_probe_compares_the_lower_quartiles_of_its_passes(monkeypatch, many_ms, expected):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(speed, "available_cores", lambda: 2)
+    many = iter(many_ms)
+
+    def fake_times(fn, repeats):  # 80 ms a pass on one thread; the many-thread passes in the order given
+        return [(80.0 if torch.get_num_threads() == 1 else next(many, 45.0)) / 1e3] * repeats
+
+    monkeypatch.setattr(speed, "_times", fake_times)
+    cfg = origan.load_config("mnist-conv", overrides=SMALL)
+    state = build_state(cfg, torch.device("cpu")).state
+    torch.set_num_threads(1)
+    # the warm-up passes on 2 threads (not timed by _times) do not enter the comparison
+    assert speed.choose_threads(dataclasses.replace(cfg.train, threads=0), state.gan, (8, 1, 8, 8)) == expected
+    assert speed._fast([5.0, 1.0, 4.0, 2.0, 3.0]) == 2.0 and speed._fast([3.0, 1.0, 2.0]) == 1.0

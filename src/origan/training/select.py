@@ -89,17 +89,18 @@ class Selection:
 
 def check_select(cfg: Config, data: Dataset) -> Scorer | None:
     """The scorer of ``train.select`` for ``data`` (None for ``none``); data it cannot score is a ConfigError
-    naming the key, raised before anything is written."""
+    naming the key, raised before anything is written. A dataset whose classes were found in it (``source``) is
+    scored as the data it was made from: in the data's own terms, not the clusters'."""
     if cfg.train.select == "none":
         return None
-    return SCORES.get(cfg.train.select, "train.select")(data)
+    return SCORES.get(cfg.train.select, "train.select")(data if data.source is None else data.source)
 
 
 class Selector:
     """Scores the run's sampling G on the validation split and keeps its best weights in ``state.selection``."""
 
     def __init__(self, cfg: Config, data: Dataset, state: Any) -> None:
-        scorer = check_select(cfg, data if data.source is None else data.source)  # the data's own terms
+        scorer = check_select(cfg, data)
         assert scorer is not None, "Selector: train.select is none"
         self.cfg, self.state, self.scorer = cfg, state, scorer
         self.n = min(len(data.train), SCORE_ROWS)

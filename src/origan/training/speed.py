@@ -179,12 +179,14 @@ def choose_threads(train_cfg: Any, gan: GAN, batch_shape: Sequence[int], precisi
     (small nets stay on one, without more timing) and their forward and backward passes, in the run's
     ``precision`` (its decided ``train.autocast``: bf16 autocast or bf16 matmuls parallelise differently from
     fp32), run ``MIN_SPEEDUP`` times faster on every available core, timed alternately at start after a warm-up on
-    each count (``PROBE_PAIRS`` passes on each, fewer past ``PROBE_LIMIT_S``). Each count's time is the lower
-    quartile of its passes (:func:`_fast`): on a shared machine the many-thread passes ran at one thread's speed
-    for streaks of several passes, which put the median of ``mnist-conv``'s at 1.0-1.7x where the lower
-    quartile read 1.6-1.9x; a core kept busy by another process slows every many-thread pass, the fast ones
-    included (0.9x). The
-    probe runs both nets in eval mode on zeros, its gradients into fresh tensors: it draws no random number
+    each count (``PROBE_PAIRS`` passes on each, fewer past ``PROBE_LIMIT_S``).
+
+    Each count's time is the lower quartile of its passes (:func:`_fast`): on a shared machine the many-thread
+    passes ran at one thread's speed for streaks of several passes, which put the median of ``mnist-conv``'s
+    at 1.0-1.1x in 3 of 6 processes where the lower quartile read 1.6-1.9x; a core kept busy by another
+    process slows every many-thread pass, the fast ones included (0.4-0.9x).
+
+    The probe runs both nets in eval mode on zeros, its gradients into fresh tensors: it draws no random number
     and changes no state, so the choice never changes a trajectory (nor, on the CPU, do the threads). On a GPU
     the CPU threads are left as they are.
     """
