@@ -11,10 +11,6 @@ from ..errors import one_line
 __all__ = ["PROG", "Formatter", "Parser", "Progress", "check_bounds", "command", "number"]
 
 PROG = "origan"
-PRECISION = {
-    "bf16": "forward passes in bfloat16 autocast",
-    "bf16-matmul": "matmuls from bf16-rounded inputs with fp32 sums, everything else fp32",
-}
 
 
 class Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -66,7 +62,10 @@ class Progress:
         if self.quiet:
             return
         if trainer.precision != "none":  # what train.autocast (auto included) chose for this run
-            print(f"precision: train.autocast = {trainer.precision} ({PRECISION[trainer.precision]})", flush=True)
+            from ..training.speed import describe_precision
+
+            what = describe_precision(trainer.precision)
+            print(f"precision: train.autocast = {trainer.precision} ({what})", flush=True)
         if sys.stderr.isatty():
             from tqdm import tqdm
 

@@ -5,13 +5,18 @@
   the losses (computed on fp32 logits) stay fp32. The trajectory differs from fp32 by bf16 rounding.
 - ``autocast = "bf16-matmul"`` (CPU): every tensor stays fp32; oneDNN computes the matmuls and convolutions
   of the forward and backward passes from bf16-rounded inputs with fp32 sums (its ``fp32_precision = bf16``
-  math mode, :func:`matmul_precision`). No cast passes, no bf16 activations: faster than autocast on the
-  paper's MLP and closer to fp32.
+  math mode, :func:`matmul_precision`) where the CPU has AMX; on other AVX-512 CPUs it runs them in fp32
+  (:func:`amx_bf16`). No cast passes, no bf16 activations: with AMX faster than autocast on the paper's MLP
+  and closer to fp32.
 - ``autocast = "auto"``: on a CPU with fast bf16 matmuls (AMX or AVX512-BF16, :func:`fast_bf16_matmul`)
   ``bf16-matmul`` for fully connected nets and ``bf16`` for convolutional ones (oneDNN's bf16 math mode does
   not speed their convolutions up: ``dcgan-digits``' step took 110 ms in fp32, 126 ms with ``bf16-matmul`` and
-  79 ms under autocast, 2 threads, benchmarks/train_step.py); ``none`` elsewhere. :func:`resolve_autocast`
-  decides once, when a run is created, and the run's config records the choice (a resume keeps it).
+  79 ms under autocast, 2 threads, benchmarks/train_step.py); ``none`` elsewhere. Without AMX (AVX512-BF16
+  alone: AMD Zen 4/5) ``bf16-matmul`` keeps fp32 arithmetic in oneDNN's kernels (on a Zen 5 EPYC twice the
+  speed of MKL's); autocast ran the MLP's step faster still there, but ``mnist-cond`` (seed 0) trained under
+  it collapsed to one class (README, Speed).
+  :func:`resolve_autocast` decides once, when a run is created, and the run's config records the choice (a
+  resume keeps it).
 - ``channels_last = true``: 4-D weights (convolutions) in channels_last layout, which tensor cores and
   oneDNN prefer; the maths is the same up to the order of the convolutions' sums.
 - ``compile``: ``torch.compile`` of G's and D's forward (``reduce-overhead`` replays CUDA graphs on a GPU).
@@ -43,10 +48,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUTOCAST_DTYPES",
+    "amx_bf16",
     "autocast_context",
     "available_cores",
     "choose_threads",
     "cpu_description",
+    "describe_precision",
     "fast_bf16_matmul",
     "matmul_precision",
     "prepare_modules",
@@ -70,9 +77,28 @@ def fast_bf16_matmul() -> bool:
     """Whether this CPU multiplies bf16 matrices in hardware (AMX tiles or AVX512-BF16) and torch's oneDNN can
     use it; elsewhere bf16 matmuls are emulated and slower than fp32."""
     cpu = getattr(torch, "cpu", None)
-    amx = getattr(cpu, "_is_amx_tile_supported", lambda: False)
     avx512_bf16 = getattr(cpu, "_is_avx512_bf16_supported", lambda: False)
-    return bool(torch.backends.mkldnn.is_available() and (amx() or avx512_bf16()))
+    return bool(torch.backends.mkldnn.is_available() and (amx_bf16() or avx512_bf16()))
+
+
+def amx_bf16() -> bool:
+    """Whether this CPU has AMX tiles (Intel Sapphire Rapids and later), the only x86 units on which oneDNN's
+    bf16 math mode (``bf16-matmul``) rounds fp32 matmul inputs to bf16. Without them the mode still sends
+    fp32 matmuls to oneDNN on an AVX-512 CPU, whose kernels keep fp32 arithmetic: bit-level differences from
+    MKL's, and on a Zen 5 EPYC twice MKL's speed (98 against 212 GFLOP/s on one core, benchmarks/train_step.py)."""
+    return bool(getattr(getattr(torch, "cpu", None), "_is_amx_tile_supported", lambda: False)())
+
+
+def describe_precision(name: str) -> str:
+    """What ``train.autocast = name`` (a resolved one: not ``auto``) does on this CPU, in a few words: the
+    ``precision:`` line a run prints at start."""
+    if name == "bf16-matmul":
+        if amx_bf16():
+            return "matmuls from bf16-rounded inputs with fp32 sums (AMX), everything else fp32"
+        return "matmuls by oneDNN in fp32 (this CPU has no AMX to round them to bf16), everything else fp32"
+    if name in AUTOCAST_DTYPES:
+        return f"forward passes in {str(AUTOCAST_DTYPES[name]).removeprefix('torch.')} autocast"
+    return "fp32"
 
 
 def cpu_description() -> str:
