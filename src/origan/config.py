@@ -171,9 +171,11 @@ class TrainConfig:
     guard_lr_factor: float = 0.5  # after a rollback, both learning rates are multiplied by this
     guard_max_rollbacks: int = 3  # give up after this many rollbacks
     # none (fp32); bf16: G's and D's forward passes under bfloat16 autocast (CPU or GPU); bf16-matmul (CPU):
-    # fp32 everywhere but in the matmuls and convolutions, whose inputs oneDNN rounds to bf16 (fp32 sums);
-    # auto: bf16-matmul on a CPU with fast bf16 matmuls (AMX or AVX512-BF16), else none, chosen when the run
-    # is created and recorded in its config. Weights, gradients, optimizer and losses stay fp32 in every mode.
+    # fp32 everywhere but in the matmuls and convolutions, whose inputs oneDNN rounds to bf16 (fp32 sums) on a
+    # CPU with AMX (on other AVX-512 CPUs they stay fp32, in oneDNN's kernels); auto: on a CPU with fast bf16
+    # matmuls (AMX or AVX512-BF16) bf16-matmul for fully connected nets and bf16 for convolutional ones, else
+    # none, chosen when the run is created and recorded in its config. Weights, gradients, optimizer and losses
+    # stay fp32 in every mode.
     autocast: Autocast = "none"
     channels_last: bool = (
         False  # 4-D weights (convolutions) in channels_last memory layout, for tensor cores and oneDNN

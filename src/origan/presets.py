@@ -212,9 +212,10 @@ _PAPER_MNIST: dict[str, Any] = {
 # preset), with samples drawn from a moving average of G's weights (Yazici et al. 2019). Measured in
 # benchmarks/mnist_quality.py and the README ("Images that stand in for data"), against DCGAN-style nets with
 # and without differentiable augmentation, which scored worse on MNIST 5k.
-# The presets for use (not the paper's record) also choose their matmul precision by the CPU: bf16 matmuls
-# where the CPU has them in hardware (1.4x faster steps), fp32 elsewhere. Measured on `mnist` (seed 0, README):
-# the same quality as fp32 within seed-to-seed differences.
+# The presets for use (not the paper's record) also choose their matmul precision by the CPU: oneDNN's bf16
+# matmuls where the CPU has them in hardware (1.4x faster steps with AMX; without AMX oneDNN keeps them fp32, at
+# twice MKL's speed on a Zen 5 EPYC), fp32 elsewhere. Measured on `mnist` (seed 0, README): the same quality as
+# fp32 within seed-to-seed differences. Not autocast: `mnist-cond` collapsed under it (README, Speed).
 _MNIST = merge(_averaged(_PAPER_MNIST), {"train": {"autocast": "auto"}})
 
 # MNIST digits from convolutional nets (DCGAN-style G and D, Algorithm 1 with k = 1): Adam at 1e-3 with
