@@ -85,7 +85,7 @@ def amx_bf16() -> bool:
     """Whether this CPU has AMX tiles (Intel Sapphire Rapids and later), the only x86 units on which oneDNN's
     bf16 math mode (``bf16-matmul``) rounds fp32 matmul inputs to bf16. Without them the mode still sends
     fp32 matmuls to oneDNN on an AVX-512 CPU, whose kernels keep fp32 arithmetic: bit-level differences from
-    MKL's, and on a Zen 5 EPYC twice MKL's speed (98 against 212 GFLOP/s on one core, benchmarks/train_step.py)."""
+    MKL's, and on a Zen 5 EPYC twice MKL's speed (94-99 against 193-212 GFLOP/s on one core, train_step.py)."""
     return bool(getattr(getattr(torch, "cpu", None), "_is_amx_tile_supported", lambda: False)())
 
 
