@@ -215,7 +215,7 @@ _PAPER_MNIST: dict[str, Any] = {
 # The presets for use (not the paper's record) also choose their matmul precision by the CPU: oneDNN's bf16
 # matmuls where the CPU has them in hardware (1.4x faster steps with AMX; without AMX oneDNN keeps them fp32, at
 # twice MKL's speed on a Zen 5 EPYC), fp32 elsewhere. Measured on `mnist` (seed 0, README): the same quality as
-# fp32 within seed-to-seed differences. Not autocast: `mnist-cond` collapsed under it (README, Speed).
+# fp32 within seed-to-seed differences. Not autocast: `mnist-cond` collapsed under it in 1 of 2 seeds (README).
 _MNIST = merge(_averaged(_PAPER_MNIST), {"train": {"autocast": "auto"}})
 
 # MNIST digits from convolutional nets (DCGAN-style G and D, Algorithm 1 with k = 1): Adam at 1e-3 with

@@ -13,8 +13,8 @@
   not speed their convolutions up: ``dcgan-digits``' step took 110 ms in fp32, 126 ms with ``bf16-matmul`` and
   79 ms under autocast, 2 threads, benchmarks/train_step.py); ``none`` elsewhere. Without AMX (AVX512-BF16
   alone: AMD Zen 4/5) ``bf16-matmul`` keeps fp32 arithmetic in oneDNN's kernels (on a Zen 5 EPYC twice the
-  speed of MKL's); autocast ran the MLP's step faster still there, but ``mnist-cond`` (seed 0) trained under
-  it collapsed to one class (README, Speed).
+  speed of MKL's); autocast ran the MLP's step faster still there, but ``mnist-cond`` trained under it
+  collapsed to one class in one of two seeds (README, Speed).
   :func:`resolve_autocast` decides once, when a run is created, and the run's config records the choice (a
   resume keeps it).
 - ``channels_last = true``: 4-D weights (convolutions) in channels_last layout, which tensor cores and
