@@ -213,6 +213,9 @@ def measure(
     )
 
 
+OWN_OPTIONS = {"train.steps": "--steps", "train.autocast": "--autocast", "train.threads": "--threads"}
+
+
 def fail(message: str) -> NoReturn:
     print(f"run_overhead.py: error: {one_line(message)}", file=sys.stderr)
     raise SystemExit(2)
@@ -242,6 +245,10 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=None, help="where the runs go (default: a temporary folder)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config override (repeatable)")
     args = p.parse_args()
+    for override in args.set:
+        key = override.split("=", 1)[0].strip()
+        if key in OWN_OPTIONS:
+            fail(f"--set {override!r}: {key} has its own option, {OWN_OPTIONS[key]}")
     try:
         for autocast in args.autocast:  # every config checked before anything runs or prints
             origan.load_config(

@@ -50,7 +50,8 @@ def test_with_the_average_it_times_four_variants(tmp_path):
 
 
 def test_a_bad_option_is_one_line_and_exit_2():
-    for args in (["--steps", "0"], ["--preset", "nope"], ["--autocast", "fp8"], ["--set", "train.ema=1.5"]):
+    bad = (["--steps", "0"], ["--preset", "nope"], ["--autocast", "fp8"], ["--set", "train.ema=1.5"], ["--set", "foo"])
+    for args in (*bad, ["--set", "train.steps=abc"]):  # the last: a key with its own option
         done = _run(*args)
         assert done.returncode == 2, args
         assert done.stdout == "" and done.stderr.startswith("run_overhead.py: error: "), done.stderr
