@@ -152,11 +152,14 @@ def step_ms(cfg: Any, rounds: int, iters: int) -> dict[str, list[float]]:
     return out
 
 
-def measure(
-    preset: str, steps: int, autocast: str, threads: int, folder: Path, rounds: int, iters: int, sets: list[str]
-) -> None:
-    overrides = [*sets, f"train.steps={steps}", f"train.autocast={autocast}", f"train.threads={threads}"]
-    cfg = origan.load_config(preset, overrides=overrides)
+def run_config(args: argparse.Namespace, autocast: str) -> Any:
+    """The measured run's config: the preset, then ``--set``, then ``--steps``, ``autocast`` and ``--threads``."""
+    extra = [f"train.steps={args.steps}", f"train.autocast={autocast}", f"train.threads={args.threads}"]
+    return origan.load_config(args.preset, overrides=[*args.set, *extra])
+
+
+def measure(cfg: Any, preset: str, folder: Path, rounds: int, iters: int) -> None:
+    autocast = cfg.train.autocast  # as asked for ("auto" included): the run's folder is named after it
     cfg = session.resolve_precision(cfg, torch.device("cpu"))
     before = step_ms(cfg, rounds, iters)
     clock, marks = Clock(), Marks()
@@ -250,16 +253,12 @@ def main() -> None:
         if key in OWN_OPTIONS:
             fail(f"--set {override!r}: {key} has its own option, {OWN_OPTIONS[key]}")
     try:
-        for autocast in args.autocast:  # every config checked before anything runs or prints
-            origan.load_config(
-                args.preset, overrides=[*args.set, f"train.steps={args.steps}", f"train.autocast={autocast}"]
-            )
+        configs = [run_config(args, autocast) for autocast in args.autocast]  # all checked before anything runs
         print(f"torch {torch.__version__}, CPU: {speed.cpu_description()}")
         print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         with tempfile.TemporaryDirectory() as tmp:
-            for autocast in args.autocast:
-                out = args.out or Path(tmp)
-                measure(args.preset, args.steps, autocast, args.threads, out, args.rounds, args.iters, args.set)
+            for cfg in configs:
+                measure(cfg, args.preset, args.out or Path(tmp), args.rounds, args.iters)
     except origan.UserError as e:
         fail(str(e))
     print(f"\nload average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
