@@ -39,6 +39,7 @@ import torch
 
 import origan
 from origan.errors import one_line
+from origan.io.files import check_writable
 from origan.io.rundir import RunDir
 from origan.training import Trainer, session, speed
 from origan.training import trainer as trainer_module
@@ -254,6 +255,8 @@ def main() -> None:
             fail(f"--set {override!r}: {key} has its own option, {OWN_OPTIONS[key]}")
     try:
         configs = [run_config(args, autocast) for autocast in args.autocast]  # all checked before anything runs
+        if args.out is not None:
+            check_writable(args.out, "the runs (--out)", folder=True)
         print(f"torch {torch.__version__}, CPU: {speed.cpu_description()}")
         print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         with tempfile.TemporaryDirectory() as tmp:

@@ -49,6 +49,14 @@ def test_with_the_average_it_times_four_variants(tmp_path):
     assert "| moving average of G (every G step) | 20 |" in done.stdout
 
 
+def test_an_out_that_is_a_file_is_refused_before_any_work(tmp_path):
+    (tmp_path / "file").write_text("kept")
+    done = _run("--preset", "ring8", "--out", str(tmp_path / "file"))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("run_overhead.py: error: ") and "--out" in done.stderr
+    assert (tmp_path / "file").read_text() == "kept"
+
+
 def test_a_bad_option_is_one_line_and_exit_2():
     bad = (["--steps", "0"], ["--preset", "nope"], ["--autocast", "fp8"], ["--set", "train.ema=1.5"], ["--set", "foo"])
     for args in (*bad, ["--set", "train.steps=abc"]):  # the last: a key with its own option
